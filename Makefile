@@ -1,0 +1,41 @@
+# Every target creates and uses .venv on its own; nothing relies on what is installed globally.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PACKAGES := firmware_model emulator host_bridge slsio
+
+.PHONY: demo test lint bench venv system-deps clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# socat makes the virtual serial pairs the tests use. Installed when we can (root + apt-get);
+# its absence fails the run instead of skipping the serial tests.
+system-deps:
+	@command -v socat >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; \
+	  fi; }
+	@command -v socat >/dev/null 2>&1 || { echo "error: socat is required by the serial tests (apt-get install socat)" >&2; exit 1; }
+
+demo: venv
+	$(VENV)/bin/slsemu demo
+
+lint: venv
+	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks
+	$(VENV)/bin/mypy $(PACKAGES)
+
+test: venv system-deps lint
+	$(PY) -m pytest -q -n 2 -p no:cacheprovider
+
+bench: venv system-deps
+	$(PY) -m benchmarks
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""`slsemu` subcommands: each module defines `register(subparsers)` (see `slsio.cli`)."""

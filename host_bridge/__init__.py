@@ -1,0 +1,1 @@
+"""The host side: key store, provisioning, challenges and verification, SLS policies, `slsbridge`."""

@@ -1,0 +1,1 @@
+"""`slsbridge` subcommands: each module defines `register(subparsers)` (see `slsio.cli`)."""
