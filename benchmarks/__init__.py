@@ -1,0 +1,1 @@
+"""`make bench`: every `bench_*.py` module here defines `run() -> list[BenchResult]`."""
