@@ -34,7 +34,7 @@ class BenchResult:
 
 
 def ops_per_second(operation: Callable[[], object], min_seconds: float = 0.2) -> float:
-    """Calls per second of `operation` over at least `min_seconds` (batched to keep timer cost out)."""
+    """Calls per second of `operation` over at least `min_seconds`, batched (timer cost out)."""
     batch = 1
     while True:
         start = time.perf_counter()

@@ -57,7 +57,6 @@ class DeviceImage:
 
     def summary(self) -> dict[str, JsonValue]:
         """What `slsemu image show` prints: everything but the key and other secrets."""
-        secret_names = ("pin", "key", "secret", "token")
         return {
             "format": IMAGE_FORMAT,
             "version": IMAGE_VERSION,
@@ -65,22 +64,33 @@ class DeviceImage:
             "serial": self.serial,
             "suite": self.suite,
             "key_bytes": len(self.key),
-            "config": _without_secrets(self.config, secret_names),
-            "state": _without_secrets(self.state, secret_names),
+            "config": _without_secrets(self.config),
+            "state": _without_secrets(self.state),
         }
 
 
-def _without_secrets(values: Mapping[str, JsonValue], secret_names: tuple[str, ...]) -> JsonValue:
+SECRET_WORDS = frozenset({"key", "pin", "salt", "secret", "token", "hash", "password"})
+
+
+def is_secret_name(name: str) -> bool:
+    """The naming convention for secrets in `config`/`state`: a field named `key`, `pin`, `salt`…
+    or ending in `_key`, `_pin`, `_salt`, `_hash`, `_token`, `_secret` (e.g. `pin_hash`) is never
+    shown. `pin_failures` is not a secret and is shown."""
+    last = name.lower().rsplit("_", 1)[-1]
+    return last in SECRET_WORDS
+
+
+def _without_secrets(values: Mapping[str, JsonValue]) -> JsonValue:
     """Drop entries whose names mark them as secret (PIN hashes, per-user keys), recursively."""
     cleaned: dict[str, JsonValue] = {}
     for name, value in values.items():
-        if any(word in name.lower() for word in secret_names):
+        if is_secret_name(name):
             continue
         if isinstance(value, Mapping):
-            cleaned[name] = _without_secrets(value, secret_names)
+            cleaned[name] = _without_secrets(value)
         elif isinstance(value, list):
             cleaned[name] = [
-                _without_secrets(item, secret_names) if isinstance(item, Mapping) else item
+                _without_secrets(item) if isinstance(item, Mapping) else item
                 for item in value
             ]
         else:
@@ -119,7 +129,9 @@ def decode_image(data: bytes) -> DeviceImage:
         raise ImageError("not a device image (foreign file)")
     version = document.get("version")
     if version != IMAGE_VERSION:
-        raise ImageError(f"unsupported image version {version!r} (this build reads {IMAGE_VERSION})")
+        raise ImageError(
+            f"unsupported image version {version!r} (this build reads {IMAGE_VERSION})"
+        )
     body, digest = document.get("body"), document.get("sha256")
     if not isinstance(body, dict) or not isinstance(digest, str):
         raise ImageError("damaged device image (missing body or checksum)")

@@ -1,4 +1,4 @@
-"""Durable file writes: a power cut (kill -9) at any moment leaves the old or the new file, whole."""
+"""Durable file writes: a power cut (kill -9) at any moment leaves the old or the new file."""
 
 from __future__ import annotations
 
@@ -48,7 +48,7 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
 
 
 def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
-    """Read a whole file, refusing files larger than `limit` bytes (a bad file must not eat memory)."""
+    """Read a whole file, refusing one larger than `limit` bytes (a bad file must not eat memory)."""
     with open(path, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:

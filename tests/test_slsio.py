@@ -1,0 +1,43 @@
+"""Shared I/O: the data folder, durable atomic writes, the CLI edge's exit codes."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from slsio.files import atomic_write, read_limited
+from slsio.home import data_home
+
+
+def test_data_home_follows_slsemu_home(slsemu_home: Path) -> None:
+    assert data_home() == slsemu_home
+    assert slsemu_home.is_dir()
+
+
+def test_atomic_write_replaces_whole_file_with_mode_0600(tmp_path: Path) -> None:
+    target = tmp_path / "secret.bin"
+    atomic_write(target, b"first")
+    atomic_write(target, b"second version")
+    assert target.read_bytes() == b"second version"
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert [p.name for p in tmp_path.iterdir()] == ["secret.bin"], "no temp files left behind"
+
+
+def test_atomic_write_failure_leaves_old_file_and_no_temp(tmp_path: Path) -> None:
+    target = tmp_path / "data"
+    atomic_write(target, b"old")
+    with pytest.raises(TypeError):
+        atomic_write(target, "not bytes")  # type: ignore[arg-type]
+    assert target.read_bytes() == b"old"
+    assert os.listdir(tmp_path) == ["data"]
+
+
+def test_read_limited_refuses_large_files(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.write_bytes(b"x" * 11)
+    assert read_limited(big, 11) == b"x" * 11
+    with pytest.raises(ValueError, match="larger than 10 bytes"):
+        read_limited(big, 10)
