@@ -48,7 +48,7 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
 
 
 def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
-    """Read a whole file, refusing one larger than `limit` bytes (a bad file must not eat memory)."""
+    """Read a whole file, refusing one over `limit` bytes (a bad file must not eat memory)."""
     with open(path, "rb") as handle:
         data = handle.read(limit + 1)
     if len(data) > limit:
