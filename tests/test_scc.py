@@ -76,7 +76,7 @@ def test_vector_file_is_substantial() -> None:
     assert len({key for key, _, _ in VECTOR_ROWS}) >= 5
 
 
-@pytest.mark.parametrize(("key", "index", "code"), VECTOR_ROWS[:: 7] + VECTOR_ROWS[-30:])
+@pytest.mark.parametrize(("key", "index", "code"), VECTOR_ROWS[::7] + VECTOR_ROWS[-30:])
 def test_known_answers(key: bytes, index: int, code: str) -> None:
     assert scc_code(key, index) == code
 
@@ -275,8 +275,12 @@ def test_image_round_trip(entropy: Entropy) -> None:
 
 @pytest.mark.parametrize(
     "options",
-    [{"online": "yes"}, {"valid_until": "2026-12-19"}, {"online": True, "valid_until": "soon"},
-     {"colour": "red"}],
+    [
+        {"online": "yes"},
+        {"valid_until": "2026-12-19"},
+        {"online": True, "valid_until": "soon"},
+        {"colour": "red"},
+    ],
 )
 def test_new_image_refuses_bad_options(entropy: Entropy, options: dict[str, object]) -> None:
     with pytest.raises(ValueError):
