@@ -1,0 +1,154 @@
+"""HOTP (RFC 4226) and TOTP (RFC 6238), and the pieces OCRA (RFC 6287) shares with them.
+
+Theory of operation: every OATH code is HMAC(key, message) followed by the RFC 4226 "dynamic
+truncation" to a number of decimal digits. This module owns the two shared pieces —
+`KeyedHmac` (a key set up once, then one HMAC per call) and `truncate` — and HOTP/TOTP on top
+of them. `firmware_model.ocra` imports both; there is no second copy of either.
+
+Pure: no clock. TOTP takes the time as an argument; the caller reads the clock.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import Final
+
+__all__ = [
+    "ALGORITHMS",
+    "MAX_DIGITS",
+    "KeyedHmac",
+    "dynamic_truncate",
+    "hotp",
+    "time_step",
+    "totp",
+    "truncate",
+]
+
+#: Hash names accepted everywhere in the project (lower case, as hashlib spells them).
+ALGORITHMS: Final = ("sha1", "sha256", "sha512")
+
+#: The truncated value has 31 bits (at most 2147483647), so more than 10 digits adds nothing.
+MAX_DIGITS: Final = 10
+
+#: RFC 4226 section 5.3: "at a minimum" 6 digits for HOTP; RFC 6238 inherits it.
+MIN_OTP_DIGITS: Final = 6
+
+_COUNTER_LIMIT: Final = 1 << 64  # C and T are 8-byte unsigned integers
+_POWERS: Final = tuple(10**n for n in range(MAX_DIGITS + 1))
+
+
+class KeyedHmac:
+    """HMAC (RFC 2104) with the key set up once; `digest(message)` costs one HMAC, no key setup.
+
+    Why not `hmac.digest`: it redoes the key schedule (two hash compressions and an OpenSSL
+    context) on every call. Here the inner and outer hash states after absorbing
+    key⊕ipad / key⊕opad are computed once and copied per call, which is about twice as fast
+    and is exactly the HMAC construction of RFC 2104.
+    """
+
+    __slots__ = ("_inner", "_outer", "algorithm", "digest_size")
+
+    def __init__(self, key: bytes, algorithm: str = "sha1") -> None:
+        if algorithm not in ALGORITHMS:
+            raise ValueError(f"algorithm must be one of {', '.join(ALGORITHMS)}")
+        if not isinstance(key, bytes | bytearray | memoryview):
+            raise TypeError("key must be bytes")
+        key = bytes(key)
+        if not key:
+            raise ValueError("key must not be empty")
+        inner = hashlib.new(algorithm)
+        block = inner.block_size
+        if len(key) > block:  # RFC 2104: long keys are hashed first
+            key = hashlib.new(algorithm, key).digest()
+        key = key.ljust(block, b"\0")
+        inner.update(bytes(b ^ 0x36 for b in key))
+        outer = hashlib.new(algorithm)
+        outer.update(bytes(b ^ 0x5C for b in key))
+        self._inner = inner
+        self._outer = outer
+        self.algorithm = algorithm
+        self.digest_size: int = inner.digest_size
+
+    def digest(self, message: bytes) -> bytes:
+        """HMAC(key, message)."""
+        inner = self._inner.copy()
+        inner.update(message)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.digest()
+
+    def __repr__(self) -> str:  # never the key
+        return f"KeyedHmac(algorithm={self.algorithm!r})"
+
+
+def dynamic_truncate(mac: bytes) -> int:
+    """RFC 4226 section 5.3 DT: the 31-bit number at the offset given by the last nibble."""
+    offset = mac[-1] & 0x0F
+    return int.from_bytes(mac[offset : offset + 4], "big") & 0x7FFFFFFF
+
+
+def truncate(mac: bytes, digits: int) -> str:
+    """Dynamic truncation to `digits` decimal digits (1-10), zero-padded on the left."""
+    if not 1 <= digits <= MAX_DIGITS:
+        raise ValueError(f"digits must be 1 to {MAX_DIGITS}")
+    return str(dynamic_truncate(mac) % _POWERS[digits]).zfill(digits)
+
+
+def _check_digits(digits: int) -> None:
+    if isinstance(digits, bool) or not isinstance(digits, int):
+        raise TypeError("digits must be an int")
+    if not MIN_OTP_DIGITS <= digits <= MAX_DIGITS:
+        raise ValueError(f"digits must be {MIN_OTP_DIGITS} to {MAX_DIGITS}")
+
+
+def _check_counter(counter: int, what: str) -> None:
+    if isinstance(counter, bool) or not isinstance(counter, int):
+        raise TypeError(f"{what} must be an int")
+    if not 0 <= counter < _COUNTER_LIMIT:
+        raise ValueError(f"{what} must be 0 to 2**64-1")
+
+
+def hotp(key: bytes, counter: int, *, digits: int = 6, algorithm: str = "sha1") -> str:
+    """RFC 4226 HOTP: HMAC(key, 8-byte big-endian counter), truncated to `digits` (6-10)."""
+    _check_digits(digits)
+    _check_counter(counter, "counter")
+    mac = KeyedHmac(key, algorithm).digest(counter.to_bytes(8, "big"))
+    return truncate(mac, digits)
+
+
+def time_step(time: int | float, step: int = 30, t0: int = 0) -> int:
+    """RFC 6238 T = floor((time - t0) / step), for Unix seconds `time` ≥ `t0`.
+
+    Exact for large integers (no float division when `time` is an int).
+    """
+    if isinstance(step, bool) or not isinstance(step, int):
+        raise TypeError("step must be an int")
+    if step < 1:
+        raise ValueError("step must be at least 1 second")
+    if isinstance(t0, bool) or not isinstance(t0, int):
+        raise TypeError("t0 must be an int")
+    if isinstance(time, bool) or not isinstance(time, int | float):
+        raise TypeError("time must be a number of seconds")
+    if isinstance(time, float):
+        if not math.isfinite(time):
+            raise ValueError("time must be finite")
+        time = math.floor(time)  # floor(floor(x) / s) == floor(x / s) for s > 0
+    if time < t0:
+        raise ValueError("time must not be before t0")
+    steps = (time - t0) // step
+    _check_counter(steps, "time step")
+    return steps
+
+
+def totp(
+    key: bytes,
+    time: int | float,
+    *,
+    step: int = 30,
+    t0: int = 0,
+    digits: int = 8,
+    algorithm: str = "sha1",
+) -> str:
+    """RFC 6238 TOTP: HOTP with the counter T = floor((time - t0) / step)."""
+    return hotp(key, time_step(time, step, t0), digits=digits, algorithm=algorithm)

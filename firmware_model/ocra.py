@@ -1,0 +1,546 @@
+"""RFC 6287 OCRA: the OATH challenge-response algorithm, with a strict suite parser.
+
+Theory of operation
+-------------------
+An OCRA suite such as ``OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1`` names three things, separated by
+colons: the version (``OCRA-1``), the crypto function (``HOTP-<hash>-<digits>``) and the data
+input (``[C-]Q<fmt><len>[-P<hash>][-S<nnn>][-T<n><unit>]``, in that order). The response is
+
+    HMAC(key, suite ‖ 0x00 ‖ C ‖ Q ‖ P ‖ S ‖ T)  →  dynamic truncation to <digits>
+
+with C an 8-byte counter, Q the question in a 128-byte field, P the hash of the PIN, S the
+session information in <nnn> bytes and T the number of time steps since the Unix epoch in
+8 bytes. ``digits = 0`` means no truncation: the response is the whole HMAC in lower-case hex.
+
+`OcraSuite.parse` turns the text into a frozen record once (cached), and `OcraCalculator`
+sets the key up once per device; `response`/`verify` then cost one HMAC plus the packing of
+the per-call inputs. Every malformed suite and every input that does not fit the suite raises
+`SuiteError` with a message that says what is wrong and where — and never echoes a secret.
+
+The question encodings follow the RFC's reference implementation (Appendix A):
+N — the decimal number converted to hexadecimal, left-justified and zero-padded to 128 bytes;
+A — the ASCII characters, zero-padded; H — the hex digits, left-justified and zero-padded.
+A question may be up to twice the suite's length: mutual challenge-response (RFC 6287 section
+7.3, Appendix C.2) concatenates the client's and the server's questions.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Final
+
+from firmware_model.errors import SuiteError
+from firmware_model.hotp import KeyedHmac, truncate
+from firmware_model.hotp import time_step as _time_step
+
+__all__ = ["MAX_SUITE_LENGTH", "OcraCalculator", "OcraSuite", "ocra"]
+
+#: Longer text cannot be a valid suite (the longest is 46 characters); refuse it up front.
+MAX_SUITE_LENGTH: Final = 128
+
+_VERSION: Final = "OCRA-1"
+_HASHES: Final = {"SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+_HASH_TEXT: Final = {name: text for text, name in _HASHES.items()}
+_DIGEST_SIZES: Final = {"sha1": 20, "sha256": 32, "sha512": 64}
+_DIGITS: Final = (0, 4, 5, 6, 7, 8, 9, 10)
+_QUESTION_FORMATS: Final = ("A", "N", "H")
+_QUESTION_MIN, _QUESTION_MAX = 4, 64
+_QUESTION_FIELD: Final = 128  # bytes of Q in the data input
+_SESSION_MAX: Final = 512  # RFC 6287 names S064, S128, S256 and S512
+# Time step units: seconds per unit and the largest count the RFC allows ([1-59]S, [1-59]M,
+# [0-48]H; a zero step would divide by zero, so 0H is refused).
+_TIME_UNITS: Final = {"S": (1, 59), "M": (60, 59), "H": (3600, 48)}
+_ORDER: Final = "CQPST"
+_COUNTER_LIMIT: Final = 1 << 64
+_HEX = re.compile(r"[0-9A-Fa-f]*")
+
+
+def _is_decimal(text: str) -> bool:
+    """ASCII digits only (str.isdigit alone accepts other scripts' digits and superscripts)."""
+    return text.isascii() and text.isdigit()
+
+
+def _show(text: str) -> str:
+    """The suite as error messages quote it: bounded, so a huge argument makes a short line."""
+    return repr(text if len(text) <= 60 else text[:57] + "...")
+
+
+def _format_time_step(seconds: int) -> str:
+    for unit, (scale, largest) in _TIME_UNITS.items():
+        if seconds % scale == 0 and 1 <= seconds // scale <= largest:
+            return f"T{seconds // scale}{unit}"
+    raise SuiteError(
+        f"time step {seconds} s cannot be written as a suite item "
+        "(1-59 seconds, 1-59 minutes or 1-48 hours)"
+    )
+
+
+def _format(
+    hash_name: str,
+    digits: int,
+    counter: bool,
+    question_format: str,
+    question_length: int,
+    pin_hash: str | None,
+    session_length: int | None,
+    time_step: int | None,
+) -> str:
+    """The canonical suite text for these fields; `SuiteError` if a field is out of range."""
+    if hash_name not in _HASH_TEXT:
+        raise SuiteError(f"hash_name {hash_name!r} must be sha1, sha256 or sha512")
+    if isinstance(digits, bool) or digits not in _DIGITS:
+        raise SuiteError("digits must be 0 (no truncation) or 4 to 10")
+    if question_format not in _QUESTION_FORMATS:
+        raise SuiteError(f"question_format {question_format!r} must be A, N or H")
+    if isinstance(question_length, bool) or not (
+        isinstance(question_length, int) and _QUESTION_MIN <= question_length <= _QUESTION_MAX
+    ):
+        raise SuiteError("question_length must be 4 to 64")
+    items = ["C"] if counter else []
+    items.append(f"Q{question_format}{question_length:02d}")
+    if pin_hash is not None:
+        if pin_hash not in _HASH_TEXT:
+            raise SuiteError(f"pin_hash {pin_hash!r} must be sha1, sha256 or sha512")
+        items.append(f"P{_HASH_TEXT[pin_hash]}")
+    if session_length is not None:
+        if isinstance(session_length, bool) or not (
+            isinstance(session_length, int) and 1 <= session_length <= _SESSION_MAX
+        ):
+            raise SuiteError(f"session_length must be 1 to {_SESSION_MAX} bytes")
+        items.append(f"S{session_length:03d}")
+    if time_step is not None:
+        if isinstance(time_step, bool) or not isinstance(time_step, int):
+            raise SuiteError("time_step must be a whole number of seconds")
+        items.append(_format_time_step(time_step))
+    return f"{_VERSION}:HOTP-{_HASH_TEXT[hash_name]}-{digits}:{'-'.join(items)}"
+
+
+@dataclass(frozen=True, slots=True)
+class OcraSuite:
+    """A parsed OCRA suite. Build it with `parse` (from text) or `build` (from fields)."""
+
+    text: str
+    hash_name: str  # "sha1" | "sha256" | "sha512"
+    digits: int  # 0 (no truncation) or 4-10
+    counter: bool
+    question_format: str  # "A" | "N" | "H"
+    question_length: int  # 4-64
+    pin_hash: str | None  # hash of the PIN, or None when the suite has no P
+    session_length: int | None  # bytes of session information, or None
+    time_step: int | None  # seconds, or None when the suite has no T
+
+    def __post_init__(self) -> None:
+        expected = _format(
+            self.hash_name,
+            self.digits,
+            self.counter,
+            self.question_format,
+            self.question_length,
+            self.pin_hash,
+            self.session_length,
+            self.time_step,
+        )
+        if self.text != expected:
+            raise SuiteError(f"OCRA suite {_show(self.text)} does not match its fields")
+
+    @classmethod
+    def parse(cls, text: str) -> OcraSuite:
+        """Parse suite text (cached); `SuiteError` says what is wrong and at which character."""
+        if not isinstance(text, str):
+            raise TypeError("an OCRA suite is a str")
+        return _parse_cached(text)
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        hash_name: str = "sha1",
+        digits: int = 8,
+        counter: bool = False,
+        question_format: str = "N",
+        question_length: int = 8,
+        pin_hash: str | None = None,
+        session_length: int | None = None,
+        time_step: int | None = None,
+    ) -> OcraSuite:
+        """The suite with these fields, its text written canonically (the parser's inverse)."""
+        text = _format(
+            hash_name,
+            digits,
+            counter,
+            question_format,
+            question_length,
+            pin_hash,
+            session_length,
+            time_step,
+        )
+        return cls(
+            text,
+            hash_name,
+            digits,
+            counter,
+            question_format,
+            question_length,
+            pin_hash,
+            session_length,
+            time_step,
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_cached(text: str) -> OcraSuite:
+    return _parse(text)
+
+
+def _parse(text: str) -> OcraSuite:
+    where = f"OCRA suite {_show(text)}"
+    if not text:
+        raise SuiteError("OCRA suite is empty")
+    if len(text) > MAX_SUITE_LENGTH:
+        raise SuiteError(f"OCRA suite is too long ({len(text)} characters, at most 128)")
+    parts = text.split(":")
+    if len(parts) != 3:
+        raise SuiteError(
+            f"{where}: expected 3 parts separated by ':' "
+            f"(version:crypto function:data input), found {len(parts)}"
+        )
+    version, crypto, data = parts
+    if version != _VERSION:
+        raise SuiteError(f"{where}: version {version!r} at character 1 must be 'OCRA-1'")
+
+    # Crypto function: HOTP-<hash>-<digits>
+    at = len(version) + 2  # 1-based character where the part starts
+    pieces = crypto.split("-")
+    if len(pieces) != 3 or pieces[0] != "HOTP":
+        raise SuiteError(
+            f"{where}: crypto function {crypto!r} at character {at} must look like HOTP-SHA1-6"
+        )
+    hash_text, digits_text = pieces[1], pieces[2]
+    if hash_text not in _HASHES:
+        raise SuiteError(
+            f"{where}: hash {hash_text!r} at character {at + 5} must be SHA1, SHA256 or SHA512"
+        )
+    if not _is_decimal(digits_text) or digits_text not in {str(d) for d in _DIGITS}:
+        raise SuiteError(
+            f"{where}: truncation {digits_text!r} at character {at + 6 + len(hash_text)} "
+            "must be 0 (no truncation) or 4 to 10 digits"
+        )
+
+    # Data input: [C-]QFxx[-PH][-Snnn][-TG]
+    at += len(crypto) + 1
+    counter = False
+    question: tuple[str, int] | None = None
+    pin_hash: str | None = None
+    session_length: int | None = None
+    step: int | None = None
+    last = -1
+    for item in data.split("-"):
+        here = f"{where}: data input item {item!r} at character {at}"
+        if not item:
+            raise SuiteError(f"{where}: empty data input item at character {at}")
+        kind = item[0]
+        if kind not in _ORDER:
+            raise SuiteError(f"{here} is unknown (expected C, Q.., P.., S.. or T..)")
+        rank = _ORDER.index(kind)
+        if rank == last:
+            raise SuiteError(f"{here} repeats {kind}")
+        if rank < last:
+            raise SuiteError(f"{here} is out of order (items go C, Q, P, S, T)")
+        last = rank
+        if kind == "C":
+            if item != "C":
+                raise SuiteError(f"{here}: the counter item is just 'C'")
+            counter = True
+        elif kind == "Q":
+            question = _parse_question(item, here)
+        elif kind == "P":
+            if item[1:] not in _HASHES:
+                raise SuiteError(f"{here}: the PIN hash must be PSHA1, PSHA256 or PSHA512")
+            pin_hash = _HASHES[item[1:]]
+        elif kind == "S":
+            length = item[1:]
+            if len(length) != 3 or not _is_decimal(length):
+                raise SuiteError(f"{here}: session length must be three digits, e.g. S064")
+            if not 1 <= int(length) <= _SESSION_MAX:
+                raise SuiteError(f"{here}: session length must be 001 to {_SESSION_MAX}")
+            session_length = int(length)
+        else:
+            step = _parse_time_step(item, here)
+        at += len(item) + 1
+    if question is None:
+        raise SuiteError(f"{where}: the data input has no question item (Q..); OCRA needs one")
+    return OcraSuite(
+        text,
+        _HASHES[hash_text],
+        int(digits_text),
+        counter,
+        question[0],
+        question[1],
+        pin_hash,
+        session_length,
+        step,
+    )
+
+
+def _parse_question(item: str, here: str) -> tuple[str, int]:
+    if len(item) < 2 or item[1] not in _QUESTION_FORMATS:
+        raise SuiteError(f"{here}: question format must be A, N or H (e.g. QN08)")
+    length = item[2:]
+    if len(length) != 2 or not _is_decimal(length):
+        raise SuiteError(f"{here}: question length must be two digits (e.g. QN08)")
+    if not _QUESTION_MIN <= int(length) <= _QUESTION_MAX:
+        raise SuiteError(f"{here}: question length must be 04 to 64")
+    return item[1], int(length)
+
+
+def _parse_time_step(item: str, here: str) -> int:
+    unit = item[-1]
+    count = item[1:-1]
+    if len(item) < 3 or unit not in _TIME_UNITS:
+        raise SuiteError(f"{here}: time step must be a number and S, M or H (e.g. T1M, T30S)")
+    if not _is_decimal(count) or count != str(int(count)):
+        raise SuiteError(f"{here}: time step count must be a number without leading zeros")
+    scale, largest = _TIME_UNITS[unit]
+    if not 1 <= int(count) <= largest:
+        raise SuiteError(f"{here}: time step count must be 1 to {largest} for unit {unit}")
+    return int(count) * scale
+
+
+class OcraCalculator:
+    """OCRA for one suite and one key: the key schedule and fixed parts are set up once.
+
+    `response` computes the code; `verify` compares a candidate with it in constant time.
+    Inputs the suite does not use are refused (`SuiteError`), so a mistake cannot pass
+    silently. The key is never shown: not in `repr`, not in any error.
+    """
+
+    __slots__ = ("_mac", "_pin_size", "_prefix", "_question_max", "suite")
+
+    def __init__(self, suite: OcraSuite | str, key: bytes) -> None:
+        if isinstance(suite, str):
+            suite = OcraSuite.parse(suite)
+        elif not isinstance(suite, OcraSuite):
+            raise TypeError("suite must be an OcraSuite or its text")
+        self.suite: OcraSuite = suite
+        self._mac = KeyedHmac(key, suite.hash_name)
+        self._prefix = suite.text.encode("ascii") + b"\0"
+        self._question_max = 2 * suite.question_length  # one question, or two (mutual mode)
+        self._pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
+
+    def __repr__(self) -> str:
+        return f"OcraCalculator(suite={self.suite.text!r})"
+
+    def _fail(self, message: str) -> SuiteError:
+        return SuiteError(f"OCRA suite {self.suite.text!r}: {message}")
+
+    def data_input(
+        self,
+        *,
+        counter: int | None = None,
+        question: str | None = None,
+        pin: str | None = None,
+        pin_hash: bytes | str | None = None,
+        session: bytes | str | None = None,
+        time: int | float | None = None,
+    ) -> bytes:
+        """The RFC's DataInput (suite ‖ 00 ‖ C ‖ Q ‖ P ‖ S ‖ T) for these inputs."""
+        suite = self.suite
+        parts = [self._prefix]
+        if suite.counter:
+            parts.append(self._counter(counter))
+        elif counter is not None:
+            raise self._fail("the suite has no counter (C), so no counter may be given")
+        parts.append(self._question(question))
+        if suite.pin_hash is not None:
+            parts.append(self._pin(pin, pin_hash))
+        elif pin is not None or pin_hash is not None:
+            raise self._fail("the suite has no PIN (P..), so no PIN may be given")
+        if suite.session_length is not None:
+            parts.append(self._session(session, suite.session_length))
+        elif session is not None:
+            raise self._fail("the suite has no session item (S..), so no session may be given")
+        if suite.time_step is not None:
+            parts.append(self._time(time, suite.time_step))
+        elif time is not None:
+            raise self._fail("the suite has no time item (T..), so no time may be given")
+        return b"".join(parts)
+
+    def response(
+        self,
+        *,
+        counter: int | None = None,
+        question: str | None = None,
+        pin: str | None = None,
+        pin_hash: bytes | str | None = None,
+        session: bytes | str | None = None,
+        time: int | float | None = None,
+    ) -> str:
+        """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0."""
+        mac = self._mac.digest(
+            self.data_input(
+                counter=counter,
+                question=question,
+                pin=pin,
+                pin_hash=pin_hash,
+                session=session,
+                time=time,
+            )
+        )
+        digits = self.suite.digits
+        return truncate(mac, digits) if digits else mac.hex()
+
+    def verify(
+        self,
+        candidate: str,
+        *,
+        counter: int | None = None,
+        question: str | None = None,
+        pin: str | None = None,
+        pin_hash: bytes | str | None = None,
+        session: bytes | str | None = None,
+        time: int | float | None = None,
+    ) -> bool:
+        """Whether `candidate` is the response for these inputs (constant-time comparison).
+
+        A wrong candidate gives False; inputs that do not fit the suite raise `SuiteError`.
+        """
+        if not isinstance(candidate, str):
+            raise TypeError("candidate must be a str")
+        expected = self.response(
+            counter=counter,
+            question=question,
+            pin=pin,
+            pin_hash=pin_hash,
+            session=session,
+            time=time,
+        )
+        return hmac.compare_digest(candidate.encode("utf-8", "replace"), expected.encode("ascii"))
+
+    # -- the per-call inputs ---------------------------------------------------------------
+
+    def _counter(self, counter: int | None) -> bytes:
+        if counter is None:
+            raise self._fail("the suite has a counter (C): give counter")
+        if isinstance(counter, bool) or not isinstance(counter, int):
+            raise TypeError("counter must be an int")
+        if not 0 <= counter < _COUNTER_LIMIT:
+            raise self._fail("counter must be 0 to 2**64-1")
+        return counter.to_bytes(8, "big")
+
+    def _question(self, question: str | None) -> bytes:
+        if question is None:
+            raise self._fail("give the question (Q)")
+        if not isinstance(question, str):
+            raise TypeError("question must be a str")
+        fmt = self.suite.question_format
+        if not question:
+            raise self._fail("the question is empty")
+        if len(question) > self._question_max:
+            raise self._fail(
+                f"the question has {len(question)} characters; Q{fmt}"
+                f"{self.suite.question_length:02d} allows at most {self._question_max} "
+                "(two questions in mutual mode)"
+            )
+        if fmt == "N":
+            if not _is_decimal(question):
+                raise self._fail("a numeric question (QN..) must be decimal digits 0-9")
+            # Reference implementation: hex of the number, left-justified in the field.
+            number = int(question)
+            nibbles = (number.bit_length() + 3) // 4
+            if nibbles & 1:
+                number <<= 4
+                nibbles += 1
+            packed = number.to_bytes(nibbles // 2, "big")
+        elif fmt == "A":
+            if not (question.isascii() and question.isalnum()):
+                raise self._fail("an alphanumeric question (QA..) must be ASCII letters and digits")
+            packed = question.encode("ascii")
+        else:
+            if _HEX.fullmatch(question) is None:
+                raise self._fail("a hexadecimal question (QH..) must be hex digits 0-9, A-F")
+            packed = bytes.fromhex(question + "0" if len(question) & 1 else question)
+        # Always fits: at most 128 ASCII characters, 128 hex digits, or 128 decimal digits
+        # (54 bytes), since question_length is at most 64.
+        return packed + bytes(_QUESTION_FIELD - len(packed))
+
+    def _pin(self, pin: str | None, pin_hash: bytes | str | None) -> bytes:
+        algorithm = self.suite.pin_hash
+        assert algorithm is not None
+        if pin is not None and pin_hash is not None:
+            raise self._fail("give pin or pin_hash, not both")
+        if pin is not None:
+            if not isinstance(pin, str):
+                raise TypeError("pin must be a str")
+            if not pin:
+                raise self._fail("the PIN is empty")
+            return hashlib.new(algorithm, pin.encode("utf-8")).digest()
+        if pin_hash is None:
+            raise self._fail(
+                f"the suite has a PIN (P{_HASH_TEXT[algorithm]}): give pin or pin_hash"
+            )
+        if isinstance(pin_hash, str):
+            if _HEX.fullmatch(pin_hash) is None or len(pin_hash) & 1:
+                raise self._fail("pin_hash must be hex digits (an even number of them)")
+            pin_hash = bytes.fromhex(pin_hash)
+        else:
+            pin_hash = memoryview(pin_hash).tobytes()  # any bytes-like; TypeError otherwise
+        if len(pin_hash) != self._pin_size:
+            raise self._fail(
+                f"pin_hash must be {self._pin_size} bytes ({algorithm}), not {len(pin_hash)}"
+            )
+        return pin_hash
+
+    def _session(self, session: bytes | str | None, length: int) -> bytes:
+        if session is None:
+            raise self._fail(f"the suite has session information (S{length:03d}): give session")
+        if isinstance(session, str):
+            if _HEX.fullmatch(session) is None:
+                raise self._fail("session must be hex digits 0-9, A-F")
+            if len(session) > 2 * length:
+                raise self._fail(f"session is longer than {length} bytes")
+            # Reference implementation: hex digits right-justified, zero-padded on the left.
+            return bytes.fromhex(session.rjust(2 * length, "0"))
+        session = memoryview(session).tobytes()  # any bytes-like; TypeError otherwise
+        if len(session) > length:
+            raise self._fail(f"session is longer than {length} bytes")
+        return bytes(length - len(session)) + session
+
+    def _time(self, time: int | float | None, step: int) -> bytes:
+        if time is None:
+            raise self._fail("the suite has a time item (T..): give time in Unix seconds")
+        try:
+            steps = _time_step(time, step, 0)
+        except ValueError:
+            raise self._fail(
+                "time must be a finite, non-negative number of Unix seconds"
+            ) from None
+        return steps.to_bytes(8, "big")
+
+
+def ocra(
+    suite: str,
+    key: bytes,
+    *,
+    counter: int | None = None,
+    question: str | None = None,
+    pin: str | None = None,
+    pin_hash: bytes | str | None = None,
+    session: bytes | str | None = None,
+    time: int | float | None = None,
+) -> str:
+    """One OCRA response (RFC 6287). For many codes with one key, use `OcraCalculator`."""
+    return OcraCalculator(suite, key).response(
+        counter=counter,
+        question=question,
+        pin=pin,
+        pin_hash=pin_hash,
+        session=session,
+        time=time,
+    )
