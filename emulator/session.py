@@ -27,6 +27,7 @@ from types import TracebackType
 
 from emulator.images import ImageLock, load_image, remove_stale_temp_files, save_image
 from firmware_model.device import Device, Entropy, Reaction
+from firmware_model.errors import ImageError
 from firmware_model.image import DeviceImage, encode_image
 from firmware_model.models import load_device
 
@@ -55,7 +56,10 @@ class DeviceSession:
             remove_stale_temp_files(self._path)
             image = load_image(self._path)
             self._saved = encode_image(image)
-            self._device = loader(image, entropy)
+            try:
+                self._device = loader(image, entropy)
+            except ImageError as exc:
+                raise ImageError(f"{self._path}: {exc}") from None
         except BaseException:
             self._lock.release()
             raise

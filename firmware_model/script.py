@@ -477,6 +477,18 @@ class Step:
     display: str
 
 
+def format_step(step: Step, width: int = 20) -> str:
+    """`[press POWER]        PIN>`: the statement as written (variables as `${NAME}`), then the
+    display after it (`(blank)` when nothing shows)."""
+    label = f"[{describe(step.statement)}]"
+    return f"{label:<{width}} {step.display or '(blank)'}".rstrip()
+
+
+def quote(text: str) -> str:
+    """`text` in the script's string syntax, so a reported display can be pasted into `expect`."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
 _NO_VARIABLES: Mapping[str, str] = MappingProxyType({})
 
 

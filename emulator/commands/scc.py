@@ -1,0 +1,31 @@
+"""`slsemu scc show IMG`: print a Security Code Card the way it is printed."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from emulator.images import load_image
+from firmware_model.scc import SecurityCodeCardDevice
+from slsio.cli import EXIT_OK, UsageError
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `scc show`."""
+    parser = subparsers.add_parser("scc", help="Security Code Card tools")
+    actions = parser.add_subparsers(dest="scc_command", metavar="ACTION")
+    actions.required = True
+    show = actions.add_parser("show", help="print the card: every cell as index and code")
+    show.add_argument("image", type=Path, metavar="IMG")
+    show.set_defaults(handler=show_command)
+
+
+def show_command(args: argparse.Namespace) -> int:
+    """Print the card of an `scc` image."""
+    image = load_image(args.image)
+    if image.model != SecurityCodeCardDevice.model:
+        raise UsageError(f"{args.image}: a {image.model} image, not a Security Code Card (scc)")
+    card = SecurityCodeCardDevice.from_image(image, os.urandom).card
+    print(card.render(), end="")
+    return EXIT_OK

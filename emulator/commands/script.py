@@ -1,0 +1,174 @@
+"""`slsemu script FILE`: run a keypress script in-process, over a serial line, or through the TUI.
+
+Output: each capture as `NAME=VALUE` on stdout (script order); each failed expectation as
+`FILE:LINE: expected ..., display was ...` on stderr. Exit 0 when every expectation held, 1 when
+some failed, 2 for bad input (a script that does not parse, a bad image, an unknown button...).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, cast
+
+from emulator.session import DeviceSession
+from firmware_model.errors import ScriptError
+from firmware_model.script import (
+    NAME_RE,
+    Script,
+    ScriptResult,
+    ScriptTarget,
+    Step,
+    format_step,
+    parse_script,
+    quote,
+    run_script,
+)
+from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError
+from slsio.files import read_limited
+
+MAX_SCRIPT_BYTES = 1 << 20
+DEFAULT_BAUD = 115200
+"""Used with `--port` when `--baud` is not given (unless the serial module names its own)."""
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `script`."""
+    parser = subparsers.add_parser(
+        "script",
+        help="run a keypress script against a device",
+        description="Run a keypress script (docs/scripts.md). Exit 0: every expectation held; "
+        "1: some failed; 2: bad input.",
+    )
+    parser.add_argument("file", type=Path, metavar="FILE")
+    parser.add_argument("--image", type=Path, metavar="IMG", help="the device image to drive")
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        dest="variables",
+        metavar="NAME=VALUE",
+        help="give the script variable ${NAME}",
+    )
+    parser.add_argument(
+        "--clock", type=float, metavar="UNIX_SECONDS", help="start the device clock here"
+    )
+    parser.add_argument("--port", metavar="DEV", help="drive a device over this serial line")
+    parser.add_argument("--baud", type=int, metavar="N", help="serial speed (with --port)")
+    parser.add_argument("--tui", action="store_true", help="drive the device through the TUI")
+    parser.add_argument("--keymap", metavar="K", help="TUI keymap (with --tui)")
+    parser.add_argument(
+        "--trace", action="store_true", help="print each step and the display after it (stderr)"
+    )
+    parser.set_defaults(handler=script_command)
+
+
+def script_command(args: argparse.Namespace) -> int:
+    """Run the script and report."""
+    _check_arguments(args)
+    variables = parse_variables(args.variables)
+    script = load_script(args.file)
+    trace = _print_trace if args.trace else None
+    try:
+        script.check_variables(variables)  # before the device is touched
+        with open_target(args) as target:
+            result = run_script(script, target, variables, trace=trace)
+    except ScriptError as exc:
+        raise UsageError(located(args.file, exc)) from None
+    return report(args.file, result)
+
+
+def _check_arguments(args: argparse.Namespace) -> None:
+    if args.port is not None and args.tui:
+        raise UsageError("--port and --tui exclude each other")
+    if args.port is None and args.image is None:
+        raise UsageError("--image is required (unless --port is given)")
+    if args.port is not None and args.image is not None:
+        raise UsageError("--image is not used with --port (the device on the line has its own)")
+    if args.baud is not None and args.port is None:
+        raise UsageError("--baud goes with --port")
+    if args.keymap is not None and not args.tui:
+        raise UsageError("--keymap goes with --tui")
+    if args.clock is not None and (args.port is not None or args.tui):
+        raise UsageError("--clock applies to in-process runs only")
+    if args.baud is not None and args.baud <= 0:
+        raise UsageError("--baud must be a positive number")
+
+
+def parse_variables(pairs: list[str]) -> dict[str, str]:
+    """`--set NAME=VALUE` pairs → variables. Values never appear in errors (one may be a PIN)."""
+    variables: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not NAME_RE.fullmatch(name):
+            # Not echoed: without "=" the text may well be the value itself, e.g. a PIN.
+            raise UsageError("--set wants NAME=VALUE (NAME: letters, digits and _)")
+        if name in variables:
+            raise UsageError(f"--set {name} given twice")
+        variables[name] = value
+    return variables
+
+
+def load_script(path: Path) -> Script:
+    """Read and parse a script file; errors name the file and line."""
+    try:
+        data = read_limited(path, MAX_SCRIPT_BYTES)
+    except ValueError:
+        raise UsageError(f"{path}: script is larger than {MAX_SCRIPT_BYTES} bytes") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: script is not UTF-8 text") from None
+    try:
+        return parse_script(text)
+    except ScriptError as exc:
+        raise UsageError(located(path, exc)) from None
+
+
+def located(path: Path, exc: ScriptError) -> str:
+    """`FILE:LINE: message` for a script error."""
+    message = str(exc).removeprefix(f"line {exc.line}: ")
+    return f"{path}:{exc.line}: {message}"
+
+
+Target = AbstractContextManager[ScriptTarget]
+
+
+def open_target(args: argparse.Namespace) -> Target:
+    """The device the script drives: in-process (default), serial (`--port`) or TUI (`--tui`)."""
+    if args.port is not None:
+        module = _optional_module("emulator.serial_target", "running scripts over serial (--port)")
+        baud = args.baud if args.baud is not None else getattr(module, "DEFAULT_BAUD", DEFAULT_BAUD)
+        return cast(Target, module.SerialScriptTarget(args.port, baud))
+    if args.tui:
+        feature = "running scripts in the TUI (--tui)"
+        module = _optional_module("emulator.tui.script_target", feature)
+        return cast(Target, module.TuiScriptTarget(args.image, args.keymap))
+    return DeviceSession(args.image, clock=args.clock)
+
+
+def _optional_module(name: str, feature: str) -> Any:
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        missing = "" if exc.name == name else f" (missing module {exc.name})"
+        raise UsageError(f"{feature} is not available in this build{missing}") from None
+
+
+def report(path: Path, result: ScriptResult) -> int:
+    """Print captures (stdout) and failures (stderr); the exit code."""
+    for name, value in result.captures.items():
+        print(f"{name}={value}")
+    for failure in result.failures:
+        sys.stderr.write(
+            f"{path}:{failure.line}: expected {failure.expected}, "
+            f"display was {quote(failure.actual)}\n"
+        )
+    return EXIT_OK if result.passed else EXIT_NEGATIVE
+
+
+def _print_trace(step: Step) -> None:
+    sys.stderr.write(format_step(step) + "\n")
