@@ -518,9 +518,7 @@ class OcraCalculator:
         try:
             steps = _time_step(time, step, 0)
         except ValueError:
-            raise self._fail(
-                "time must be a finite, non-negative number of Unix seconds"
-            ) from None
+            raise self._fail("time must be a finite, non-negative number of Unix seconds") from None
         return steps.to_bytes(8, "big")
 
 

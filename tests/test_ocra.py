@@ -78,8 +78,8 @@ def test_time_inside_a_step_gives_the_same_response() -> None:
     start = int(vector["T"], 16) * 60
     for time in (start, start + 30, start + 59, start + 59.999):
         assert ocra(vector["SUITE"], key, question=vector["QUESTION"], time=time) == vector["OCRA"]
-    assert ocra(vector["SUITE"], key, question=vector["QUESTION"], time=start + 60) != (
-        vector["OCRA"]
+    assert (
+        ocra(vector["SUITE"], key, question=vector["QUESTION"], time=start + 60) != (vector["OCRA"])
     )
 
 
@@ -98,9 +98,7 @@ def test_no_truncation_returns_the_whole_hmac_in_hex() -> None:
 def test_numeric_question_is_hex_left_justified_by_nibble() -> None:
     calc = OcraCalculator("OCRA-1:HOTP-SHA1-6:QN08", KEY20)
     data = calc.data_input(question="22222222")  # 0x153158E: an odd number of hex digits
-    assert data[len("OCRA-1:HOTP-SHA1-6:QN08") + 1 :] == bytes.fromhex("153158e0").ljust(
-        128, b"\0"
-    )
+    assert data[len("OCRA-1:HOTP-SHA1-6:QN08") + 1 :] == bytes.fromhex("153158e0").ljust(128, b"\0")
     assert calc.data_input(question="0") == calc.data_input(question="00000000")
 
 
@@ -282,8 +280,26 @@ def test_fields_must_match_the_text() -> None:
 
 _SUITE_ALPHABET = "OCRA-1:HOTP-SHA256-8:CQNAHPST0123456789MH"
 _ITEMS = st.sampled_from(
-    ["C", "QN08", "QA10", "QH64", "Q", "QX04", "PSHA1", "PSHA512", "PMD5", "S064", "S000",
-     "T1M", "T30S", "T48H", "T0H", "T60M", "", "X"]
+    [
+        "C",
+        "QN08",
+        "QA10",
+        "QH64",
+        "Q",
+        "QX04",
+        "PSHA1",
+        "PSHA512",
+        "PMD5",
+        "S064",
+        "S000",
+        "T1M",
+        "T30S",
+        "T48H",
+        "T0H",
+        "T60M",
+        "",
+        "X",
+    ]
 )
 
 
@@ -307,21 +323,22 @@ def test_any_string_parses_or_raises_suite_error(text: str) -> None:
         return
     assert isinstance(suite, OcraSuite)
     assert suite.text == text  # only canonical text is accepted
-    assert OcraSuite.build(
-        hash_name=suite.hash_name,
-        digits=suite.digits,
-        counter=suite.counter,
-        question_format=suite.question_format,
-        question_length=suite.question_length,
-        pin_hash=suite.pin_hash,
-        session_length=suite.session_length,
-        time_step=suite.time_step,
-    ) == suite
+    assert (
+        OcraSuite.build(
+            hash_name=suite.hash_name,
+            digits=suite.digits,
+            counter=suite.counter,
+            question_format=suite.question_format,
+            question_length=suite.question_length,
+            pin_hash=suite.pin_hash,
+            session_length=suite.session_length,
+            time_step=suite.time_step,
+        )
+        == suite
+    )
 
 
-_STEPS = (
-    list(range(1, 60)) + [60 * m for m in range(1, 60)] + [3600 * h for h in range(1, 49)]
-)
+_STEPS = list(range(1, 60)) + [60 * m for m in range(1, 60)] + [3600 * h for h in range(1, 49)]
 
 
 @settings(max_examples=200)
@@ -362,7 +379,11 @@ def test_build_then_parse_round_trips(
 
 FULL = "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1-S008-T1M"
 GOOD: dict[str, object] = {
-    "counter": 1, "question": "123456", "pin": "1234", "session": "00ff", "time": 1_700_000_000
+    "counter": 1,
+    "question": "123456",
+    "pin": "1234",
+    "session": "00ff",
+    "time": 1_700_000_000,
 }
 
 

@@ -1,0 +1,73 @@
+"""`slsemu ocra`: compute one RFC 6287 OCRA response by hand (DESIGN.md contract).
+
+    slsemu ocra --suite S --key HEX [--counter N] [--question Q] [--pin P | --pin-hash HEX]
+                [--session HEX] [--time UNIX_SECONDS]
+
+Prints the response, exactly that, on one line. Input that does not fit the suite is a
+`SuiteError` from the library, which the CLI edge turns into one line on stderr and exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from emulator.commands.image import parse_key
+from firmware_model.ocra import OcraCalculator
+from slsio.cli import EXIT_OK
+
+_SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def natural(text: str) -> int:
+    """An argparse type: a whole number ≥ 0 in ASCII digits (int() also takes '١٢' and '1_0')."""
+    if not (text.isascii() and text.isdigit()):
+        raise argparse.ArgumentTypeError("must be a whole number of 0 or more")
+    return int(text)
+
+
+def unix_seconds(text: str) -> int | float:
+    """An argparse type: Unix seconds, a whole or decimal number ≥ 0."""
+    if _SECONDS.fullmatch(text) is None:
+        raise argparse.ArgumentTypeError("must be Unix seconds (e.g. 1700000000 or 1700000000.5)")
+    return float(text) if "." in text else int(text)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `ocra`."""
+    parser = subparsers.add_parser(
+        "ocra",
+        help="compute an RFC 6287 OCRA response",
+        description="Compute an RFC 6287 OCRA response and print it.",
+    )
+    parser.add_argument("--suite", required=True, help="e.g. OCRA-1:HOTP-SHA1-8:QN06-PSHA1")
+    parser.add_argument("--key", required=True, metavar="HEX", help="the device key, in hex")
+    parser.add_argument("--counter", type=natural, metavar="N", help="C, for suites with C")
+    parser.add_argument("--question", metavar="Q", help="the challenge (Q)")
+    pin = parser.add_mutually_exclusive_group()
+    pin.add_argument("--pin", metavar="P", help="the PIN, hashed with the suite's P hash")
+    pin.add_argument("--pin-hash", metavar="HEX", help="the already hashed PIN, in hex")
+    parser.add_argument("--session", metavar="HEX", help="session information (S), in hex")
+    parser.add_argument(
+        "--time",
+        type=unix_seconds,
+        metavar="UNIX_SECONDS",
+        help="the time, for suites with T (the suite's T gives the step)",
+    )
+    parser.set_defaults(handler=ocra_command)
+
+
+def ocra_command(args: argparse.Namespace) -> int:
+    """Print the OCRA response for the given inputs."""
+    calculator = OcraCalculator(args.suite, parse_key(args.key))
+    print(
+        calculator.response(
+            counter=args.counter,
+            question=args.question,
+            pin=args.pin,
+            pin_hash=args.pin_hash,
+            session=args.session,
+            time=args.time,
+        )
+    )
+    return EXIT_OK
