@@ -1,0 +1,22 @@
+"""The host bridge's errors. Each has one meaning; the CLI edge maps them to exit codes.
+
+Refused codes are *not* errors: `Bridge.verify` returns a `Verdict`. These are for input that is
+wrong (unknown user, duplicate serial, malformed PSKC file) or a store that cannot be used
+(missing/wrong master key, schema newer than this build). Messages never carry a secret.
+"""
+
+from __future__ import annotations
+
+from firmware_model.errors import SlsError
+
+
+class BridgeError(SlsError, ValueError):
+    """Bad input to the bridge (unknown user or device, duplicate, invalid value): exit 2."""
+
+
+class StoreError(SlsError):
+    """The store or its master key cannot be used (missing, wrong, damaged, too new): exit 2."""
+
+
+class PskcError(BridgeError):
+    """A PSKC file is malformed or unsupported; nothing was imported."""

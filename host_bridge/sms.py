@@ -1,0 +1,96 @@
+"""The SMS / voice outbox: where the bridge "sends" codes (a file standing in for the carrier).
+
+Each delivery is one JSON line appended to `sms-outbox.jsonl` in the data folder (0600, fsynced):
+
+    {"at": 1700000000.0, "channel": "sms", "serial": "SM0123456789", "user": "alice",
+     "challenge_id": "…", "code": "123456"}
+
+The outbox is the simulated phone, so it holds the code; the audit log records the delivery
+without it. `channel` is `sms`, or `voice` for the voice callback that reads the code aloud when
+SMS fails (KB3396). The resend limit (KB3196: a new code at most every 2 minutes) is enforced by
+the service, which knows when the last code was issued.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from slsio.files import SECRET_MODE, read_limited
+
+OUTBOX_FILE_NAME: Final = "sms-outbox.jsonl"
+CHANNELS: Final = ("sms", "voice")
+MAX_OUTBOX_BYTES: Final = 64 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One delivered code."""
+
+    at: float
+    channel: str
+    serial: str
+    user: str | None
+    challenge_id: str
+    code: str = field(repr=False)
+
+    def __post_init__(self) -> None:
+        if self.channel not in CHANNELS:
+            raise ValueError(f"channel must be one of {', '.join(CHANNELS)}")
+
+
+class Outbox:
+    """The append-only outbox file of one data folder."""
+
+    def __init__(self, home: Path) -> None:
+        self.path = home / OUTBOX_FILE_NAME
+
+    def send(self, message: Message) -> None:
+        """Append `message` durably (O_APPEND: concurrent writers never interleave a line)."""
+        line = json.dumps(
+            {
+                "at": message.at,
+                "channel": message.channel,
+                "serial": message.serial,
+                "user": message.user,
+                "challenge_id": message.challenge_id,
+                "code": message.code,
+            },
+            sort_keys=True,
+        )
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
+        try:
+            os.write(fd, line.encode() + b"\n")
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def messages(self) -> list[Message]:
+        """Every message so far, oldest first (damaged lines are skipped)."""
+        try:
+            data = read_limited(self.path, MAX_OUTBOX_BYTES)
+        except FileNotFoundError:
+            return []
+        found: list[Message] = []
+        for raw in data.decode("utf-8", "replace").splitlines():
+            try:
+                item = json.loads(raw)
+                found.append(
+                    Message(
+                        float(item["at"]), str(item["channel"]), str(item["serial"]),
+                        item.get("user"), str(item["challenge_id"]), str(item["code"]),
+                    )
+                )
+            except (ValueError, KeyError, TypeError):
+                continue  # a line cut by a power loss; later lines are still whole
+        return found
+
+    def latest(self, serial: str) -> Message | None:
+        """The newest message for device `serial`, if any."""
+        for message in reversed(self.messages()):
+            if message.serial == serial:
+                return message
+        return None
