@@ -49,6 +49,8 @@ def load_image(path: str | os.PathLike[str]) -> DeviceImage:
     except ValueError:
         too_large = f"not a device image (larger than {MAX_IMAGE_BYTES} bytes)"
         raise ImageError(f"{path}: {too_large}") from None
+    if not data.strip():
+        raise ImageError(f"{path}: not a device image (empty file)")
     try:
         image = decode_image(data)
     except ImageError as exc:
