@@ -1,0 +1,70 @@
+"""Helpers every `slsbridge` command shares: opening the bridge, reading secrets, printing JSON."""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import getpass
+import json
+import sqlite3
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from host_bridge.errors import StoreError
+from host_bridge.service import Bridge
+from slsio.cli import UsageError
+
+MAX_LINE = 4096
+
+BridgeHandler = Callable[[Bridge, argparse.Namespace], int]
+
+
+def with_bridge(handler: BridgeHandler) -> Callable[[argparse.Namespace], int]:
+    """Wrap a handler: open the bridge, close it afterwards, report SQLite trouble as one line."""
+
+    @functools.wraps(handler)
+    def run(args: argparse.Namespace) -> int:
+        try:
+            bridge = Bridge.open()
+        except sqlite3.Error as exc:
+            raise StoreError(f"store: {exc}") from None
+        try:
+            return handler(bridge, args)
+        except sqlite3.Error as exc:
+            raise StoreError(f"store: {exc}") from None
+        finally:
+            bridge.close()
+
+    return run
+
+
+def read_line(prompt: str | None = None) -> str:
+    """One line from stdin (without its newline); `UsageError` at end of input or if too long."""
+    if prompt is not None and sys.stdin.isatty():
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+    line = sys.stdin.readline(MAX_LINE + 1)
+    if not line:
+        raise UsageError("unexpected end of input on stdin")
+    if len(line) > MAX_LINE:
+        raise UsageError(f"input line longer than {MAX_LINE} characters")
+    return line.rstrip("\r\n")
+
+
+def read_secret(from_stdin: bool, prompt: str = "Password: ") -> str:
+    """A password: one stdin line with `--password-stdin`, else a no-echo prompt."""
+    if from_stdin:
+        return read_line()
+    if not sys.stdin.isatty():
+        raise UsageError("no terminal to prompt for the password (use --password-stdin)")
+    return getpass.getpass(prompt)
+
+
+def print_json(value: Any) -> None:
+    """One JSON object on stdout."""
+    sys.stdout.write(json.dumps(value, sort_keys=True) + "\n")
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print one JSON object")

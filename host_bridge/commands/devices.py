@@ -1,0 +1,45 @@
+"""`slsbridge devices --user U` (what a login may select), `activate`, `revoke`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.service import Bridge
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("devices", help="list the devices a user's login may select")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--all", action="store_true", help="every linked device, any status")
+    add_json(parser)
+    parser.set_defaults(handler=with_bridge(_devices))
+    activate = subparsers.add_parser("activate", help="activate a pending device (IB Key)")
+    activate.add_argument("--serial", required=True)
+    activate.set_defaults(handler=with_bridge(_activate))
+    revoke = subparsers.add_parser("revoke", help="take a device out of use for good")
+    revoke.add_argument("--serial", required=True)
+    revoke.set_defaults(handler=with_bridge(_revoke))
+
+
+def _devices(bridge: Bridge, args: argparse.Namespace) -> int:
+    found = bridge.all_devices(args.user) if args.all else bridge.devices(args.user)
+    if args.json:
+        print_json({"user": args.user, "devices": [d.to_json() for d in found]})
+    else:
+        for device in found:
+            print(f"{device.serial}  {device.model}  {device.status}")
+    return 0
+
+
+def _activate(bridge: Bridge, args: argparse.Namespace) -> int:
+    bridge.activate(args.serial)
+    print(f"{args.serial} active")
+    return 0
+
+
+def _revoke(bridge: Bridge, args: argparse.Namespace) -> int:
+    bridge.revoke(args.serial)
+    print(f"{args.serial} revoked")
+    return 0

@@ -1,0 +1,26 @@
+"""`slsbridge init`: create the master key (0600) and the store in the data folder."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.service import Bridge
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("init", help="create the master key and the store")
+    add_json(parser)
+    parser.set_defaults(handler=with_bridge(_init))
+
+
+def _init(bridge: Bridge, args: argparse.Namespace) -> int:
+    created = bridge.init()
+    if args.json:
+        print_json({"home": str(bridge.home), "store": str(bridge.store.path),
+                    "master_key_created": created is not None})
+    else:
+        what = f"created {created}" if created else "master key already in place"
+        print(f"initialised {bridge.home} ({what})")
+    return 0

@@ -1,0 +1,35 @@
+"""`slsbridge sms outbox`: the simulated phone — the codes the bridge sent by SMS or voice."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.service import Bridge
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("sms", help="the SMS / voice outbox (simulated phone)")
+    sub = parser.add_subparsers(dest="sms_command", metavar="ACTION", required=True,
+                                parser_class=type(parser))
+    outbox = sub.add_parser("outbox", help="the latest code sent to a device")
+    outbox.add_argument("--serial", required=True)
+    add_json(outbox)
+    outbox.set_defaults(handler=with_bridge(_outbox))
+
+
+def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
+    message = bridge.outbox.latest(args.serial)
+    if message is None:
+        if args.json:
+            print_json({"serial": args.serial, "message": None})
+        else:
+            print("no message")
+        return 1
+    if args.json:
+        print_json({"serial": args.serial, "channel": message.channel, "at": message.at,
+                    "challenge_id": message.challenge_id, "code": message.code})
+    else:
+        print(f"{message.channel}: {message.code}")
+    return 0
