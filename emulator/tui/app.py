@@ -1,0 +1,305 @@
+"""The slsemu terminal app: device faceplates beside the broker's login screen.
+
+Theory of operation (a thin view, like Textual's `examples/calculator.py`):
+
+* The models are `DeviceSession`s (one per image; they own the device, its clock and its file)
+  and, when a host is attached, the host bridge behind the login pane.
+* Input reaches a device two ways, both ending in `press_button`: a click on a faceplate key
+  (`Faceplate.Pressed`) or a keyboard key looked up in the active `Keymap` (a dict; data, not an
+  `if key == ...` chain). Keys typed into a text field stay text: the keymap only acts when focus
+  is not in an `Input`.
+* After each event the app copies a `DeviceView` snapshot into the faceplate's reactive `view`;
+  the faceplate redraws itself. Device and host events go to the event log.
+* In real-time mode (interactive use) the session clock follows the wall clock and a timer lets
+  time-outs fire; in virtual-time mode (scripts, tests) time moves only when told.
+* Other threads reach the app only through `call_from_thread`/`post_message`
+  (see `emulator.tui.script_target`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from textual import events, on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import (
+    DataTable,
+    Footer,
+    Header,
+    Input,
+    RichLog,
+    Static,
+    TabbedContent,
+    TabPane,
+)
+
+from emulator.session import DeviceSession
+from emulator.tui.faceplates import FACEPLATES, DeviceView, Faceplate, SccFaceplate
+from emulator.tui.keymap import Keymap
+from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
+from firmware_model.errors import SlsError
+
+TICK_SECONDS = 0.5
+MAX_LOG_LINES = 500
+
+
+def device_view(session: DeviceSession, serial: str) -> DeviceView:
+    """The drawable snapshot of a session's device."""
+    device = session.device
+    return DeviceView(
+        model=device.model,
+        serial=serial,
+        display=device.display,
+        powered=device.powered,
+        buttons=device.buttons,
+        status=device.status(),
+    )
+
+
+def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> Faceplate:
+    """The faceplate for a session's device model (table-driven: `FACEPLATES`)."""
+    cls = FACEPLATES.get(view.model)
+    if cls is None:
+        raise ValueError(f"no faceplate for model {view.model!r}")
+    if cls is SccFaceplate:
+        card = getattr(session.device, "card", None)
+        grid: tuple[str, ...] = card.grid() if card is not None else ()
+        return SccFaceplate(view, grid, id=widget_id)
+    return cls(view, id=widget_id)
+
+
+class HelpScreen(ModalScreen[None]):
+    """The active key bindings (keymap and app keys)."""
+
+    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", "Close")]
+
+    def __init__(self, keymap: Keymap) -> None:
+        super().__init__(id="help")
+        self._keymap = keymap
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="help-box"):
+            title = f"Keymap: {self._keymap.name}"
+            if self._keymap.description:
+                title += f" — {self._keymap.description}"
+            yield Static(title, id="help-title")
+            table: DataTable[str] = DataTable(id="help-table", cursor_type="none")
+            table.add_columns("device button", "keys")
+            for button, keys in self._keymap.rows():
+                table.add_row(button, keys)
+            for keys, what in _APP_KEYS:
+                table.add_row(what, keys)
+            yield table
+            yield Static(
+                "Keys act on the device shown (not while typing in a text field). "
+                "Click a device key with the mouse, too. Esc closes.",
+                id="help-hint",
+            )
+
+
+_APP_KEYS: tuple[tuple[str, str], ...] = (
+    ("? / f1", "(app) this help"),
+    ("tab / shift+tab", "(app) move focus"),
+    ("ctrl+q", "(app) quit"),
+)
+
+
+class SlsApp(App[None]):
+    """Emulated devices and, when a host is attached, the login screen."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "slsemu"
+    SUB_TITLE = "Secure Login System emulator"
+    BINDINGS = [
+        Binding("question_mark,f1", "help", "Keys", key_display="?"),
+        Binding("ctrl+q", "quit", "Quit"),
+    ]
+
+    def __init__(
+        self,
+        sessions: Sequence[DeviceSession],
+        *,
+        keymap: Keymap,
+        login: LoginPane | None = None,
+        real_time: bool = True,
+        on_ready: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__()
+        if not sessions:
+            raise ValueError("the app needs at least one device")
+        self.keymap = keymap
+        self.real_time = real_time
+        self._sessions: dict[str, DeviceSession] = {}
+        self._views: dict[str, DeviceView] = {}
+        for session in sessions:
+            view = device_view(session, session.device.to_image().serial)
+            self._sessions[view.serial] = session
+            self._views[view.serial] = view
+        self._login = login
+        self._on_ready = on_ready
+        self.handled_keys = 0
+        self.key_handled = asyncio.Event()
+        self.last_error: SlsError | None = None
+
+    # --- layout -----------------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="main"):
+            with TabbedContent(id="devices"):
+                for serial, view in self._views.items():
+                    with TabPane(f"{view.model} {serial[-4:]}", id=f"tab-{serial}"):
+                        yield make_faceplate(self._sessions[serial], view, f"face-{serial}")
+            if self._login is not None:
+                yield self._login
+        yield RichLog(id="events", max_lines=MAX_LOG_LINES, wrap=True, markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.focus_device()
+        if self.real_time:
+            self.set_interval(TICK_SECONDS, self.tick)
+        self.log_event("app", f"keymap {self.keymap.name}: press ? for the key list")
+
+    def on_ready(self) -> None:
+        if self._on_ready is not None:
+            self._on_ready()
+
+    # --- which device -----------------------------------------------------------------------------
+
+    @property
+    def serials(self) -> list[str]:
+        """Serials of the devices shown, in tab order."""
+        return list(self._sessions)
+
+    @property
+    def active_serial(self) -> str:
+        """The serial of the device on the visible tab."""
+        active = self.query_one("#devices", TabbedContent).active
+        return active.removeprefix("tab-") if active else next(iter(self._sessions))
+
+    def session(self, serial: str) -> DeviceSession:
+        """The session of device `serial`."""
+        return self._sessions[serial]
+
+    def faceplate(self, serial: str) -> Faceplate:
+        """The faceplate widget of device `serial`."""
+        return self.query_one(f"#face-{serial}", Faceplate)
+
+    def show_device(self, serial: str) -> None:
+        """Bring device `serial` to the front (does nothing for a device not loaded here)."""
+        if serial in self._sessions:
+            self.query_one("#devices", TabbedContent).active = f"tab-{serial}"
+
+    def focus_device(self) -> None:
+        """Give keyboard focus to the visible faceplate, where the keymap acts."""
+        self.faceplate(self.active_serial).focus()
+
+    @on(TabbedContent.TabActivated, "#devices")
+    def _tab_changed(self) -> None:
+        self.call_after_refresh(self.focus_device)
+
+    # --- input → model ----------------------------------------------------------------------------
+
+    def on_key(self, event: events.Key) -> None:
+        """Keyboard keys → device buttons through the keymap (a dict lookup)."""
+        if isinstance(self.focused, Input):
+            return
+        button = self.keymap.button_for(event.key)
+        if button is None:
+            return
+        event.stop()
+        event.prevent_default()
+        try:
+            self.press_button(button)
+        finally:
+            self.handled_keys += 1
+            self.key_handled.set()
+
+    def on_faceplate_pressed(self, message: Faceplate.Pressed) -> None:
+        serial = (message.faceplate.id or "").removeprefix("face-")
+        self.show_device(serial)
+        self.press_button(message.button, serial)
+
+    def press_button(self, button: str, serial: str | None = None) -> None:
+        """Press `button` on device `serial` (default: the visible one) and redraw it."""
+        serial = serial or self.active_serial
+        session = self._sessions[serial]
+        if button not in session.device.buttons:
+            self.log_event(serial, f"{session.device.model} has no {button} key")
+            return
+        self._run(serial, lambda: session.press(button))
+
+    def hold_button(self, button: str, seconds: float, serial: str | None = None) -> None:
+        """Hold `button` for `seconds` on device `serial` (scripts)."""
+        serial = serial or self.active_serial
+        session = self._sessions[serial]
+        self._run(serial, lambda: session.hold(button, seconds))
+
+    def wait_device(self, seconds: float, serial: str | None = None) -> None:
+        """Let `seconds` pass on device `serial`'s clock (scripts)."""
+        serial = serial or self.active_serial
+        session = self._sessions[serial]
+        self._run(serial, lambda: session.wait(seconds))
+
+    def tick(self) -> None:
+        """Real time: let the visible device's time-outs fire."""
+        serial = self.active_serial
+        session = self._sessions[serial]
+        self._run(serial, lambda: session.set_time(time.time()), quiet=True)
+
+    def _run(self, serial: str, event: Callable[[], None], quiet: bool = False) -> None:
+        """Apply one event to a session, then mirror the device into its faceplate."""
+        session = self._sessions[serial]
+        self.last_error = None
+        try:
+            if self.real_time and not quiet:
+                session.set_time(time.time())
+            event()
+        except SlsError as exc:
+            self.last_error = exc
+            self.log_event(serial, f"error: {exc}")
+            self.notify(str(exc), severity="error")
+        if not quiet or session.last_reaction.events:
+            for text in session.last_reaction.events:
+                self.log_event(serial, text)
+        self.refresh_device(serial)
+
+    def refresh_device(self, serial: str) -> None:
+        """Copy the device state into its faceplate (the faceplate redraws if it changed)."""
+        view = device_view(self._sessions[serial], serial)
+        if view != self._views.get(serial):
+            self._views[serial] = view
+            self.faceplate(serial).view = view
+
+    def read_display(self, serial: str | None = None) -> str:
+        """The display text as the faceplate shows it."""
+        view = self.faceplate(serial or self.active_serial).view
+        return view.display if view is not None else ""
+
+    # --- host side --------------------------------------------------------------------------------
+
+    def on_host_event(self, message: HostEvent) -> None:
+        self.log_event("host", message.text)
+
+    def on_second_factor_chosen(self, message: SecondFactorChosen) -> None:
+        """The login asks for a device: show it, and point an SCC at the requested cells."""
+        self.show_device(message.serial)
+        self.call_after_refresh(self.focus_device)
+        if message.serial in self._sessions:
+            face = self.faceplate(message.serial)
+            if isinstance(face, SccFaceplate):
+                face.highlight = message.indices
+
+    def log_event(self, source: str, text: str) -> None:
+        """Add a line to the event log."""
+        stamp = time.strftime("%H:%M:%S")
+        self.query_one("#events", RichLog).write(f"{stamp} [{source}] {text}")
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.keymap))

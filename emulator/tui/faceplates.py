@@ -1,0 +1,279 @@
+"""Faceplates: what each emulated device looks like in the terminal.
+
+A faceplate is a thin view (Textual's `examples/calculator.py`): it draws a `DeviceView` snapshot
+(reactive `view`) and turns mouse clicks on its buttons into `Faceplate.Pressed(button)`
+messages. It never calls the device itself; the app forwards the press to the device session and
+sets the new snapshot. Which widget draws which model is a table (`FACEPLATES`), and so is each
+keypad's layout.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.message import Message
+from textual.reactive import reactive
+from textual.widgets import Button, Static
+
+from emulator.tui.lcd import render_lcd
+
+Status = Mapping[str, str | int | bool]
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceView:
+    """A snapshot of one device for drawing: safe to show (no key, no PIN)."""
+
+    model: str
+    serial: str
+    display: str
+    powered: bool
+    buttons: frozenset[str]
+    status: Status = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "status", MappingProxyType(dict(self.status)))
+
+
+def indicator_text(view: DeviceView) -> str:
+    """The indicator line: power, battery, lock — whatever the device reports."""
+    parts = ["ON" if view.powered else "OFF"]
+    battery = view.status.get("battery")
+    if battery is not None and not isinstance(battery, bool):
+        parts.append(f"BATT {battery}%" if isinstance(battery, int) else f"BATT {battery}")
+    for flag, label in _LOCK_FLAGS.items():
+        if view.status.get(flag) is True:
+            parts.append(label)
+    failures = view.status.get("pin_failures")
+    if isinstance(failures, int) and not isinstance(failures, bool) and failures:
+        parts.append(f"PIN FAIL {failures}")
+    return "  ".join(parts)
+
+
+# Status flags a device may report → the indicator the faceplate shows for them.
+_LOCK_FLAGS: Mapping[str, str] = {
+    "locked": "LOCKED",
+    "pin_locked": "PIN LOCKED",
+    "battery_low": "BATT LOW",
+    "battery_empty": "BATT EMPTY",
+}
+
+
+class KeyButton(Button, can_focus=False):
+    """A device key. Not focusable: keyboard focus stays on the faceplate, where the keymap acts."""
+
+    def __init__(self, label: str, button: str) -> None:
+        super().__init__(label, id=f"key-{button}", classes="key", compact=True)
+        self.device_button = button
+
+
+class Faceplate(Vertical, can_focus=True):
+    """Base of every faceplate: a reactive `view`, and `Pressed` messages from its keys."""
+
+    view: reactive[DeviceView | None] = reactive(None, layout=True)
+
+    class Pressed(Message):
+        """A device key was clicked (the app forwards it to the device)."""
+
+        def __init__(self, faceplate: Faceplate, button: str) -> None:
+            super().__init__()
+            self.faceplate = faceplate
+            self.button = button
+
+    def __init__(self, view: DeviceView, *, id: str | None = None) -> None:
+        super().__init__(id=id, classes=f"faceplate model-{view.model}")
+        self.set_reactive(Faceplate.view, view)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        if isinstance(event.button, KeyButton):
+            event.stop()
+            self.post_message(self.Pressed(self, event.button.device_button))
+
+    def keypad(self, rows: tuple[tuple[str, ...], ...], labels: Mapping[str, str]) -> Grid:
+        """A grid of the device's keys; a key the device lacks leaves a blank cell."""
+        view = self.view
+        buttons = view.buttons if view is not None else frozenset()
+        cells: list[Static | KeyButton] = []
+        for row in rows:
+            for name in row:
+                if name in buttons:
+                    cells.append(KeyButton(labels.get(name, name), name))
+                else:
+                    cells.append(Static("", classes="key-blank"))
+        return Grid(*cells, classes="keypad")
+
+
+@dataclass(frozen=True, slots=True)
+class CardLayout:
+    """How a card-shaped device looks: its name, LCD width and keypad."""
+
+    title: str
+    lcd_width: int
+    keypad: tuple[tuple[str, ...], ...]
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+_CARD_KEYPAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("BACK", "0", "OK"))
+_LEGACY_KEYPAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("C", "0", "OK"))
+_CARD_LABELS: Mapping[str, str] = {"BACK": "◄", "POWER": "press", "OK": "OK", "C": "C"}
+
+CARD_LAYOUTS: Mapping[str, CardLayout] = {
+    "dscplus": CardLayout("Digital Security Card+", 8, _CARD_KEYPAD, _CARD_LABELS),
+    "gold": CardLayout("Gold Security Device", 8, _CARD_KEYPAD, _CARD_LABELS),
+    "platinum": CardLayout("Platinum Security Device", 8, _CARD_KEYPAD, _CARD_LABELS),
+    "dsc": CardLayout("Digital Security Card", 8, _LEGACY_KEYPAD, _CARD_LABELS),
+}
+
+
+class CardFaceplate(Faceplate):
+    """A credit-card device: segment LCD, the display as plain text, indicators, keys."""
+
+    def compose(self) -> ComposeResult:
+        layout = self.layout_spec
+        view = self.view
+        serial = view.serial if view else ""
+        yield Static(f"{layout.title}  ·  {serial}", classes="card-title")
+        with Horizontal(classes="card-top"):
+            yield Static(self._indicators(), id="indicators", classes="indicators")
+            if view is not None and "POWER" in view.buttons:
+                yield KeyButton(layout.labels.get("POWER", "POWER"), "POWER")
+        yield Static(self._lcd_text(), id="lcd", classes="lcd")
+        yield Static(self._plain_text(), id="plain", classes="plain")
+        yield self.keypad(layout.keypad, layout.labels)
+
+    @property
+    def layout_spec(self) -> CardLayout:
+        view = self.view
+        return CARD_LAYOUTS[view.model if view is not None else "dscplus"]
+
+    def _lcd_text(self) -> str:
+        view = self.view
+        return "\n".join(render_lcd(view.display if view else "", self.layout_spec.lcd_width))
+
+    def _plain_text(self) -> str:
+        view = self.view
+        return f"display: {view.display}" if view and view.display else "display: (blank)"
+
+    def _indicators(self) -> str:
+        return indicator_text(self.view) if self.view else ""
+
+    def watch_view(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one("#lcd", Static).update(self._lcd_text())
+        self.query_one("#plain", Static).update(self._plain_text())
+        self.query_one("#indicators", Static).update(self._indicators())
+
+
+class SccFaceplate(Faceplate):
+    """The Security Code Card: every cell with its index; the requested cells highlighted."""
+
+    highlight: reactive[tuple[int, ...]] = reactive((), layout=True)
+    COLUMNS: ClassVar[int] = 8
+
+    def __init__(self, view: DeviceView, grid: tuple[str, ...], *, id: str | None = None) -> None:
+        super().__init__(view, id=id)
+        self._grid = grid
+
+    def compose(self) -> ComposeResult:
+        view = self.view
+        serial = view.serial if view else ""
+        yield Static(f"Security Code Card  ·  {serial}", classes="card-title")
+        yield Static(self._asked_text(), id="asked", classes="plain")
+        with VerticalScroll(classes="scc-scroll"):
+            yield Static(self._grid_text(), id="grid", classes="scc-grid")
+
+    def _asked_text(self) -> str:
+        if not self.highlight:
+            return "cells asked: none (log in with this card)"
+        return "cells asked: " + ", ".join(str(index) for index in self.highlight)
+
+    def _grid_text(self) -> Text:
+        rows = len(self._grid) // self.COLUMNS
+        text = Text(no_wrap=True)
+        for row in range(rows):
+            for column in range(self.COLUMNS):
+                index = column * rows + row + 1  # down each column, like the printed card
+                style = "bold reverse" if index in self.highlight else ""
+                if column:
+                    text.append(" ")
+                text.append(f"{index:>3} {self._grid[index - 1]}", style=style)
+            text.append("\n")
+        text.rstrip()
+        return text
+
+    def watch_highlight(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one("#asked", Static).update(self._asked_text())
+        self.query_one("#grid", Static).update(self._grid_text())
+        if self.highlight:
+            rows = len(self._grid) // self.COLUMNS
+            first_row = (min(self.highlight) - 1) % rows
+            self.query_one(".scc-scroll", VerticalScroll).scroll_to(y=max(0, first_row - 2))
+
+
+_PHONE_KEYPAD = (
+    ("APPROVE", "DENY"),
+    ("BIOMETRIC", "NEXT"),
+)
+_PHONE_DIGITS = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("BACK", "0", "OK"))
+_PHONE_LABELS: Mapping[str, str] = {
+    "APPROVE": "Approve",
+    "DENY": "Deny",
+    "BIOMETRIC": "Face ID",
+    "NEXT": "Next",
+    "BACK": "◄",
+    "POWER": "open app",
+}
+
+
+class PhoneFaceplate(Faceplate):
+    """IB Key (IBKR Mobile) on a phone: the app screen, push approve/deny, PIN and digits."""
+
+    def compose(self) -> ComposeResult:
+        view = self.view
+        serial = view.serial if view else ""
+        with Vertical(classes="phone"):
+            yield Static(f"IBKR Mobile · IB Key  {serial}", classes="phone-title")
+            yield Static(self._indicators(), id="indicators", classes="indicators")
+            if view is not None and "POWER" in view.buttons:
+                yield KeyButton(_PHONE_LABELS["POWER"], "POWER")
+            yield Static(self._screen_text(), id="phone-screen", classes="phone-screen")
+            yield Static(self._plain_text(), id="plain", classes="plain")
+            yield self.keypad(_PHONE_KEYPAD, _PHONE_LABELS)
+            yield self.keypad(_PHONE_DIGITS, _PHONE_LABELS)
+
+    def _screen_text(self) -> str:
+        view = self.view
+        if view is None or not view.display:
+            return "(app closed)"
+        return view.display
+
+    def _plain_text(self) -> str:
+        view = self.view
+        return f"display: {view.display}" if view and view.display else "display: (blank)"
+
+    def _indicators(self) -> str:
+        return indicator_text(self.view) if self.view else ""
+
+    def watch_view(self) -> None:
+        if not self.is_mounted:
+            return
+        self.query_one("#phone-screen", Static).update(self._screen_text())
+        self.query_one("#plain", Static).update(self._plain_text())
+        self.query_one("#indicators", Static).update(self._indicators())
+
+
+# model → faceplate class (cards share one class; the layout table picks their look)
+FACEPLATES: Mapping[str, type[Faceplate]] = {
+    **{model: CardFaceplate for model in CARD_LAYOUTS},
+    "scc": SccFaceplate,
+    "ibkey": PhoneFaceplate,
+}
