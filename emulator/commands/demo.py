@@ -22,7 +22,17 @@ from firmware_model.device import ImageSpec
 from firmware_model.image import DeviceImage
 from firmware_model.models import new_image, random_digits
 from firmware_model.ocra import ocra
-from firmware_model.script import Step, format_step, parse_script, quote, run_script
+from firmware_model.script import (
+    Hold,
+    Press,
+    Step,
+    Type,
+    Wait,
+    format_step,
+    parse_script,
+    quote,
+    run_script,
+)
 from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError
 from slsio.home import data_home
 
@@ -46,10 +56,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def demo_image() -> DeviceImage:
-    """The built-in demo DSC+ (soft PIN mode, fixed demo key and PIN)."""
-    spec = ImageSpec(
-        model="dscplus", serial=DEMO_SERIAL, key=DEMO_KEY, pin=DEMO_PIN, pin_mode="soft"
-    )
+    """The built-in demo DSC+ (soft PIN mode, fixed demo key).
+
+    A soft-PIN card stores no PIN: the PIN typed is an input to the response, and the host, which
+    knows `DEMO_PIN`, checks it through the response.
+    """
+    spec = ImageSpec(model="dscplus", serial=DEMO_SERIAL, key=DEMO_KEY, pin_mode="soft")
     return new_image(spec, os.urandom)
 
 
@@ -99,7 +111,9 @@ def demo_command(args: argparse.Namespace) -> int:
 
 
 def _print_step(step: Step) -> None:
-    print("  " + format_step(step))
+    # Only what the user does; the script's own checks are reported only when they fail.
+    if isinstance(step.statement, (Press, Hold, Type, Wait)):
+        print("  " + format_step(step))
 
 
 def demo_folder() -> Path:

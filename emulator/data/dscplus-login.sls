@@ -8,7 +8,7 @@
 press POWER                 # turn the card on
 expect "PIN>"
 type ${PIN}                 # each digit shows masked
-expect "****"
+expect "PIN>****"
 press OK
 expect "CHALLNG>"
 type ${CHALLENGE}
