@@ -1,0 +1,817 @@
+"""The Digital Security Card+ (DSC+) and the legacy Gold/Platinum cards: one keypad state machine.
+
+Theory of operation
+-------------------
+The card is a sans-I/O state machine (h11 style). The caller feeds `press(button, now)` and
+`advance(now)`; `now` is the device clock in seconds and never goes backwards (a smaller value is
+read as the last one seen). Each call returns a `Reaction`: the display text (at most 8
+characters, "" when off), `persist` (durable state changed: save `to_image()` before showing the
+display) and a few event names worth announcing.
+
+States (`State`) and what the keys do in each (the full table is `_TABLE`, built from `_RULES`;
+a key with no rule is ignored — it still costs a battery press):
+
+    OFF          POWER → power on (→ `BATT LOW` notice if the battery is low) → the home screen:
+                 PIN (soft mode, or device mode with a PIN), LOCKED (locked card), NEW_PIN (device
+                 mode with no PIN yet). Other keys do nothing at all.
+    PIN          `PIN>` + one `*` per digit (4 digits; more are ignored). BACK erases one digit.
+                 OK with fewer than 4 digits does nothing. OK with 4: soft mode keeps the PIN as a
+                 response input → CHALLENGE; device mode counts a failure, then compares the
+                 salted hash: right → counter reset, CHALLENGE; wrong → `FAIL n` notice → PIN,
+                 or after `pin_retries` failures → LOCKED with a fresh lock number.
+    CHALLENGE    `CHALLNG>`, then the digits as typed (the suite's QNxx length: 6, or 8 for
+                 Platinum). OK with all digits → RESPONSE. Device mode: OK before any digit
+                 starts the PIN change (→ NEW_PIN). Fewer digits: OK does nothing.
+    RESPONSE     the OCRA response; stays `response_seconds`, then the card turns off. Keys other
+                 than POWER are ignored.
+    LOCKED       `LOCK PIN`. OK → LOCK_NUMBER, unless wrong unlock codes blocked the entry: then a
+                 `WAIT nnM` notice (minutes left).
+    LOCK_NUMBER  `L` + the 7-digit lock number. OK → UNLOCK; BACK → LOCKED.
+    UNLOCK       `UNLOCK>`, then the 8 digits typed. OK with 8: counts an unlock failure, then
+                 compares with `unlock_code(key, lock number)`: right → NEW_PIN; wrong →
+                 `FAIL n` → LOCKED; after `unlock_retries` wrong codes the entry is blocked for
+                 `unlock_block_seconds`.
+    NEW_PIN      `NEW PIN`, then `NEW>` + `*`s. OK with 4 → CONFIRM_PIN. BACK on no digits
+                 cancels a PIN change (→ CHALLENGE).
+    CONFIRM_PIN  `PIN CONF`, then `CNF>` + `*`s. OK with 4: same PIN → stored (and, after an
+                 unlock, the lock cleared and every counter reset) → `PIN SET` notice →
+                 CHALLENGE; different → NEW_PIN. BACK on no digits → NEW_PIN.
+    NOTICE       a short message (`BATT LOW`, `FAIL n`, `WAIT nnM`, `PIN SET`) for
+                 `notice_seconds`, then the next screen. OK/BACK dismiss it; a digit dismisses it
+                 and is typed into the next screen.
+    DEAD         the battery is spent: nothing responds, the display stays empty.
+
+In every powered state POWER turns the card off, and `auto_off_seconds` without a press turns it
+off too. Every press the card acts on uses one press of the battery budget (`battery_presses`);
+that count is durable, so every such press reports `persist=True` (see docs/devices-dscplus.md
+for why). Power-cycling never resets a counter: they all live in the image state.
+
+Retry counters are counted before the comparison (decrement-before-compare): within the one
+`press` call the failure is added, then the PIN or unlock code is compared, and only a right
+answer takes it back. Since the caller saves before it shows the display, no result is ever
+visible before the failure it may cost is on disk.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import ClassVar, Final
+
+from firmware_model.device import CARD_BUTTONS, DIGITS, Device, Entropy, ImageSpec, Reaction
+from firmware_model.errors import ImageError, SuiteError, UnknownButton
+from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.models import random_digits
+from firmware_model.ocra import OcraCalculator, OcraSuite
+
+__all__ = [
+    "DEVICE_SUITE",
+    "GOLD_SUITE",
+    "LOCK_NUMBER_DIGITS",
+    "PIN_LENGTH",
+    "PLATINUM_SUITE",
+    "SOFT_SUITE",
+    "UNLOCK_SUITE",
+    "DscPlus",
+    "DscPlusConfig",
+    "Gold",
+    "Platinum",
+    "State",
+    "unlock_code",
+]
+
+SOFT_SUITE: Final = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
+"""DSC+ soft-PIN mode: the PIN typed is an input to the response; the host rejects a wrong one."""
+DEVICE_SUITE: Final = "OCRA-1:HOTP-SHA1-8:QN06"
+"""DSC+ device-PIN mode: the card checks the PIN itself, so the PIN is not an input."""
+GOLD_SUITE: Final = "OCRA-1:HOTP-SHA1-8:QN06"
+PLATINUM_SUITE: Final = "OCRA-1:HOTP-SHA256-8:QN08"
+UNLOCK_SUITE: Final = "OCRA-1:HOTP-SHA256-8:QA08"
+"""Unlock codes. Its question is alphanumeric (`L` + lock number) while every card suite must be
+numeric (QN), so an unlock code and a login response never share an HMAC input."""
+
+PIN_LENGTH: Final = 4
+LOCK_NUMBER_DIGITS: Final = 7
+DISPLAY_WIDTH: Final = 8
+_SALT_BYTES: Final = 16
+_UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
+
+
+def unlock_code(key: bytes, lock_number: str) -> str:
+    """The 8-digit code that unlocks a PIN-locked card showing `lock_number` (7 digits).
+
+    Pure: the host bridge computes it from the card key it stores. It is OCRA with the distinct
+    `UNLOCK_SUITE` over the question `"L" + lock_number` (exactly what the card displays).
+    """
+    if (
+        not isinstance(lock_number, str)
+        or len(lock_number) != LOCK_NUMBER_DIGITS
+        or not set(lock_number) <= DIGITS
+    ):
+        raise ValueError(f"a lock number is {LOCK_NUMBER_DIGITS} digits")
+    return OcraCalculator(UNLOCK_SUITE, key).response(question="L" + lock_number)
+
+
+class State(enum.Enum):
+    """Where the card is in its key sequence (see the module docstring)."""
+
+    OFF = "off"
+    DEAD = "dead"
+    NOTICE = "notice"
+    PIN = "pin"
+    CHALLENGE = "challenge"
+    RESPONSE = "response"
+    LOCKED = "locked"
+    LOCK_NUMBER = "lock-number"
+    UNLOCK = "unlock"
+    NEW_PIN = "new-pin"
+    CONFIRM_PIN = "confirm-pin"
+
+
+class _NewPinReason(enum.Enum):
+    FIRST = "first"  # device mode, no PIN stored yet
+    CHANGE = "change"  # PIN change after a right PIN
+    UNLOCK = "unlock"  # after a right unlock code
+
+
+# Event names (constant tuples: no allocation per press).
+_NO_EVENTS: Final[tuple[str, ...]] = ()
+_EV_POWER_ON: Final = ("power-on",)
+_EV_POWER_ON_LOW: Final = ("power-on", "battery-low")
+_EV_POWER_OFF: Final = ("power-off",)
+_EV_RESPONSE: Final = ("response",)
+_EV_PIN_OK: Final = ("pin-ok",)
+_EV_PIN_FAIL: Final = ("pin-fail",)
+_EV_LOCK: Final = ("pin-fail", "lock")
+_EV_UNLOCK_FAIL: Final = ("unlock-fail",)
+_EV_UNLOCK_BLOCKED: Final = ("unlock-fail", "unlock-blocked")
+_EV_PIN_SET: Final = ("pin-set",)
+_EV_UNLOCK: Final = ("unlock", "pin-set")
+_EV_BATTERY_DEAD: Final = ("battery-dead",)
+
+_PROMPTS: Final = {
+    State.PIN: "PIN>",
+    State.CHALLENGE: "CHALLNG>",
+    State.LOCKED: "LOCK PIN",
+    State.UNLOCK: "UNLOCK>",
+    State.NEW_PIN: "NEW PIN",
+    State.CONFIRM_PIN: "PIN CONF",
+}
+# Masked entry screens, precomputed: index = digits typed so far.
+_MASKED: Final = {
+    State.PIN: tuple("PIN>" + "*" * n for n in range(PIN_LENGTH + 1)),
+    State.NEW_PIN: ("NEW PIN", *("NEW>" + "*" * n for n in range(1, PIN_LENGTH + 1))),
+    State.CONFIRM_PIN: ("PIN CONF", *("CNF>" + "*" * n for n in range(1, PIN_LENGTH + 1))),
+}
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def _number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{name} must be a number")
+    if integer and not isinstance(value, int):
+        raise ValueError(f"{name} must be a whole number")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be {low:g} to {high:g}")
+
+
+@dataclass(frozen=True, slots=True)
+class DscPlusConfig:
+    """Settings fixed when the card is made (`image.config`; `ImageSpec.options` overrides)."""
+
+    pin_mode: str = "soft"
+    auto_off_seconds: float = 30
+    response_seconds: float = 30
+    notice_seconds: float = 2
+    battery_presses: int = 20_000
+    battery_low_presses: int = 1_000
+    # Device mode only:
+    pin_retries: int = 3
+    unlock_retries: int = 3
+    unlock_block_seconds: float = 1_800
+
+    DEVICE_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"pin_retries", "unlock_retries", "unlock_block_seconds"}
+    )
+
+    def __post_init__(self) -> None:
+        if self.pin_mode not in ("soft", "device"):
+            raise ValueError("pin_mode must be 'soft' or 'device'")
+        day = 86_400.0
+        _number("auto_off_seconds", self.auto_off_seconds, 1, day, integer=False)
+        _number("response_seconds", self.response_seconds, 1, day, integer=False)
+        _number("notice_seconds", self.notice_seconds, 0.1, 60, integer=False)
+        _number("battery_presses", self.battery_presses, 1, 10**9, integer=True)
+        _number("battery_low_presses", self.battery_low_presses, 0, 10**9, integer=True)
+        if self.battery_low_presses > self.battery_presses:
+            raise ValueError("battery_low_presses must not exceed battery_presses")
+        # 99 at most so that `FAIL nn` fits the 8-character display.
+        _number("pin_retries", self.pin_retries, 1, 99, integer=True)
+        _number("unlock_retries", self.unlock_retries, 1, 99, integer=True)
+        _number("unlock_block_seconds", self.unlock_block_seconds, 0, 365 * day, integer=False)
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, JsonValue]) -> DscPlusConfig:
+        """Read settings; missing ones take defaults. `ValueError` for unknown or bad ones."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ValueError(f"unknown DSC+ setting(s): {', '.join(map(str, unknown))}")
+        mode = values.get("pin_mode", "soft")
+        if mode == "soft":
+            extra = sorted(cls.DEVICE_ONLY & set(values))
+            if extra:
+                raise ValueError(
+                    f"{', '.join(extra)} only apply to pin_mode 'device' (a soft-PIN card never "
+                    "checks the PIN)"
+                )
+        return cls(**dict(values))
+
+    def to_mapping(self) -> dict[str, JsonValue]:
+        """The settings as stored in the image (device-only ones only for device mode)."""
+        values: dict[str, JsonValue] = asdict(self)
+        if self.pin_mode == "soft":
+            for name in self.DEVICE_ONLY:
+                del values[name]
+        return values
+
+
+# --- PIN storage (device mode) ----------------------------------------------------------------
+
+
+def _check_pin_text(pin: object) -> str:
+    if not isinstance(pin, str) or len(pin) != PIN_LENGTH or not set(pin) <= DIGITS:
+        raise ValueError(f"the card PIN must be {PIN_LENGTH} digits")  # never echo the PIN
+    return pin
+
+
+def _pin_hash(salt: bytes, pin: str) -> bytes:
+    """HMAC-SHA256 keyed by the salt. A 4-digit PIN cannot resist an offline search whatever
+    the hash; the image also holds the card key, so the hash only keeps the PIN from being read
+    off the file directly."""
+    return hmac.digest(salt, pin.encode("ascii"), hashlib.sha256)
+
+
+def _check_suite(text: str, pin_mode: str) -> OcraSuite:
+    """The suite a card may use: a numeric challenge the keypad can type, a response the display
+    can show, and a PIN input exactly when the card does not check the PIN itself."""
+    suite = OcraSuite.parse(text)
+    where = f"suite {text!r}"
+    if suite.question_format != "N" or not 4 <= suite.question_length <= DISPLAY_WIDTH:
+        raise SuiteError(f"{where}: the card takes a numeric challenge of 4-8 digits (QN04-QN08)")
+    if suite.counter or suite.session_length is not None or suite.time_step is not None:
+        raise SuiteError(f"{where}: the card keeps no counter, session or clock input (C, S, T)")
+    if not 4 <= suite.digits <= DISPLAY_WIDTH:
+        raise SuiteError(f"{where}: the response must be 4 to 8 digits to fit the display")
+    if pin_mode == "soft" and suite.pin_hash is None:
+        raise SuiteError(f"{where}: a soft-PIN card feeds the PIN into the response (needs P..)")
+    if pin_mode == "device" and suite.pin_hash is not None:
+        raise SuiteError(f"{where}: a device-PIN card checks the PIN itself (no P.. item)")
+    return suite
+
+
+# --- the state machine ------------------------------------------------------------------------
+
+_Handler = Callable[["DscPlus", str, float], tuple[str, ...]]
+
+
+class DscPlus(Device):
+    """The DSC+ challenge/response card (see the module docstring for its screens)."""
+
+    model: ClassVar[str] = "dscplus"
+    buttons: ClassVar[frozenset[str]] = CARD_BUTTONS
+    pin_modes: ClassVar[tuple[str, ...]] = ("soft", "device")
+    """Allowed PIN modes; the first is the default."""
+    default_suites: ClassVar[Mapping[str, str]] = {"soft": SOFT_SUITE, "device": DEVICE_SUITE}
+
+    # -- making and loading ---------------------------------------------------------------------
+
+    @classmethod
+    def new_image(cls, spec: ImageSpec, entropy: Entropy) -> DeviceImage:
+        """A brand-new card. `ValueError` for a bad spec (wrong model, PIN, suite or option)."""
+        if spec.model != cls.model:
+            raise ValueError(f"spec is for model {spec.model!r}, not {cls.model!r}")
+        mode = spec.pin_mode or cls.pin_modes[0]
+        if mode not in cls.pin_modes:
+            allowed = " or ".join(repr(m) for m in cls.pin_modes)
+            raise ValueError(f"{cls.model} pin_mode must be {allowed}, not {mode!r}")
+        if not spec.key:
+            raise ValueError(f"a {cls.model} card needs a key")
+        options = dict(spec.options)
+        if "pin_mode" in options:
+            raise ValueError("give the PIN mode as pin_mode (--pin-mode), not as an option")
+        options["pin_mode"] = mode
+        config = DscPlusConfig.from_mapping(options)
+        suite = spec.suite or cls.default_suites[mode]
+        _check_suite(suite, mode)
+        state: dict[str, JsonValue] = {"presses_used": 0}
+        if mode == "soft":
+            if spec.pin is not None:
+                raise ValueError(
+                    "a soft-PIN card stores no PIN (the PIN feeds the response and the host keeps "
+                    "it): make the image without a PIN, or use pin_mode 'device'"
+                )
+        else:
+            salt = hash_hex = None
+            if spec.pin is not None:
+                pin = _check_pin_text(spec.pin)
+                raw_salt = entropy(_SALT_BYTES)
+                salt, hash_hex = raw_salt.hex(), _pin_hash(raw_salt, pin).hex()
+            state.update(
+                failures=0,
+                locked=False,
+                lock_number=None,
+                unlock_failures=0,
+                unlock_blocked_until=None,
+                pin_salt=salt,
+                pin_hash=hash_hex,
+            )
+        return DeviceImage(cls.model, spec.serial, spec.key, suite, config.to_mapping(), state)
+
+    @classmethod
+    def from_image(cls, image: DeviceImage, entropy: Entropy) -> DscPlus:
+        """Load a card, powered off. `ImageError` if the image does not describe a valid card."""
+        if image.model != cls.model:
+            raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
+        try:
+            config = DscPlusConfig.from_mapping(image.config)
+            if config.pin_mode not in cls.pin_modes:
+                raise ValueError(f"{cls.model} cannot use pin_mode {config.pin_mode!r}")
+            if image.suite is None:
+                raise ValueError("no suite")
+            suite = _check_suite(image.suite, config.pin_mode)
+        except ValueError as error:
+            raise ImageError(f"inconsistent {cls.model} image: {error}") from None
+        return cls(image, config, suite, entropy)
+
+    def __init__(
+        self, image: DeviceImage, config: DscPlusConfig, suite: OcraSuite, entropy: Entropy
+    ) -> None:
+        """Use `from_image`; this trusts its arguments (config and suite already checked)."""
+        self._image = image
+        self._config = config
+        self._device_pin = config.pin_mode == "device"
+        self._key = image.key
+        self._calculator = OcraCalculator(suite, image.key)  # key schedule once per card
+        self._challenge_digits = suite.question_length
+        self._entropy = entropy
+        self._auto_off = float(config.auto_off_seconds)
+        self._load_state(image.state)
+        # Volatile state (lost at power-off; never in the image).
+        self._state = State.DEAD if self._battery_spent() else State.OFF
+        self._display = ""
+        self._buffer = ""
+        self._pin = ""  # soft mode: the PIN typed this session (an input to the response)
+        self._new_pin = ""
+        self._reason = _NewPinReason.FIRST
+        self._notice_next = State.OFF
+        self._notice_until = math.inf
+        self._off_at = math.inf
+        self._deadline = math.inf
+        self._now = 0.0
+
+    def _load_state(self, state: Mapping[str, JsonValue]) -> None:
+        def get(name: str, *kinds: type) -> object:
+            value = state.get(name)
+            # bool is an int in Python: accept it only where a bool is meant.
+            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+                raise ImageError(f"inconsistent {self.model} image: bad state field {name!r}")
+            return value
+
+        used = get("presses_used", int)
+        assert isinstance(used, int)
+        if used < 0:
+            raise ImageError(f"inconsistent {self.model} image: presses_used is negative")
+        self._presses_used = used
+        self._failures = 0
+        self._locked = False
+        self._lock_number: str | None = None
+        self._unlock_failures = 0
+        self._blocked_until: float | None = None
+        self._pin_salt: bytes | None = None
+        self._pin_digest: bytes | None = None
+        if not self._device_pin:
+            return
+        none = type(None)
+        failures, unlock_failures = get("failures", int), get("unlock_failures", int)
+        locked, lock_number = get("locked", bool), get("lock_number", str, none)
+        blocked = get("unlock_blocked_until", int, float, none)
+        salt, digest = get("pin_salt", str, none), get("pin_hash", str, none)
+        assert isinstance(failures, int) and isinstance(unlock_failures, int)
+        assert isinstance(locked, bool)
+        assert lock_number is None or isinstance(lock_number, str)
+        assert blocked is None or isinstance(blocked, int | float)
+        problems = []
+        if not 0 <= failures <= self._config.pin_retries:
+            problems.append("failures out of range")
+        if not 0 <= unlock_failures < self._config.unlock_retries:
+            problems.append("unlock_failures out of range")
+        if locked != (lock_number is not None) or (
+            lock_number is not None
+            and (len(lock_number) != LOCK_NUMBER_DIGITS or not set(lock_number) <= DIGITS)
+        ):
+            problems.append("lock state and lock number disagree")
+        if blocked is not None and not math.isfinite(blocked):
+            problems.append("unlock_blocked_until is not a time")
+        try:
+            self._pin_salt = None if salt is None else bytes.fromhex(str(salt))
+            self._pin_digest = None if digest is None else bytes.fromhex(str(digest))
+        except ValueError:
+            problems.append("PIN hash is not hex")
+        if (self._pin_salt is None) != (self._pin_digest is None):
+            problems.append("PIN salt and hash disagree")
+        if problems:
+            raise ImageError(f"inconsistent {self.model} image: {'; '.join(problems)}")
+        self._failures, self._unlock_failures = failures, unlock_failures
+        self._locked, self._lock_number = locked, lock_number
+        self._blocked_until = None if blocked is None else float(blocked)
+
+    def to_image(self) -> DeviceImage:
+        """Everything the card remembers: battery use and, in device mode, the PIN state."""
+        state: dict[str, JsonValue] = {"presses_used": self._presses_used}
+        if self._device_pin:
+            state.update(
+                failures=self._failures,
+                locked=self._locked,
+                lock_number=self._lock_number,
+                unlock_failures=self._unlock_failures,
+                unlock_blocked_until=self._blocked_until,
+                pin_salt=None if self._pin_salt is None else self._pin_salt.hex(),
+                pin_hash=None if self._pin_digest is None else self._pin_digest.hex(),
+            )
+        return self._image.with_state(state)
+
+    # -- what callers read --------------------------------------------------------------------
+
+    @property
+    def display(self) -> str:
+        """The display text now ("" when off or dead)."""
+        return self._display
+
+    @property
+    def powered(self) -> bool:
+        """Whether the card is on."""
+        return self._state is not State.OFF and self._state is not State.DEAD
+
+    @property
+    def state(self) -> State:
+        """The state-machine state (for views and tests; not durable)."""
+        return self._state
+
+    @property
+    def pin_mode(self) -> str:
+        """'soft' or 'device'."""
+        return self._config.pin_mode
+
+    def status(self) -> dict[str, str | int | bool]:
+        """Indicators safe to show anywhere: power, screen, battery, lock (never a secret)."""
+        left = max(0, self._config.battery_presses - self._presses_used)
+        battery = "dead" if left == 0 else "low" if self._battery_low() else "ok"
+        info: dict[str, str | int | bool] = {
+            **super().status(),
+            "state": self._state.value,
+            "pin_mode": self._config.pin_mode,
+            "battery": battery,
+            "battery_presses_left": left,
+            "locked": self._locked,
+        }
+        if self._device_pin:
+            info["pin_set"] = self._pin_digest is not None
+            info["pin_failures"] = self._failures
+            info["unlock_failures"] = self._unlock_failures
+            info["unlock_blocked"] = (
+                self._blocked_until is not None and self._now < self._blocked_until
+            )
+        return info
+
+    # -- events ------------------------------------------------------------------------------
+
+    def press(self, button: str, now: float) -> Reaction:
+        """Press and release `button` at device time `now`. `UnknownButton` for a foreign key."""
+        if button not in self.buttons:
+            raise UnknownButton(f"{self.model} has no button {button!r}")
+        events = _NO_EVENTS
+        if now > self._now:
+            self._now = now
+            if now >= self._deadline:
+                events = self._expire(now)
+        else:
+            now = self._now
+        state = self._state
+        if state is State.OFF:
+            if button != "POWER":
+                return Reaction(self._display, False, events)
+        elif state is State.DEAD:
+            return Reaction(self._display, False, events)
+        if self._presses_used >= self._config.battery_presses:
+            return Reaction("", False, events + self._die())
+        self._presses_used += 1  # durable: this press is reported with persist=True
+        if state is not State.RESPONSE:
+            self._off_at = now + self._auto_off
+        more = _TABLE[state][button](self, button, now)
+        if self._state is State.NOTICE and self._notice_until < self._off_at:
+            self._deadline = self._notice_until
+        else:
+            self._deadline = self._off_at
+        return Reaction(self._display, True, events + more if events else more)
+
+    def advance(self, now: float) -> Reaction:
+        """Let time pass up to `now`: notices end, the response times out, the card turns off."""
+        events = _NO_EVENTS
+        if now > self._now:
+            self._now = now
+            if now >= self._deadline:
+                events = self._expire(now)
+        return Reaction(self._display, False, events)
+
+    def _expire(self, now: float) -> tuple[str, ...]:
+        """Run the timeouts that are due at `now` (nothing durable changes here)."""
+        if self._state is State.NOTICE and self._notice_until <= now:
+            self._enter(self._notice_next)
+            self._deadline = self._off_at
+        if self._off_at <= now:
+            self._power_off()
+            return _EV_POWER_OFF
+        return _NO_EVENTS
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _battery_spent(self) -> bool:
+        return self._presses_used >= self._config.battery_presses
+
+    def _battery_low(self) -> bool:
+        left = self._config.battery_presses - self._presses_used
+        return left < self._config.battery_low_presses
+
+    def _die(self) -> tuple[str, ...]:
+        self._power_off()
+        self._state = State.DEAD
+        return _EV_BATTERY_DEAD
+
+    def _power_off(self) -> None:
+        self._state = State.OFF
+        self._display = self._buffer = self._pin = self._new_pin = ""
+        self._off_at = self._notice_until = self._deadline = math.inf
+
+    def _enter(self, state: State) -> None:
+        """Go to an entry screen with nothing typed yet."""
+        self._state = state
+        self._buffer = ""
+        if state is State.LOCK_NUMBER:
+            self._display = "L" + (self._lock_number or "")
+        else:
+            self._display = _PROMPTS[state]
+
+    def _notice(self, text: str, then: State, now: float) -> None:
+        self._state = State.NOTICE
+        self._display = text
+        self._notice_next = then
+        self._notice_until = now + self._config.notice_seconds
+
+    def _home(self) -> State:
+        """The first screen after power-on."""
+        if not self._device_pin:
+            return State.PIN
+        if self._locked:
+            return State.LOCKED
+        if self._pin_digest is None:
+            self._reason = _NewPinReason.FIRST
+            return State.NEW_PIN
+        return State.PIN
+
+    def _typed(self, digit: str, limit: int) -> bool:
+        """Add a digit to the entry unless it is full; whether it was added."""
+        if len(self._buffer) >= limit:
+            return False
+        self._buffer += digit
+        return True
+
+    # -- handlers: each takes (button, now) and returns the events --------------------------
+
+    def _ignore(self, button: str, now: float) -> tuple[str, ...]:
+        return _NO_EVENTS
+
+    def _on(self, button: str, now: float) -> tuple[str, ...]:
+        self._pin = ""
+        home = self._home()
+        if self._battery_low():
+            self._notice("BATT LOW", home, now)
+            return _EV_POWER_ON_LOW
+        self._enter(home)
+        return _EV_POWER_ON
+
+    def _off(self, button: str, now: float) -> tuple[str, ...]:
+        self._power_off()
+        return _EV_POWER_OFF
+
+    def _masked_digit(self, button: str, now: float) -> tuple[str, ...]:
+        if self._typed(button, PIN_LENGTH):
+            self._display = _MASKED[self._state][len(self._buffer)]
+        return _NO_EVENTS
+
+    def _masked_back(self, button: str, now: float) -> tuple[str, ...]:
+        if self._buffer:
+            self._buffer = self._buffer[:-1]
+            self._display = _MASKED[self._state][len(self._buffer)]
+        elif self._state is State.NEW_PIN and self._reason is _NewPinReason.CHANGE:
+            self._enter(State.CHALLENGE)  # cancel the PIN change
+        elif self._state is State.CONFIRM_PIN:
+            self._enter(State.NEW_PIN)
+        return _NO_EVENTS
+
+    def _open_digit(self, button: str, now: float) -> tuple[str, ...]:
+        """A digit on a screen that shows what is typed (challenge, unlock code)."""
+        limit = self._challenge_digits if self._state is State.CHALLENGE else _UNLOCK_DIGITS
+        if self._typed(button, limit):
+            self._display = self._buffer
+        return _NO_EVENTS
+
+    def _open_back(self, button: str, now: float) -> tuple[str, ...]:
+        if self._buffer:
+            self._buffer = self._buffer[:-1]
+            self._display = self._buffer or _PROMPTS[self._state]
+        return _NO_EVENTS
+
+    def _pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+        if len(self._buffer) < PIN_LENGTH:
+            return _NO_EVENTS  # too few digits: nothing happens
+        if not self._device_pin:
+            self._pin = self._buffer  # soft PIN: the card cannot tell a wrong one
+            self._enter(State.CHALLENGE)
+            return _NO_EVENTS
+        return self._check_pin(now)
+
+    def _check_pin(self, now: float) -> tuple[str, ...]:
+        assert self._pin_salt is not None and self._pin_digest is not None
+        self._failures += 1  # counted before comparing (decrement-before-compare)
+        candidate = _pin_hash(self._pin_salt, self._buffer)
+        if hmac.compare_digest(candidate, self._pin_digest):
+            self._failures = 0
+            self._enter(State.CHALLENGE)
+            return _EV_PIN_OK
+        if self._failures >= self._config.pin_retries:
+            self._locked = True
+            self._lock_number = random_digits(LOCK_NUMBER_DIGITS, self._entropy)
+            self._enter(State.LOCKED)
+            return _EV_LOCK
+        self._notice(f"FAIL {self._failures}", State.PIN, now)
+        return _EV_PIN_FAIL
+
+    def _challenge_ok(self, button: str, now: float) -> tuple[str, ...]:
+        typed = len(self._buffer)
+        if typed == self._challenge_digits:
+            if self._device_pin:
+                code = self._calculator.response(question=self._buffer)
+            else:
+                code = self._calculator.response(question=self._buffer, pin=self._pin)
+            self._state = State.RESPONSE
+            self._buffer = ""
+            self._display = code
+            self._off_at = now + self._config.response_seconds
+            return _EV_RESPONSE
+        if typed == 0 and self._device_pin:
+            self._reason = _NewPinReason.CHANGE
+            self._enter(State.NEW_PIN)
+        return _NO_EVENTS
+
+    def _locked_ok(self, button: str, now: float) -> tuple[str, ...]:
+        if self._blocked_until is not None:
+            if now < self._blocked_until:
+                minutes = min(999, math.ceil((self._blocked_until - now) / 60))
+                self._notice(f"WAIT{minutes:3d}M", State.LOCKED, now)
+                return _NO_EVENTS
+            self._blocked_until = None  # the block is over
+        self._enter(State.LOCK_NUMBER)
+        return _NO_EVENTS
+
+    def _lock_number_ok(self, button: str, now: float) -> tuple[str, ...]:
+        self._enter(State.UNLOCK)
+        return _NO_EVENTS
+
+    def _lock_number_back(self, button: str, now: float) -> tuple[str, ...]:
+        self._enter(State.LOCKED)
+        return _NO_EVENTS
+
+    def _unlock_ok(self, button: str, now: float) -> tuple[str, ...]:
+        if len(self._buffer) < _UNLOCK_DIGITS:
+            return _NO_EVENTS
+        assert self._lock_number is not None
+        self._unlock_failures += 1  # counted before comparing
+        expected = unlock_code(self._key, self._lock_number)
+        if hmac.compare_digest(self._buffer.encode(), expected.encode()):
+            self._unlock_failures = 0
+            self._reason = _NewPinReason.UNLOCK
+            self._enter(State.NEW_PIN)  # the lock stays until the new PIN is confirmed
+            return _NO_EVENTS
+        failures = self._unlock_failures
+        events: tuple[str, ...] = _EV_UNLOCK_FAIL
+        if failures >= self._config.unlock_retries:
+            self._unlock_failures = 0  # a fresh set of tries once the block is over
+            self._blocked_until = now + self._config.unlock_block_seconds
+            events = _EV_UNLOCK_BLOCKED
+        self._notice(f"FAIL {failures}", State.LOCKED, now)
+        return events
+
+    def _new_pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+        if len(self._buffer) < PIN_LENGTH:
+            return _NO_EVENTS
+        self._new_pin = self._buffer
+        self._enter(State.CONFIRM_PIN)
+        return _NO_EVENTS
+
+    def _confirm_pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+        if len(self._buffer) < PIN_LENGTH:
+            return _NO_EVENTS
+        if not hmac.compare_digest(self._buffer.encode(), self._new_pin.encode()):
+            self._new_pin = ""
+            self._enter(State.NEW_PIN)  # mismatch: choose again
+            return _NO_EVENTS
+        salt = self._entropy(_SALT_BYTES)
+        self._pin_salt, self._pin_digest = salt, _pin_hash(salt, self._new_pin)
+        self._new_pin = ""
+        self._failures = 0
+        events: tuple[str, ...] = _EV_PIN_SET
+        if self._reason is _NewPinReason.UNLOCK:
+            self._locked, self._lock_number = False, None
+            self._unlock_failures, self._blocked_until = 0, None
+            events = _EV_UNLOCK
+        self._notice("PIN SET", State.CHALLENGE, now)
+        return events
+
+    def _notice_dismiss(self, button: str, now: float) -> tuple[str, ...]:
+        self._enter(self._notice_next)
+        return _NO_EVENTS
+
+    def _notice_digit(self, button: str, now: float) -> tuple[str, ...]:
+        self._enter(self._notice_next)
+        return _TABLE[self._state][button](self, button, now)
+
+
+# The transition table: (state, key kind) → handler. Kinds: POWER, DIGIT, OK, BACK. Anything
+# not listed is ignored. `_TABLE` expands it to state → button → handler for one dict lookup.
+_D = "DIGIT"
+_RULES: Final[dict[tuple[State, str], _Handler]] = {
+    (State.OFF, "POWER"): DscPlus._on,
+    (State.NOTICE, _D): DscPlus._notice_digit,
+    (State.NOTICE, "OK"): DscPlus._notice_dismiss,
+    (State.NOTICE, "BACK"): DscPlus._notice_dismiss,
+    (State.PIN, _D): DscPlus._masked_digit,
+    (State.PIN, "BACK"): DscPlus._masked_back,
+    (State.PIN, "OK"): DscPlus._pin_ok,
+    (State.CHALLENGE, _D): DscPlus._open_digit,
+    (State.CHALLENGE, "BACK"): DscPlus._open_back,
+    (State.CHALLENGE, "OK"): DscPlus._challenge_ok,
+    (State.LOCKED, "OK"): DscPlus._locked_ok,
+    (State.LOCK_NUMBER, "OK"): DscPlus._lock_number_ok,
+    (State.LOCK_NUMBER, "BACK"): DscPlus._lock_number_back,
+    (State.UNLOCK, _D): DscPlus._open_digit,
+    (State.UNLOCK, "BACK"): DscPlus._open_back,
+    (State.UNLOCK, "OK"): DscPlus._unlock_ok,
+    (State.NEW_PIN, _D): DscPlus._masked_digit,
+    (State.NEW_PIN, "BACK"): DscPlus._masked_back,
+    (State.NEW_PIN, "OK"): DscPlus._new_pin_ok,
+    (State.CONFIRM_PIN, _D): DscPlus._masked_digit,
+    (State.CONFIRM_PIN, "BACK"): DscPlus._masked_back,
+    (State.CONFIRM_PIN, "OK"): DscPlus._confirm_pin_ok,
+}
+_POWERED: Final = frozenset(State) - {State.OFF, State.DEAD}
+
+
+def _build_table() -> dict[State, dict[str, _Handler]]:
+    table: dict[State, dict[str, _Handler]] = {}
+    for state in State:
+        row: dict[str, _Handler] = {}
+        for button in CARD_BUTTONS:
+            kind = _D if button in DIGITS else button
+            powered_off = kind == "POWER" and state in _POWERED
+            default: _Handler = DscPlus._off if powered_off else DscPlus._ignore
+            row[button] = _RULES.get((state, kind), default)
+        table[state] = row
+    return table
+
+
+_TABLE: Final = _build_table()
+
+
+class Gold(DscPlus):
+    """Legacy Gold card — our model, not documented behaviour: a DSC+ with the PIN checked on
+    the card (device mode forced) and a 6-digit challenge."""
+
+    model: ClassVar[str] = "gold"
+    pin_modes: ClassVar[tuple[str, ...]] = ("device",)
+    default_suites: ClassVar[Mapping[str, str]] = {"device": GOLD_SUITE}
+
+
+class Platinum(DscPlus):
+    """Legacy Platinum card — our model, not documented behaviour: device-checked PIN, an
+    8-digit challenge and HMAC-SHA256."""
+
+    model: ClassVar[str] = "platinum"
+    pin_modes: ClassVar[tuple[str, ...]] = ("device",)
+    default_suites: ClassVar[Mapping[str, str]] = {"device": PLATINUM_SUITE}
