@@ -34,7 +34,7 @@ def test_primary_user_moves_between_any_modes(current: OptOut, requested: OptOut
 
 
 def test_opting_out_restricts_pink_sheet_and_otcbb() -> None:
-    for mode in (OptOut.FULL, OptOut.TRADING):
+    for mode in (OptOut.FULL, OptOut.PARTIAL):
         assert not may_trade(mode, "pink")
         assert not may_trade(mode, "OTCBB")
         assert may_trade(mode, "nyse")
@@ -44,23 +44,24 @@ def test_opting_out_restricts_pink_sheet_and_otcbb() -> None:
 
 def test_full_opt_out_caps_withdrawals_at_the_no_device_row() -> None:
     assert withdrawal_model(OptOut.FULL, "dscplus") == NO_DEVICE
-    assert withdrawal_model(OptOut.TRADING, "dscplus") == "dscplus"
+    assert withdrawal_model(OptOut.PARTIAL, "dscplus") == "dscplus"
     assert withdrawal_model(OptOut.NONE, "scc") == "scc"
 
 
 def test_partial_opt_out_is_secure_login_not_required_for_trading() -> None:
-    assert not login_requires_device(OptOut.TRADING, trading_platform=True)
-    assert login_requires_device(OptOut.TRADING, trading_platform=False)
+    assert not login_requires_device(OptOut.PARTIAL, trading_platform=True)
+    assert login_requires_device(OptOut.PARTIAL, trading_platform=False)
     assert not login_requires_device(OptOut.FULL, trading_platform=False)
     assert login_requires_device(OptOut.NONE, trading_platform=True)
 
 
 def test_parse_mode() -> None:
     assert parse_mode("Full") is OptOut.FULL
-    assert parse_mode("trading") is OptOut.TRADING
+    assert parse_mode("trading") is OptOut.PARTIAL
+    assert parse_mode("partial") is OptOut.PARTIAL
     assert parse_mode("none") is OptOut.NONE
     with pytest.raises(ValueError):
-        parse_mode("partial")
+        parse_mode("half")
 
 
 def test_mode_change_misuse() -> None:

@@ -32,45 +32,45 @@ ONLINE_SCC = HeldDevice("OS0000000001", "online_scc")
 
 def test_ibkr_mobile_client_with_500k_qualifies() -> None:
     """KB2895: IBKR Mobile and a balance equal or greater than USD 500K."""
-    decision = dscplus_eligibility(usd(500_000), [IBKEY])
+    decision = dscplus_eligibility(usd(500_000), usd(500_000), [IBKEY])
     assert decision.allowed
     assert decision.kind is OrderKind.MOBILE_CLIENT
-    assert not dscplus_eligibility(usd(500_000) - 1, [IBKEY]).allowed
+    assert not dscplus_eligibility(usd(500_000) - 1, usd(500_000) - 1, [IBKEY]).allowed
 
 
 def test_alongside_a_current_device_needs_equity_above_1m() -> None:
     """KB1943: "equity above $1,000,000"."""
-    assert not dscplus_eligibility(usd(1_000_000), [SCC]).allowed
-    decision = dscplus_eligibility(usd(1_000_000) + 1, [SCC])
+    assert not dscplus_eligibility(usd(1_000_000), usd(1_000_000), [SCC]).allowed
+    decision = dscplus_eligibility(usd(1_000_000) + 1, usd(1_000_000) + 1, [SCC])
     assert decision.allowed and decision.kind is OrderKind.HIGH_EQUITY
-    assert dscplus_eligibility(usd(1_000_001), []).allowed  # a new client
+    assert dscplus_eligibility(usd(1_000_001), usd(1_000_001), []).allowed  # a new client
 
 
 def test_refusal_names_both_thresholds() -> None:
-    refused = dscplus_eligibility(usd(10_000), [SCC])
+    refused = dscplus_eligibility(usd(10_000), usd(10_000), [SCC])
     assert not refused.allowed
     assert "USD 1,000,000.00" in refused.reason and "USD 500,000.00" in refused.reason
 
 
 def test_replacement_after_temporary_access_and_an_online_scc() -> None:
     lost = HeldDevice("DP0000000001", "dscplus", active=False)
-    refused = dscplus_eligibility(0, [lost], replacing=True)
+    refused = dscplus_eligibility(0, 0, [lost], replacing=True)
     assert not refused.allowed
     assert "Online Security Code Card" in refused.reason
-    decision = dscplus_eligibility(0, [lost, ONLINE_SCC], replacing=True)
+    decision = dscplus_eligibility(0, 0, [lost, ONLINE_SCC], replacing=True)
     assert decision.allowed and decision.kind is OrderKind.REPLACEMENT
 
 
 def test_no_second_order_or_second_dscplus() -> None:
-    assert not dscplus_eligibility(usd(5_000_000), [IBKEY], open_order=True).allowed
+    assert not dscplus_eligibility(usd(5_000_000), usd(5_000_000), [IBKEY], open_order=True).allowed
     active = HeldDevice("DP0000000001", "dscplus")
-    assert not dscplus_eligibility(usd(5_000_000), [active]).allowed
+    assert not dscplus_eligibility(usd(5_000_000), usd(5_000_000), [active]).allowed
 
 
 def test_thresholds_are_configuration() -> None:
     config = OrderingConfig(mobile_client_balance_cents=usd(10), additional_device_equity_cents=1)
-    assert dscplus_eligibility(usd(10), [IBKEY], config=config).allowed
-    assert dscplus_eligibility(2, [SCC], config=config).allowed
+    assert dscplus_eligibility(usd(10), usd(10), [IBKEY], config=config).allowed
+    assert dscplus_eligibility(2, 2, [SCC], config=config).allowed
 
 
 @pytest.mark.parametrize("pin", ["1234", "0000", "9870"])

@@ -57,14 +57,14 @@ def test_same_entity_sharing_the_dscplus_is_approved_at_once() -> None:
     owner = person("alice", "E1", ALICE_ID, DSCPLUS)
     requester = person("alice2", "E1", ALICE_ID, SCC)
     decision = decide_share(ShareRequest(DSCPLUS.serial, owner, requester))
-    assert decision.state is ShareState.ACTIVE
+    assert decision.state is ShareState.APPROVED
     assert decision.redundant == (SCC.serial,)
 
 
 def test_same_entity_needs_no_matching_identification() -> None:
     owner = person("alice", "E1", ALICE_ID, DSCPLUS)
     requester = person("bob", "E1", BOB_ID)
-    assert decide_share(ShareRequest(DSCPLUS.serial, owner, requester)).state is ShareState.ACTIVE
+    assert decide_share(ShareRequest(DSCPLUS.serial, owner, requester)).state is ShareState.APPROVED
 
 
 def test_different_entities_same_identification_wait_for_compliance() -> None:
@@ -79,7 +79,7 @@ def test_compliance_rule_is_configurable() -> None:
     owner = person("alice", "E1", ALICE_ID, DSCPLUS)
     requester = person("alice-ira", "E2", ALICE_ID)
     decision = decide_share(ShareRequest(DSCPLUS.serial, owner, requester), lambda r: False)
-    assert decision.state is ShareState.ACTIVE
+    assert decision.state is ShareState.APPROVED
 
 
 def test_different_identification_information() -> None:
@@ -139,7 +139,7 @@ def test_equal_protection_either_may_be_shared() -> None:
     other_scc = HeldDevice("SC0000000002", "scc")
     owner = person("alice", "E1", ALICE_ID, SCC)
     requester = person("alice2", "E1", ALICE_ID, other_scc)
-    assert decide_share(ShareRequest(SCC.serial, owner, requester)).state is ShareState.ACTIVE
+    assert decide_share(ShareRequest(SCC.serial, owner, requester)).state is ShareState.APPROVED
 
 
 def test_inactive_and_non_physical_devices_do_not_count_for_protection() -> None:
@@ -152,7 +152,7 @@ def test_inactive_and_non_physical_devices_do_not_count_for_protection() -> None
         HeldDevice("IK0000000001", "ibkey"),
     )
     decision = decide_share(ShareRequest(SCC.serial, owner, requester))
-    assert decision.state is ShareState.ACTIVE
+    assert decision.state is ShareState.APPROVED
     assert decision.redundant == ()
 
 
@@ -197,10 +197,10 @@ def test_request_misuse() -> None:
 
 
 def test_transitions() -> None:
-    assert next_state(ShareState.PENDING, ShareEvent.APPROVE) is ShareState.ACTIVE
+    assert next_state(ShareState.PENDING, ShareEvent.APPROVE) is ShareState.APPROVED
     assert next_state(ShareState.PENDING, ShareEvent.REFUSE) is ShareState.REFUSED
     assert next_state(ShareState.PENDING, ShareEvent.CANCEL) is ShareState.CANCELLED
-    assert next_state(ShareState.ACTIVE, ShareEvent.CANCEL) is ShareState.CANCELLED
+    assert next_state(ShareState.APPROVED, ShareEvent.CANCEL) is ShareState.CANCELLED
 
 
 @settings(max_examples=50)

@@ -6,7 +6,7 @@ to login"; anyone else gets a notice pointing to the user who has the right). Th
 restricts what the account may do:
 
 * `NONE` — full Secure Login protection: no restriction.
-* `TRADING` — the partial opt-out "Secure Login not required for trading": the trading platform
+* `PARTIAL` — the partial opt-out "Secure Login not required for trading": the trading platform
   logs in without a device, so trading carries the opt-out restrictions (no Pink Sheet / OTCBB);
   the Client Portal still requires the device, so withdrawals keep the device's limits.
 * `FULL` — the full opt-out: the same trading restrictions, and every withdrawal is capped at the
@@ -23,11 +23,20 @@ from host_bridge.policies.devices import NO_DEVICE
 
 
 class OptOut(enum.Enum):
-    """The Secure Login mode of an account; values are the CLI's `--mode` words."""
+    """The Secure Login mode of an account (values as the store keeps them)."""
 
     NONE = "none"
-    TRADING = "trading"
+    PARTIAL = "partial"
     FULL = "full"
+
+
+CLI_WORDS = {
+    "none": OptOut.NONE,
+    "trading": OptOut.PARTIAL,
+    "partial": OptOut.PARTIAL,
+    "full": OptOut.FULL,
+}
+"""`--mode` words: `trading` names the partial opt-out "Secure Login not required for trading"."""
 
 
 RESTRICTED_VENUES: frozenset[str] = frozenset({"pink", "otcbb"})
@@ -35,10 +44,10 @@ RESTRICTED_VENUES: frozenset[str] = frozenset({"pink", "otcbb"})
 
 
 def parse_mode(text: str) -> OptOut:
-    """`none`, `trading` or `full`; raises `ValueError` for anything else."""
+    """`none`, `trading` (or `partial`) or `full`; raises `ValueError` for anything else."""
     try:
-        return OptOut(text.strip().lower())
-    except ValueError:
+        return CLI_WORDS[text.strip().lower()]
+    except KeyError:
         raise ValueError("mode must be one of: none, trading, full") from None
 
 
@@ -54,7 +63,7 @@ def login_requires_device(mode: OptOut, *, trading_platform: bool) -> bool:
     platform not under the partial opt-out; always otherwise."""
     if mode is OptOut.FULL:
         return False
-    return not (mode is OptOut.TRADING and trading_platform)
+    return not (mode is OptOut.PARTIAL and trading_platform)
 
 
 def withdrawal_model(mode: OptOut, confirming_model: str) -> str:
@@ -109,6 +118,6 @@ def decide_mode_change(change: ModeChange) -> ModeDecision:
 def _describe(mode: OptOut) -> str:
     return {
         OptOut.NONE: "opted in: Secure Login required for every login",
-        OptOut.TRADING: "partly opted out: Secure Login not required for trading",
+        OptOut.PARTIAL: "partly opted out: Secure Login not required for trading",
         OptOut.FULL: "opted out of the Secure Login System",
     }[mode]

@@ -6,7 +6,7 @@ Theory of operation: a DSC+ may be ordered
 
 * as a *replacement* for a card lost, stolen or inoperable — after temporary access by phone and
   activating an Online Security Code Card, so an active Online SCC is required (KB1943 steps 1-3);
-* by an IBKR Mobile (IB Key) client whose balance is at least USD 500K (KB2895);
+* by an IBKR Mobile (IB Key) client whose account balance is at least USD 500K (KB2895);
 * alongside any current device, or as a first device, with equity *above* USD 1M (KB1943).
 
 The order carries a four-digit Soft PIN. USD 20 of the account is held from the order on; an
@@ -77,13 +77,15 @@ class Eligibility:
 
 def dscplus_eligibility(
     equity_cents: int,
+    balance_cents: int,
     devices: Sequence[HeldDevice],
     *,
     replacing: bool = False,
     open_order: bool = False,
     config: OrderingConfig = DEFAULT_ORDERING,
 ) -> Eligibility:
-    """Decide whether a user with `devices` and account equity `equity_cents` may order a DSC+.
+    """Decide whether a user with `devices` may order a DSC+, given the account's equity
+    (KB1943's figure) and balance (KB2895's figure).
 
     `replacing` means the user's DSC+ was reported lost, stolen or inoperable; `open_order` that a
     DSC+ ordered earlier has not yet been activated, returned or lost.
@@ -109,7 +111,7 @@ def dscplus_eligibility(
         )
     if (
         any(d.model == "ibkey" for d in active)
-        and equity_cents >= config.mobile_client_balance_cents
+        and balance_cents >= config.mobile_client_balance_cents
     ):
         return Eligibility(
             True,
@@ -138,7 +140,7 @@ class OrderState(enum.Enum):
 
     ORDERED = "ordered"
     SHIPPED = "shipped"
-    ACTIVE = "active"
+    ACTIVE = "activated"
     RETURNED = "returned"
     LOST = "lost"
     CLOSED = "closed"

@@ -17,10 +17,10 @@ A request that passes is approved at once, or waits for compliance (`PENDING`) w
 `needs_compliance` says so — by default when participants belong to different entities and are
 linked only by matching identification data. A request then moves through `TRANSITIONS`:
 
-    PENDING --approve--> ACTIVE      PENDING --refuse--> REFUSED
-    PENDING --cancel---> CANCELLED   ACTIVE  --cancel--> CANCELLED
+    PENDING --approve--> APPROVED    PENDING --refuse--> REFUSED
+    PENDING --cancel---> CANCELLED   APPROVED --cancel--> CANCELLED
 
-When sharing takes effect (ACTIVE), the requester's own physical devices become redundant and
+When sharing takes effect (APPROVED), the requester's own physical devices become redundant and
 are deactivated; cancelling an active sharing reactivates them (KB2481 note b).
 """
 
@@ -48,7 +48,7 @@ class ShareState(enum.Enum):
     """Where a sharing request is."""
 
     PENDING = "pending"
-    ACTIVE = "active"
+    APPROVED = "approved"
     REFUSED = "refused"
     CANCELLED = "cancelled"
 
@@ -63,10 +63,10 @@ class ShareEvent(enum.Enum):
 
 TRANSITIONS = MappingProxyType(
     {
-        (ShareState.PENDING, ShareEvent.APPROVE): ShareState.ACTIVE,
+        (ShareState.PENDING, ShareEvent.APPROVE): ShareState.APPROVED,
         (ShareState.PENDING, ShareEvent.REFUSE): ShareState.REFUSED,
         (ShareState.PENDING, ShareEvent.CANCEL): ShareState.CANCELLED,
-        (ShareState.ACTIVE, ShareEvent.CANCEL): ShareState.CANCELLED,
+        (ShareState.APPROVED, ShareEvent.CANCEL): ShareState.CANCELLED,
     }
 )
 
@@ -165,7 +165,7 @@ class ShareDecision:
     """`reason` is the seed's error message (or a short status); `detail` explains it.
 
     `redundant` lists the requester's devices that sharing makes redundant: they are deactivated
-    when the sharing becomes ACTIVE and reactivated when it is cancelled.
+    when the sharing is APPROVED and reactivated when it is cancelled.
     """
 
     state: ShareState
@@ -187,7 +187,7 @@ def decide_share(
     request: ShareRequest,
     needs_compliance: Callable[[ShareRequest], bool] = different_entities,
 ) -> ShareDecision:
-    """Apply KB2481 to `request`: ACTIVE (approved at once), PENDING (compliance) or REFUSED."""
+    """Apply KB2481 to `request`: APPROVED at once, PENDING (compliance) or REFUSED."""
     device = request.device
     if device.model == "ibkey":
         return _refuse(IB_KEY_ADD_USER, "in IBKR Mobile: Authenticate -> Add user")
@@ -236,7 +236,7 @@ def decide_share(
             redundant,
         )
     return ShareDecision(
-        ShareState.ACTIVE,
+        ShareState.APPROVED,
         "Approved",
         f"{request.requester.user} now uses {device.serial}",
         redundant,

@@ -20,7 +20,6 @@ Amounts are integer US cents everywhere; `None` as a limit means unlimited.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -160,14 +159,8 @@ def check_withdrawal(
 
     alternatives: tuple[str, ...] = ()
     if opt_out is not OptOut.FULL:
-        alternatives = tuple(
-            device.serial
-            for device in user_devices
-            if device.active
-            and device.model != confirming_model
-            and device.model in limits
-            and _fits(amount_cents, *_room(limits[device.model], used_day, used_window))
-        )
+        others = [d for d in user_devices if d.model != confirming_model]
+        alternatives = able_devices(amount_cents, used_day, used_window, others, limits)
     cap = _limit(limits, cap_model)
     if cap.per_day == 0 or cap.per_window == 0:
         reason = f"the {display_name(cap_model)} confirms no withdrawals"
@@ -191,6 +184,24 @@ def check_withdrawal(
         day_room=day_room,
         window_room=window_room,
         alternatives=alternatives,
+    )
+
+
+def able_devices(
+    amount_cents: int,
+    used_day: int,
+    used_window: int,
+    devices: Sequence[HeldDevice],
+    limits: Mapping[str, Limit] = DEFAULT_LIMITS,
+) -> tuple[str, ...]:
+    """Serials of the active `devices` whose limits leave room for `amount_cents` after
+    `used_day` on the business day and `used_window` in the window."""
+    return tuple(
+        device.serial
+        for device in devices
+        if device.active
+        and device.model in limits
+        and _fits(amount_cents, *_room(limits[device.model], used_day, used_window))
     )
 
 
@@ -218,19 +229,6 @@ def _fits(amount: int, day_room: int | None, window_room: int | None) -> bool:
     return (day_room is None or amount <= day_room) and (
         window_room is None or amount <= window_room
     )
-
-
-_AMOUNT = re.compile(r"([0-9]{1,16})(?:\.([0-9]{1,2}))?")
-
-
-def parse_usd(text: str) -> int:
-    """`250000`, `250000.5` or `250000.50` (US dollars) → cents. Raises `ValueError`."""
-    match = _AMOUNT.fullmatch(text.strip())
-    if match is None:
-        raise ValueError(f"amount {text!r} is not a US dollar amount like 250000 or 250000.50")
-    cents = int(match.group(1)) * CENTS_PER_USD + int((match.group(2) or "0").ljust(2, "0"))
-    _check_amount(cents)
-    return cents
 
 
 def format_usd(cents: int | None) -> str:
