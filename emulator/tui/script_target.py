@@ -191,8 +191,10 @@ class TuiScriptTarget:
             raise RuntimeError(f"the TUI stopped: {self._crash!r}")
         app.call_from_thread(self._press_in_app, app, buttons, keys)
 
-    async def _press_in_app(self, app: SlsApp, buttons: list[str], keys: list[str | None]) -> None:
-        """In the app's thread: post the key events, then wait once until all were handled."""
+    async def _press_in_app(self, app: SlsApp, buttons: list[str], keys: list[str | None]) -> int:
+        """In the app's thread: post the key events, then wait once until all were handled.
+
+        Returns the number of keys posted."""
         device = app.session(app.active_serial).device
         for button in buttons:  # like the in-process runner: check before pressing anything
             device.check_button(button)
@@ -209,6 +211,7 @@ class TuiScriptTarget:
         if app.last_error is not None:
             error: SlsError = app.last_error
             raise error
+        return posted
 
     @staticmethod
     async def _settle(app: SlsApp, target: int) -> None:
