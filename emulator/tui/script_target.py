@@ -189,7 +189,9 @@ class TuiScriptTarget:
             keys.append(bound[0] if bound else None)
         if self._crash is not None:
             raise RuntimeError(f"the TUI stopped: {self._crash!r}")
-        app.call_from_thread(self._press_in_app, app, buttons, keys)
+        # Textual types `call_from_thread` as taking `T | Awaitable[T]`, which mypy cannot solve
+        # for a coroutine function; it runs coroutines and returns their result.
+        app.call_from_thread(self._press_in_app, app, buttons, keys)  # type: ignore[arg-type]
 
     async def _press_in_app(self, app: SlsApp, buttons: list[str], keys: list[str | None]) -> int:
         """In the app's thread: post the key events, then wait once until all were handled.
