@@ -1,0 +1,1079 @@
+"""IB Key (model `ibkey`): the IBKR Mobile authenticator app as a state machine.
+
+Theory of operation. The app has two durable *phases* and a set of transient *screens*.
+
+Phases (durable, in the image):
+
+    AWAITING_ACTIVATION  `slsbridge provision` wrote the image: it holds the user's key and a
+                         salted hash of the activation token the host sends by SMS. Nothing
+                         else works until `activate(username, token, new_pin, now)`.
+    ACTIVE               one or more users, each with a username, an own key and an own counter;
+                         one app PIN (4-6 characters), which is also the recovery PIN.
+    NEEDS_RECOVERY       after `reinstall()`: the app kept only what recovery needs (the users'
+                         keys and counters and the PIN hashes — on a real phone the broker's
+                         server and the keychain hold them); `recover(pin, token, now)` brings
+                         the app back.
+
+Codes: challenge/response with RFC 6287 OCRA, suite `OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1`: the
+6-digit challenge, the user's counter, SHA-1 of the app PIN, 8 digits. The counter stored for a
+user is the value the *next* response uses; every response uses it and then raises it by one
+(the reaction asks to persist). The host keeps its own counter with a look-ahead window.
+
+Push: `receive_push(push_id, username, challenge, now)` is the notification (it opens the app on
+the PUSH screen); `approve(pin_or_biometric, now)` answers it — the OCRA response for the push's
+challenge travels back in `Reaction.events` as `PUSH APPROVED <push_id> <response>` — and
+`deny(now)` refuses it (`PUSH DENIED <push_id>`). A push not answered within `push_seconds`
+expires (`PUSH EXPIRED <push_id>`).
+
+Secrets and checks: the app PIN is kept as a salted hash (checked in constant time) and, as the
+keychain item that a fingerprint/Face ID unlocks, as the SHA-1 the OCRA needs (`BIOMETRIC` uses
+it; a PIN typed instead is hashed afresh). Every wrong PIN raises `pin_failures` (durably, before
+the result shows); after `pin_retries` the PIN is locked and only recovery helps. Wrong recovery
+attempts raise `recovery_failures`; after `recovery_retries` the app must be provisioned afresh.
+Each SMS token (activation, added user, recovery) allows `token_retries` wrong tries, then it is
+void. Counters only fall on success: a right PIN resets `pin_failures`, a recovery resets both.
+
+The buttons drive the manual screens (digits only; a PIN with letters or specials needs the API
+or the TUI):
+
+    screen       event                         next         display (one line, <= 32 chars)
+    CLOSED       POWER                         (opened)     the screen the phase calls for
+    (opened)     phase AWAITING_ACTIVATION     NOTICE       "Activate IB Key first"
+    (opened)     phase NEEDS_RECOVERY          NOTICE       "Recover IB Key first"
+    (opened)     PIN locked                    NOTICE       "PIN locked: recover IB Key"
+    (opened)     push pending                  PUSH         "Login request for alice"
+    (opened)     otherwise                     CHALLENGE    "alice challenge: _"
+    CHALLENGE    digit (<= 6) / BACK           CHALLENGE    "alice challenge: 1234"
+    CHALLENGE    NEXT                          CHALLENGE    next user, challenge cleared
+    CHALLENGE    OK with 6 digits              PIN          "alice PIN: ****"
+    PIN          digit (<= 6) / BACK           PIN          one '*' per digit
+    PIN          OK (4-6 digits) right         RESPONSE     "Response: 12345678"   persist
+    PIN          OK wrong                      WRONG_PIN    "Wrong PIN, 4 tries left" persist
+    PIN          BIOMETRIC                     RESPONSE     (when biometrics are enabled)
+    PUSH         BIOMETRIC                     DONE         "Approved"             persist
+    PUSH         APPROVE                       PUSH_PIN     "PIN to approve: "
+    PUSH_PIN     digits, OK / BIOMETRIC        DONE         "Approved" (or WRONG_PIN)
+    PUSH/PUSH_PIN DENY                         DONE         "Denied"
+    RESPONSE, DONE, WRONG_PIN, NOTICE: OK / BACK → CHALLENGE (or the screen the phase calls for)
+    any open     POWER                         CLOSED       ""
+    CLOSED       any other key                 CLOSED       "" (nothing happens)
+
+A keypress that means nothing on a screen is ignored. The app never closes itself.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import math
+import re
+import string
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar
+
+from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
+from firmware_model.errors import ImageError
+from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.ocra import OcraCalculator
+from firmware_model.secret_hash import SaltedHash
+
+IBKEY_SUITE = "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1"
+CHALLENGE_DIGITS = 6
+PIN_MIN, PIN_MAX = 4, 6
+PIN_CHARACTERS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+MAX_USERS = 16
+MAX_PENDING = 16
+MAX_SCREEN = 32
+PIN_HASH_BYTES = 20  # SHA-1
+PIN_LABEL = "ibkey-pin"
+TOKEN_LABEL = "ibkey-token"  # noqa: S105 - a hash label, not a password
+USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,31}$")
+PUSH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+TOKEN_RE = re.compile(r"^[A-Za-z0-9]{4,32}$")
+_COUNTER_LIMIT = 1 << 64
+
+DEFAULT_CONFIG: dict[str, int | bool] = {
+    "pin_retries": 5,
+    "recovery_retries": 3,
+    "token_retries": 3,
+    "push_seconds": 120,
+    "biometric": True,
+}
+_LIMITS: dict[str, tuple[int, int]] = {
+    "pin_retries": (1, 99),
+    "recovery_retries": (1, 99),
+    "token_retries": (1, 99),
+    "push_seconds": (1, 86_400),
+}
+_NEW_IMAGE_OPTIONS = frozenset(DEFAULT_CONFIG) | {"username", "activation_token", "counter"}
+BUTTONS = DIGITS | {"POWER", "OK", "BACK", "APPROVE", "DENY", "BIOMETRIC", "NEXT"}
+
+
+class Biometric(enum.Enum):
+    """A fingerprint or Face ID that the phone accepted (the emulator has no failing finger)."""
+
+    OK = "biometric"
+
+
+BIOMETRIC = Biometric.OK
+
+
+class Phase(enum.Enum):
+    """The app's durable phase."""
+
+    AWAITING_ACTIVATION = "awaiting_activation"
+    ACTIVE = "active"
+    NEEDS_RECOVERY = "needs_recovery"
+
+
+class Screen(enum.Enum):
+    """The app's transient screens (see the table in the module docstring)."""
+
+    CLOSED = "closed"
+    NOTICE = "notice"
+    CHALLENGE = "challenge"
+    PIN = "pin"
+    RESPONSE = "response"
+    WRONG_PIN = "wrong_pin"
+    PUSH = "push"
+    PUSH_PIN = "push_pin"
+    DONE = "done"
+
+
+# Durable phase changes: (phase, event) → phase. Anything else is refused with ValueError.
+PHASE_TRANSITIONS: dict[tuple[Phase, str], Phase] = {
+    (Phase.AWAITING_ACTIVATION, "activate"): Phase.ACTIVE,
+    (Phase.AWAITING_ACTIVATION, "offer_user"): Phase.AWAITING_ACTIVATION,
+    (Phase.ACTIVE, "offer_user"): Phase.ACTIVE,
+    (Phase.ACTIVE, "add_user"): Phase.ACTIVE,
+    (Phase.ACTIVE, "respond"): Phase.ACTIVE,
+    (Phase.ACTIVE, "push"): Phase.ACTIVE,
+    (Phase.ACTIVE, "reinstall"): Phase.NEEDS_RECOVERY,
+    (Phase.ACTIVE, "begin_recovery"): Phase.ACTIVE,  # a locked PIN is recovered in place
+    (Phase.ACTIVE, "recover"): Phase.ACTIVE,
+    (Phase.NEEDS_RECOVERY, "reinstall"): Phase.NEEDS_RECOVERY,
+    (Phase.NEEDS_RECOVERY, "begin_recovery"): Phase.NEEDS_RECOVERY,
+    (Phase.NEEDS_RECOVERY, "recover"): Phase.ACTIVE,
+}
+
+# Button-driven screen changes: (screen, button class) → screen. Buttons are classed as DIGIT,
+# POWER, OK, BACK, APPROVE, DENY, BIOMETRIC, NEXT. Missing pairs: the press is ignored. Where the
+# outcome depends on a check (a PIN, a full challenge) the handler picks among the targets.
+SCREEN_TRANSITIONS: dict[tuple[Screen, str], Screen] = {
+    **{(screen, "POWER"): Screen.CLOSED for screen in Screen if screen is not Screen.CLOSED},
+    (Screen.CHALLENGE, "DIGIT"): Screen.CHALLENGE,
+    (Screen.CHALLENGE, "BACK"): Screen.CHALLENGE,
+    (Screen.CHALLENGE, "NEXT"): Screen.CHALLENGE,
+    (Screen.CHALLENGE, "OK"): Screen.PIN,
+    (Screen.PIN, "DIGIT"): Screen.PIN,
+    (Screen.PIN, "BACK"): Screen.PIN,
+    (Screen.PIN, "OK"): Screen.RESPONSE,  # or WRONG_PIN / NOTICE
+    (Screen.PIN, "BIOMETRIC"): Screen.RESPONSE,
+    (Screen.PUSH, "APPROVE"): Screen.PUSH_PIN,
+    (Screen.PUSH, "BIOMETRIC"): Screen.DONE,
+    (Screen.PUSH, "DENY"): Screen.DONE,
+    (Screen.PUSH_PIN, "DIGIT"): Screen.PUSH_PIN,
+    (Screen.PUSH_PIN, "BACK"): Screen.PUSH_PIN,
+    (Screen.PUSH_PIN, "OK"): Screen.DONE,  # or WRONG_PIN / NOTICE
+    (Screen.PUSH_PIN, "BIOMETRIC"): Screen.DONE,
+    (Screen.PUSH_PIN, "DENY"): Screen.DONE,
+    **{
+        (screen, button): Screen.CHALLENGE  # or what the phase calls for
+        for screen in (Screen.RESPONSE, Screen.DONE, Screen.WRONG_PIN, Screen.NOTICE)
+        for button in ("OK", "BACK")
+    },
+}
+
+
+def check_pin_rules(pin: str) -> str:
+    """`pin` if it is 4-6 letters, digits or ASCII specials; otherwise `ValueError`."""
+    if not isinstance(pin, str) or not PIN_MIN <= len(pin) <= PIN_MAX:
+        raise ValueError(f"the IB Key PIN must be {PIN_MIN} to {PIN_MAX} characters")
+    if not set(pin) <= PIN_CHARACTERS:
+        raise ValueError("the IB Key PIN may hold letters, digits and special characters only")
+    return pin
+
+
+def check_username(username: str) -> str:
+    """`username` if it is a plausible login name (1-32 of letters, digits and . _ @ -)."""
+    if not isinstance(username, str) or not USERNAME_RE.match(username):
+        raise ValueError("a username is 1 to 32 letters, digits or . _ @ -")
+    return username
+
+
+def check_challenge(challenge: str) -> str:
+    """`challenge` if it is exactly 6 decimal digits."""
+    if not isinstance(challenge, str) or len(challenge) != CHALLENGE_DIGITS:
+        raise ValueError(f"an IB Key challenge is {CHALLENGE_DIGITS} digits")
+    if not set(challenge) <= DIGITS:
+        raise ValueError(f"an IB Key challenge is {CHALLENGE_DIGITS} digits")
+    return challenge
+
+
+def token_hash(token: str, entropy: Entropy) -> SaltedHash:
+    """What the host hands the app for an SMS token (activation, added user, recovery).
+
+    Tokens are 4-32 letters or digits; the host chooses the format (e.g. 8 digits).
+    """
+    if not isinstance(token, str) or not TOKEN_RE.match(token):
+        raise ValueError("an SMS token is 4 to 32 letters or digits")
+    return SaltedHash.make(TOKEN_LABEL, token, entropy)
+
+
+def pin_sha1(pin: str) -> bytes:
+    """SHA-1 of the PIN, the `P` input of the IB Key suite."""
+    return hashlib.sha1(pin.encode("utf-8")).digest()  # noqa: S324 - the suite fixes SHA-1
+
+
+def ibkey_response(key: bytes, counter: int, challenge: str, pin: str) -> str:
+    """The IB Key response: OCRA `OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1` (host and tests use this)."""
+    return OcraCalculator(IBKEY_SUITE, key).response(
+        counter=counter, question=check_challenge(challenge), pin=pin
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Enrolment:
+    """What the app tells the broker's server when a user is activated or added.
+
+    The server (host bridge) needs the SHA-1 of the app PIN to verify responses; the glue that
+    carries this message decides how. Never printed: the PIN hash is hidden from the repr.
+    """
+
+    serial: str
+    username: str
+    counter: int
+    pin_hash: bytes = field(repr=False)
+
+    def __post_init__(self) -> None:
+        check_username(self.username)
+        if len(self.pin_hash) != PIN_HASH_BYTES:
+            raise ValueError("pin_hash is the 20-byte SHA-1 of the PIN")
+        if isinstance(self.counter, bool) or not 0 <= self.counter < _COUNTER_LIMIT:
+            raise ValueError("counter must be 0 to 2**64-1")
+
+
+@dataclass(slots=True)
+class _User:
+    username: str
+    key: bytes
+    counter: int
+    calculator: OcraCalculator
+
+
+@dataclass(slots=True)
+class _Pending:
+    username: str
+    key: bytes
+    token: SaltedHash
+    failures: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Push:
+    push_id: str
+    username: str
+    challenge: str
+    expires: float
+
+
+def _setting(values: Mapping[str, JsonValue], name: str, error: type[ValueError]) -> int | bool:
+    value = values.get(name, DEFAULT_CONFIG[name])
+    if name == "biometric":
+        if not isinstance(value, bool):
+            raise error("biometric must be true or false")
+        return value
+    low, high = _LIMITS[name]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise error(f"{name} must be a whole number from {low} to {high}")
+    return value
+
+
+def _short(username: str) -> str:
+    """A username cut to fit a screen line."""
+    return username if len(username) <= 12 else username[:11] + "~"
+
+
+class IbKey(Device):
+    """Model `ibkey`: the IBKR Mobile app with IB Key.
+
+    `new_image` options: `username` (the first user), `activation_token` (then the image waits
+    for activation; without it the app is made already active with `spec.pin`), `counter`
+    (the first user's starting counter, 0), `pin_retries` (5), `recovery_retries` (3),
+    `token_retries` (3), `push_seconds` (120), `biometric` (true: the phone has a fingerprint or
+    Face ID enrolled).
+    """
+
+    model: ClassVar[str] = "ibkey"
+    buttons: ClassVar[frozenset[str]] = frozenset(BUTTONS)
+
+    def __init__(self, image: DeviceImage, entropy: Entropy) -> None:
+        self._image = image
+        self._entropy = entropy
+        config = image.config
+        self._pin_retries = int(_setting(config, "pin_retries", ImageError))
+        self._recovery_retries = int(_setting(config, "recovery_retries", ImageError))
+        self._token_retries = int(_setting(config, "token_retries", ImageError))
+        self._push_seconds = int(_setting(config, "push_seconds", ImageError))
+        self._biometric = bool(_setting(config, "biometric", ImageError))
+        self._phase = Phase.AWAITING_ACTIVATION
+        self._users: list[_User] = []
+        self._pending: list[_Pending] = []
+        self._pin: SaltedHash | None = None
+        self._pin_sha1: bytes | None = None
+        self._pin_failures = 0
+        self._recovery_token: SaltedHash | None = None
+        self._recovery_token_failures = 0
+        self._recovery_failures = 0
+        self._load_state(image.state)
+        # transient
+        self._screen = Screen.CLOSED
+        self._selected = 0
+        self._typed = ""
+        self._challenge = ""
+        self._message = ""
+        self._push: _Push | None = None
+        self._now = 0.0
+
+    # --- images -------------------------------------------------------------------------------
+
+    @classmethod
+    def new_image(cls, spec: ImageSpec, entropy: Entropy) -> DeviceImage:
+        if spec.model != cls.model:
+            raise ValueError(f"spec is for model {spec.model!r}, not {cls.model!r}")
+        options = spec.options
+        unknown = set(options) - _NEW_IMAGE_OPTIONS
+        if unknown:
+            raise ValueError(f"unknown ibkey option(s): {', '.join(sorted(unknown))}")
+        if spec.suite not in (None, IBKEY_SUITE):
+            raise ValueError(f"IB Key uses the suite {IBKEY_SUITE}")
+        if spec.pin_mode is not None:
+            raise ValueError("IB Key has no PIN mode (its PIN is checked and feeds the response)")
+        if not 1 <= len(spec.key) <= 128:
+            raise ValueError("key must be 1 to 128 bytes")
+        config: dict[str, JsonValue] = {
+            name: _setting(options, name, ValueError) for name in DEFAULT_CONFIG
+        }
+        username = options.get("username", "user")
+        if not isinstance(username, str):
+            raise ValueError("option username must be text")
+        check_username(username)
+        counter = options.get("counter", 0)
+        if isinstance(counter, bool) or not isinstance(counter, int):
+            raise ValueError("option counter must be a whole number")
+        if not 0 <= counter < _COUNTER_LIMIT:
+            raise ValueError("option counter must be 0 to 2**64-1")
+        token = options.get("activation_token")
+        state: dict[str, JsonValue] = {
+            "pin_failures": 0,
+            "recovery_failures": 0,
+            "recovery_token": None,
+        }
+        if token is not None:
+            if spec.pin is not None:
+                raise ValueError("an IB Key awaiting activation has no PIN yet (it is set then)")
+            if counter != 0:
+                raise ValueError("option counter needs an already active app (no token)")
+            if not isinstance(token, str):
+                raise ValueError("option activation_token must be text")
+            pending = {
+                "username": username,
+                "key": spec.key.hex(),
+                "token": token_hash(token, entropy).to_json(),
+                "failures": 0,
+            }
+            state.update(
+                phase=Phase.AWAITING_ACTIVATION.value,
+                users=[],
+                pending=[pending],
+                pin=None,
+                ocra_pin_hash=None,
+            )
+        else:
+            if spec.pin is None:
+                raise ValueError("IB Key needs an activation_token option or a PIN")
+            pin = check_pin_rules(spec.pin)
+            state.update(
+                phase=Phase.ACTIVE.value,
+                users=[{"username": username, "key": spec.key.hex(), "counter": counter}],
+                pending=[],
+                pin=SaltedHash.make(PIN_LABEL, pin, entropy).to_json(),
+                ocra_pin_hash=pin_sha1(pin).hex(),
+            )
+        return DeviceImage(cls.model, spec.serial, spec.key, IBKEY_SUITE, config, state)
+
+    @classmethod
+    def from_image(cls, image: DeviceImage, entropy: Entropy) -> IbKey:
+        if image.model != cls.model:
+            raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
+        if image.suite != IBKEY_SUITE:
+            raise ImageError(f"an ibkey image uses the suite {IBKEY_SUITE}")
+        if set(image.config) != set(DEFAULT_CONFIG):
+            raise ImageError("ibkey image config must hold exactly " + ", ".join(DEFAULT_CONFIG))
+        return cls(image, entropy)
+
+    def _load_state(self, state: Mapping[str, JsonValue]) -> None:
+        expected = {
+            "phase",
+            "users",
+            "pending",
+            "pin",
+            "ocra_pin_hash",
+            "pin_failures",
+            "recovery_failures",
+            "recovery_token",
+        }
+        if set(state) != expected:
+            raise ImageError("ibkey image state must hold exactly " + ", ".join(sorted(expected)))
+        try:
+            self._phase = Phase(state["phase"])
+        except ValueError:
+            raise ImageError("ibkey image has an unknown phase") from None
+        self._pin_failures = _count(state["pin_failures"], self._pin_retries, "pin_failures")
+        self._recovery_failures = _count(
+            state["recovery_failures"], self._recovery_retries, "recovery_failures"
+        )
+        users, pending = state["users"], state["pending"]
+        if not isinstance(users, list) or not isinstance(pending, list):
+            raise ImageError("ibkey users and pending must be lists")
+        if len(users) > MAX_USERS or len(pending) > MAX_PENDING:
+            raise ImageError("ibkey image holds too many users")
+        self._users = [self._load_user(entry) for entry in users]
+        self._pending = [self._load_pending(entry) for entry in pending]
+        names = [user.username for user in self._users] + [p.username for p in self._pending]
+        if len(set(names)) != len(names):
+            raise ImageError("ibkey image names a user twice")
+        if state["pin"] is None:
+            self._pin = None
+        else:
+            self._pin = SaltedHash.from_json(PIN_LABEL, state["pin"])
+        self._pin_sha1 = _hex_or_none(state["ocra_pin_hash"], PIN_HASH_BYTES, "ocra_pin_hash")
+        token = state["recovery_token"]
+        if token is None:
+            self._recovery_token = None
+        else:
+            if not isinstance(token, Mapping):
+                raise ImageError("ibkey recovery_token is malformed")
+            self._recovery_token = SaltedHash.from_json(TOKEN_LABEL, token)
+            self._recovery_token_failures = _count(
+                token.get("failures"), self._token_retries - 1, "recovery token failures"
+            )
+        first_key = self._users[0].key if self._users else None
+        if first_key is None and self._pending:
+            first_key = self._pending[0].key
+        if first_key != self._image.key:
+            raise ImageError("ibkey image key is not the first user's key")
+        has_pin = self._pin is not None and self._pin_sha1 is not None
+        if self._phase is Phase.AWAITING_ACTIVATION:
+            if self._users or self._pin is not None or self._pin_sha1 is not None:
+                raise ImageError("an ibkey awaiting activation has no users or PIN yet")
+            if self._recovery_token is not None or self._pin_failures or self._recovery_failures:
+                raise ImageError("an ibkey awaiting activation has no recovery state")
+        elif not self._users or not has_pin:
+            raise ImageError("an active ibkey needs at least one user and a PIN")
+        if self._recovery_token is not None and not (
+            self._phase is Phase.NEEDS_RECOVERY or self.pin_locked
+        ):
+            raise ImageError("an ibkey recovery token belongs to a locked or reinstalled app")
+
+    @staticmethod
+    def _load_user(entry: JsonValue) -> _User:
+        if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "counter"}:
+            raise ImageError("ibkey user entry is malformed")
+        username, key_hex, counter = entry["username"], entry["key"], entry["counter"]
+        if not isinstance(username, str) or not USERNAME_RE.match(username):
+            raise ImageError("ibkey user entry has a bad username")
+        key = _hex_or_none(key_hex, None, "user key")
+        if key is None or not 1 <= len(key) <= 128:
+            raise ImageError("ibkey user entry has a bad key")
+        if isinstance(counter, bool) or not isinstance(counter, int):
+            raise ImageError("ibkey user counter must be a whole number")
+        if not 0 <= counter < _COUNTER_LIMIT:
+            raise ImageError("ibkey user counter out of range")
+        return _User(username, key, counter, OcraCalculator(IBKEY_SUITE, key))
+
+    def _load_pending(self, entry: JsonValue) -> _Pending:
+        if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "token", "failures"}:
+            raise ImageError("ibkey pending entry is malformed")
+        username = entry["username"]
+        if not isinstance(username, str) or not USERNAME_RE.match(username):
+            raise ImageError("ibkey pending entry has a bad username")
+        key = _hex_or_none(entry["key"], None, "pending key")
+        if key is None or not 1 <= len(key) <= 128:
+            raise ImageError("ibkey pending entry has a bad key")
+        token = SaltedHash.from_json(TOKEN_LABEL, entry["token"])
+        failures = _count(entry["failures"], self._token_retries - 1, "token failures")
+        return _Pending(username, key, token, failures)
+
+    def to_image(self) -> DeviceImage:
+        recovery: JsonValue = None
+        if self._recovery_token is not None:
+            recovery = {**self._recovery_token.to_json(), "failures": self._recovery_token_failures}
+        state: dict[str, JsonValue] = {
+            "phase": self._phase.value,
+            "users": [
+                {"username": u.username, "key": u.key.hex(), "counter": u.counter}
+                for u in self._users
+            ],
+            "pending": [
+                {
+                    "username": p.username,
+                    "key": p.key.hex(),
+                    "token": p.token.to_json(),
+                    "failures": p.failures,
+                }
+                for p in self._pending
+            ],
+            "pin": None if self._pin is None else self._pin.to_json(),
+            "ocra_pin_hash": None if self._pin_sha1 is None else self._pin_sha1.hex(),
+            "pin_failures": self._pin_failures,
+            "recovery_failures": self._recovery_failures,
+            "recovery_token": recovery,
+        }
+        return self._image.with_state(state)
+
+    # --- indicators ---------------------------------------------------------------------------
+
+    @property
+    def phase(self) -> Phase:
+        """The durable phase."""
+        return self._phase
+
+    @property
+    def screen(self) -> Screen:
+        """The screen shown now."""
+        return self._screen
+
+    @property
+    def pin_locked(self) -> bool:
+        """Whether too many wrong PINs have locked the app (recovery needed)."""
+        return self._pin_failures >= self._pin_retries
+
+    @property
+    def recovery_locked(self) -> bool:
+        """Whether too many wrong recovery attempts mean only a new activation helps."""
+        return self._recovery_failures >= self._recovery_retries
+
+    @property
+    def pin_failures(self) -> int:
+        """Wrong PINs in a row (durable)."""
+        return self._pin_failures
+
+    @property
+    def recovery_failures(self) -> int:
+        """Wrong recovery attempts in a row (durable)."""
+        return self._recovery_failures
+
+    @property
+    def usernames(self) -> tuple[str, ...]:
+        """The active users, in the order NEXT cycles through them."""
+        return tuple(user.username for user in self._users)
+
+    @property
+    def pending_usernames(self) -> tuple[str, ...]:
+        """Users offered by the host and waiting for their SMS token."""
+        return tuple(p.username for p in self._pending)
+
+    @property
+    def selected_user(self) -> str | None:
+        """The user the challenge screen is for."""
+        return self._users[self._selected].username if self._users else None
+
+    def counter(self, username: str) -> int:
+        """The counter the next response of `username` will use."""
+        return self._user(username).counter
+
+    @property
+    def pending_push(self) -> str | None:
+        """The id of the push waiting for an answer, if any."""
+        return self._push.push_id if self._push else None
+
+    @property
+    def display(self) -> str:
+        return self._render()
+
+    @property
+    def powered(self) -> bool:
+        return self._screen is not Screen.CLOSED
+
+    def status(self) -> dict[str, str | int | bool]:
+        status = Device.status(self)
+        status.update(
+            phase=self._phase.value,
+            screen=self._screen.value,
+            users=len(self._users),
+            pin_failures=self._pin_failures,
+            pin_retries=self._pin_retries,
+            pin_locked=self.pin_locked,
+            recovery_failures=self._recovery_failures,
+            recovery_locked=self.recovery_locked,
+            push_pending=self._push is not None,
+        )
+        if self.selected_user is not None:
+            status["selected_user"] = self.selected_user
+        return status
+
+    def enrolment(self, username: str) -> Enrolment:
+        """The message for the server about active user `username` (see `Enrolment`)."""
+        user = self._user(username)
+        assert self._pin_sha1 is not None  # every active phase has a PIN
+        return Enrolment(self._image.serial, user.username, user.counter, self._pin_sha1)
+
+    # --- the high-level API (TUI, host tests) -------------------------------------------------
+
+    def activate(self, username: str, token: str, new_pin: str, now: float) -> Reaction:
+        """First activation: the SMS token and a new PIN (4-6 letters, digits, specials).
+
+        A wrong token counts against that token (`token_retries`, then it is void). A PIN that
+        breaks the rules or an unknown username is misuse (`ValueError`, nothing changes).
+        """
+        self._clock(now)
+        self._require("activate")
+        check_pin_rules(new_pin)
+        pending = self._pending_for(username)
+        if not self._check_token(pending, token):
+            return self._show_notice(self._token_refusal(pending), persist=True)
+        self._pending.remove(pending)
+        self._pin = SaltedHash.make(PIN_LABEL, new_pin, self._entropy)
+        self._pin_sha1 = pin_sha1(new_pin)
+        self._users.append(self._new_user(pending))
+        self._phase = PHASE_TRANSITIONS[(Phase.AWAITING_ACTIVATION, "activate")]
+        self._selected = 0
+        self._message = "IB Key activated"
+        self._screen = Screen.NOTICE
+        return Reaction(self.display, persist=True, events=(f"ACTIVATED {username}",))
+
+    def offer_user(self, username: str, key: bytes, token: SaltedHash) -> Reaction:
+        """The host's enrolment of one more user ("Add user"): their key and SMS token hash."""
+        self._require("offer_user")
+        check_username(username)
+        if username in self.usernames or username in self.pending_usernames:
+            raise ValueError(f"user {username!r} is already on this app")
+        if not isinstance(key, bytes) or not 1 <= len(key) <= 128:
+            raise ValueError("key must be 1 to 128 bytes")
+        if not isinstance(token, SaltedHash) or token.label != TOKEN_LABEL:
+            raise ValueError("token must come from ibkey.token_hash")
+        if len(self._users) + len(self._pending) >= MAX_USERS:
+            raise ValueError(f"an IB Key app holds at most {MAX_USERS} users")
+        self._pending.append(_Pending(username, key, token, 0))
+        return Reaction(self.display, persist=True)
+
+    def add_user(self, username: str, token: str, recovery_pin: str, now: float) -> Reaction:
+        """Enable an offered user: their SMS token and the app's recovery PIN."""
+        self._clock(now)
+        self._require("add_user")
+        pending = self._pending_for(username)
+        if self.pin_locked:
+            return self._show_notice("PIN locked: recover IB Key")
+        if not self._check_pin(recovery_pin):
+            return self._wrong_pin()
+        if not self._check_token(pending, token):
+            return self._show_notice(self._token_refusal(pending), persist=True)
+        self._pending.remove(pending)
+        self._users.append(self._new_user(pending))
+        self._message = f"User {_short(username)} added"
+        self._screen = Screen.NOTICE
+        return Reaction(self.display, persist=True, events=(f"USER ADDED {username}",))
+
+    def respond(self, username: str, pin: str | Biometric, challenge: str, now: float) -> Reaction:
+        """Manual challenge/response for `username`; the response is `Reaction.display`'s code
+        and the event `RESPONSE <username> <response>`. A wrong PIN counts (persisted)."""
+        self._clock(now)
+        self._require("respond")
+        user = self._user(username)
+        check_challenge(challenge)
+        refusal = self._unlock(pin)
+        if refusal is not None:
+            return refusal
+        response = self._next_response(user, challenge)
+        self._message = f"Response: {response}"
+        self._screen = Screen.RESPONSE
+        return Reaction(self.display, persist=True, events=(f"RESPONSE {username} {response}",))
+
+    def receive_push(self, push_id: str, username: str, challenge: str, now: float) -> Reaction:
+        """A push notification for `username` carrying the login's challenge; it opens the app.
+
+        A newer push replaces one still pending (the older is reported `PUSH REPLACED`).
+        """
+        self._clock(now)
+        self._require("push")
+        if not isinstance(push_id, str) or not PUSH_ID_RE.match(push_id):
+            raise ValueError("a push id is 1 to 64 letters, digits or . _ -")
+        self._user(username)
+        check_challenge(challenge)
+        events: tuple[str, ...] = ()
+        if self._push is not None:
+            events = (f"PUSH REPLACED {self._push.push_id}",)
+        self._push = _Push(push_id, username, challenge, self._now + self._push_seconds)
+        self._typed = ""
+        self._screen = Screen.PUSH
+        return Reaction(self.display, events=events)
+
+    def approve(self, pin_or_biometric: str | Biometric, now: float) -> Reaction:
+        """Approve the pending push with the PIN or `BIOMETRIC`; the event carries the response."""
+        before = self.advance(now)
+        push = self._push
+        if push is None:
+            return self._no_push(before)
+        refusal = self._unlock(pin_or_biometric)
+        if refusal is not None:
+            return before.then(refusal)
+        response = self._next_response(self._user(push.username), push.challenge)
+        self._push = None
+        self._message = "Approved"
+        self._screen = Screen.DONE
+        events = (f"PUSH APPROVED {push.push_id} {response}",)
+        return before.then(Reaction(self.display, persist=True, events=events))
+
+    def deny(self, now: float) -> Reaction:
+        """Refuse the pending push."""
+        before = self.advance(now)
+        push = self._push
+        if push is None:
+            return self._no_push(before)
+        self._push = None
+        self._message = "Denied"
+        self._screen = Screen.DONE
+        return before.then(Reaction(self.display, events=(f"PUSH DENIED {push.push_id}",)))
+
+    def reinstall(self) -> Reaction:
+        """Delete and reinstall the app: only what recovery needs survives."""
+        self._require("reinstall")
+        self._phase = PHASE_TRANSITIONS[(self._phase, "reinstall")]
+        self._push = None
+        self._selected = 0
+        self._typed = self._challenge = self._message = ""
+        self._screen = Screen.CLOSED
+        return Reaction(self.display, persist=True, events=("REINSTALLED",))
+
+    def begin_recovery(self, token: SaltedHash) -> Reaction:
+        """The host sent a recovery SMS token ("Initialize Recovery"); this is its hash."""
+        self._require("begin_recovery")
+        if self._phase is Phase.ACTIVE and not self.pin_locked:
+            raise ValueError("IB Key needs no recovery (not reinstalled, PIN not locked)")
+        if not isinstance(token, SaltedHash) or token.label != TOKEN_LABEL:
+            raise ValueError("token must come from ibkey.token_hash")
+        self._recovery_token = token
+        self._recovery_token_failures = 0
+        return Reaction(self.display, persist=True)
+
+    def recover(self, pin: str, token: str, now: float) -> Reaction:
+        """Recover with the recovery PIN and the recovery SMS token.
+
+        Every failed try counts (`recovery_retries`, then the app must be activated afresh);
+        success resets the PIN and recovery failure counters.
+        """
+        self._clock(now)
+        self._require("recover")
+        if self._phase is Phase.ACTIVE and not self.pin_locked:
+            raise ValueError("IB Key needs no recovery (not reinstalled, PIN not locked)")
+        if self.recovery_locked:
+            return self._show_notice("Recovery locked: activate again")
+        if self._recovery_token is None:
+            return self._show_notice("Start recovery: get the SMS")
+        # Count first, so a power cut during the check cannot give a free try.
+        self._recovery_failures += 1
+        assert self._pin is not None
+        pin_ok = self._pin.matches(pin) if isinstance(pin, str) else False
+        token_ok = self._recovery_token.matches(token) if isinstance(token, str) else False
+        if not (pin_ok and token_ok):
+            if not token_ok:
+                self._recovery_token_failures += 1
+                if self._recovery_token_failures >= self._token_retries:
+                    self._recovery_token = None
+            left = self._recovery_retries - self._recovery_failures
+            text = f"Recovery failed, {left} left" if left else "Recovery locked: activate again"
+            return self._show_notice(text, persist=True)
+        self._phase = PHASE_TRANSITIONS[(self._phase, "recover")]
+        self._recovery_failures = 0
+        self._pin_failures = 0
+        self._recovery_token = None
+        self._recovery_token_failures = 0
+        return self._show_notice("IB Key recovered", persist=True, events=("RECOVERED",))
+
+    # --- buttons ------------------------------------------------------------------------------
+
+    def press(self, button: str, now: float) -> Reaction:
+        self.check_button(button)
+        reaction = self.advance(now)
+        kind = "DIGIT" if button in DIGITS else button
+        target = SCREEN_TRANSITIONS.get((self._screen, kind))
+        if self._screen is Screen.CLOSED:
+            if button != "POWER":
+                return reaction
+            self._open()
+            return reaction.then(Reaction(self.display))
+        if target is None:
+            return reaction
+        handler = self._HANDLERS.get((self._screen, kind))
+        if handler is not None:
+            return reaction.then(handler(self, button))
+        if target is Screen.CLOSED:
+            self._close()
+        elif target is Screen.CHALLENGE and self._screen is not Screen.CHALLENGE:
+            self._open()  # back to what the phase calls for
+        return reaction.then(Reaction(self.display))
+
+    def advance(self, now: float) -> Reaction:
+        self._clock(now)
+        if self._push is not None and self._now >= self._push.expires:
+            push, self._push = self._push, None
+            if self._screen in (Screen.PUSH, Screen.PUSH_PIN):
+                self._open()
+            return Reaction(self.display, events=(f"PUSH EXPIRED {push.push_id}",))
+        return Reaction(self.display)
+
+    def _open(self) -> None:
+        """Show the screen the phase calls for (the app opening, or going back home)."""
+        self._typed = self._challenge = ""
+        if self._phase is Phase.AWAITING_ACTIVATION:
+            void = not self._pending
+            self._message = "Activation void: provision again" if void else "Activate IB Key first"
+        elif self.recovery_locked:
+            self._message = "Recovery locked: activate again"
+        elif self._phase is Phase.NEEDS_RECOVERY:
+            self._message = "Recover IB Key first"
+        elif self.pin_locked:
+            self._message = "PIN locked: recover IB Key"
+        elif self._push is not None:
+            self._screen = Screen.PUSH
+            return
+        else:
+            self._screen = Screen.CHALLENGE
+            return
+        self._screen = Screen.NOTICE
+
+    def _close(self) -> None:
+        self._typed = self._challenge = self._message = ""
+        self._screen = Screen.CLOSED
+
+    def _on_challenge_digit(self, button: str) -> Reaction:
+        if len(self._typed) < CHALLENGE_DIGITS:
+            self._typed += button
+        return Reaction(self.display)
+
+    def _on_pin_digit(self, button: str) -> Reaction:
+        if len(self._typed) < PIN_MAX:
+            self._typed += button
+        return Reaction(self.display)
+
+    def _on_back(self, button: str) -> Reaction:
+        self._typed = self._typed[:-1]
+        return Reaction(self.display)
+
+    def _on_next(self, button: str) -> Reaction:
+        self._selected = (self._selected + 1) % len(self._users)
+        self._typed = ""
+        return Reaction(self.display)
+
+    def _on_challenge_ok(self, button: str) -> Reaction:
+        if len(self._typed) != CHALLENGE_DIGITS:
+            return Reaction(self.display)
+        self._challenge, self._typed = self._typed, ""
+        self._screen = Screen.PIN
+        return Reaction(self.display)
+
+    def _on_pin_ok(self, button: str) -> Reaction:
+        if len(self._typed) < PIN_MIN:
+            return Reaction(self.display)
+        pin, self._typed = self._typed, ""
+        return self._manual_response(pin)
+
+    def _on_pin_biometric(self, button: str) -> Reaction:
+        if not self._biometric:
+            return Reaction(self.display)
+        self._typed = ""
+        return self._manual_response(BIOMETRIC)
+
+    def _manual_response(self, secret: str | Biometric) -> Reaction:
+        user = self._users[self._selected]
+        return self.respond(user.username, secret, self._challenge, self._now)
+
+    def _on_push_approve(self, button: str) -> Reaction:
+        self._typed = ""
+        self._screen = Screen.PUSH_PIN
+        return Reaction(self.display)
+
+    def _on_push_biometric(self, button: str) -> Reaction:
+        if not self._biometric:
+            return Reaction(self.display)
+        return self.approve(BIOMETRIC, self._now)
+
+    def _on_push_pin_ok(self, button: str) -> Reaction:
+        if len(self._typed) < PIN_MIN:
+            return Reaction(self.display)
+        pin, self._typed = self._typed, ""
+        return self.approve(pin, self._now)
+
+    def _on_deny(self, button: str) -> Reaction:
+        return self.deny(self._now)
+
+    def _on_wrong_pin_back(self, button: str) -> Reaction:
+        # Back to where the PIN was asked, unless the PIN is now locked.
+        if self.pin_locked:
+            self._open()
+        elif self._push is not None:
+            self._screen = Screen.PUSH_PIN
+        elif self._challenge:
+            self._screen = Screen.PIN
+        else:
+            self._open()
+        self._typed = ""
+        return Reaction(self.display)
+
+    _HANDLERS: ClassVar[dict[tuple[Screen, str], Callable[[IbKey, str], Reaction]]]
+
+    # --- helpers ------------------------------------------------------------------------------
+
+    def _clock(self, now: float) -> None:
+        if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+            raise ValueError("now must be a finite number of seconds")
+        if now < 0:
+            raise ValueError("now must not be negative")
+        self._now = max(self._now, float(now))
+
+    def _require(self, event: str) -> None:
+        if (self._phase, event) not in PHASE_TRANSITIONS:
+            raise ValueError(f"IB Key cannot {event.replace('_', ' ')} now ({self._phase.value})")
+
+    def _no_push(self, before: Reaction) -> Reaction:
+        """The answer to approve/deny without a pending push: too late, or misuse."""
+        if any(event.startswith("PUSH EXPIRED ") for event in before.events):
+            return before.then(self._show_notice("Login request expired"))
+        raise ValueError("no push notification is waiting for an answer")
+
+    def _user(self, username: str) -> _User:
+        for user in self._users:
+            if user.username == username:
+                return user
+        raise ValueError(f"no user {username!r} on this app")
+
+    def _pending_for(self, username: str) -> _Pending:
+        for pending in self._pending:
+            if pending.username == username:
+                return pending
+        raise ValueError(f"no user {username!r} is waiting for activation on this app")
+
+    @staticmethod
+    def _new_user(pending: _Pending) -> _User:
+        return _User(pending.username, pending.key, 0, OcraCalculator(IBKEY_SUITE, pending.key))
+
+    def _check_token(self, pending: _Pending, token: str) -> bool:
+        """Count the try first, then compare; a right token clears nothing but itself."""
+        pending.failures += 1
+        if isinstance(token, str) and pending.token.matches(token):
+            return True
+        if pending.failures >= self._token_retries:
+            self._pending.remove(pending)
+        return False
+
+    def _token_refusal(self, pending: _Pending) -> str:
+        if pending not in self._pending:
+            return "Token void: ask for a new one"
+        return f"Wrong token, {self._token_retries - pending.failures} left"
+
+    def _check_pin(self, pin: str | Biometric) -> bool:
+        """Check a PIN (counted before comparing) or accept an enabled biometric."""
+        if isinstance(pin, Biometric):
+            if not self._biometric:
+                raise ValueError("biometrics are not enabled on this phone")
+            return True
+        if not isinstance(pin, str):
+            raise TypeError("pin must be text or BIOMETRIC")
+        assert self._pin is not None
+        self._pin_failures += 1
+        if self._pin.matches(pin):
+            self._pin_failures = 0
+            return True
+        return False
+
+    def _unlock(self, pin: str | Biometric) -> Reaction | None:
+        """None if `pin` unlocks the app's key; else the refusal to return."""
+        if self.pin_locked:
+            return self._show_notice("PIN locked: recover IB Key")
+        if self._check_pin(pin):
+            return None
+        return self._wrong_pin()
+
+    def _wrong_pin(self) -> Reaction:
+        left = self._pin_retries - self._pin_failures
+        if left <= 0:
+            self._message = "PIN locked: recover IB Key"
+            self._screen = Screen.NOTICE
+            return Reaction(self.display, persist=True, events=("PIN LOCKED",))
+        self._message = f"Wrong PIN, {left} tries left"
+        self._screen = Screen.WRONG_PIN
+        return Reaction(self.display, persist=True, events=(f"PIN FAIL {self._pin_failures}",))
+
+    def _next_response(self, user: _User, challenge: str) -> str:
+        assert self._pin_sha1 is not None
+        if user.counter + 1 >= _COUNTER_LIMIT:
+            raise ValueError("the counter is exhausted")
+        response = user.calculator.response(
+            counter=user.counter, question=challenge, pin_hash=self._pin_sha1
+        )
+        user.counter += 1
+        return response
+
+    def _show_notice(
+        self, text: str, *, persist: bool = False, events: tuple[str, ...] = ()
+    ) -> Reaction:
+        self._message = text
+        self._screen = Screen.NOTICE
+        return Reaction(self.display, persist=persist, events=events)
+
+    def _render(self) -> str:
+        screen = self._screen
+        name = _short(self.selected_user) if self.selected_user else ""
+        if screen is Screen.CLOSED:
+            return ""
+        if screen is Screen.CHALLENGE:
+            return f"{name} challenge: {self._typed or '_'}"
+        if screen is Screen.PIN:
+            return f"{name} PIN: {'*' * len(self._typed)}"
+        if screen is Screen.PUSH and self._push is not None:
+            return f"Login request for {_short(self._push.username)}"
+        if screen is Screen.PUSH_PIN:
+            return f"PIN to approve: {'*' * len(self._typed)}"
+        return self._message
+
+
+def _count(value: JsonValue, limit: int, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
+        raise ImageError(f"ibkey {name} must be a whole number from 0 to {limit}")
+    return value
+
+
+def _hex_or_none(value: JsonValue, size: int | None, name: str) -> bytes | None:
+    if value is None:
+        return None
+    try:
+        data = bytes.fromhex(value)
+    except (TypeError, ValueError):
+        raise ImageError(f"ibkey {name} is not hex") from None
+    if size is not None and len(data) != size:
+        raise ImageError(f"ibkey {name} has the wrong size")
+    return data
+
+
+IbKey._HANDLERS = {
+    (Screen.CHALLENGE, "DIGIT"): IbKey._on_challenge_digit,
+    (Screen.CHALLENGE, "BACK"): IbKey._on_back,
+    (Screen.CHALLENGE, "NEXT"): IbKey._on_next,
+    (Screen.CHALLENGE, "OK"): IbKey._on_challenge_ok,
+    (Screen.PIN, "DIGIT"): IbKey._on_pin_digit,
+    (Screen.PIN, "BACK"): IbKey._on_back,
+    (Screen.PIN, "OK"): IbKey._on_pin_ok,
+    (Screen.PIN, "BIOMETRIC"): IbKey._on_pin_biometric,
+    (Screen.PUSH, "APPROVE"): IbKey._on_push_approve,
+    (Screen.PUSH, "BIOMETRIC"): IbKey._on_push_biometric,
+    (Screen.PUSH, "DENY"): IbKey._on_deny,
+    (Screen.PUSH_PIN, "DIGIT"): IbKey._on_pin_digit,
+    (Screen.PUSH_PIN, "BACK"): IbKey._on_back,
+    (Screen.PUSH_PIN, "OK"): IbKey._on_push_pin_ok,
+    (Screen.PUSH_PIN, "BIOMETRIC"): IbKey._on_push_biometric,
+    (Screen.PUSH_PIN, "DENY"): IbKey._on_deny,
+    (Screen.WRONG_PIN, "OK"): IbKey._on_wrong_pin_back,
+    (Screen.WRONG_PIN, "BACK"): IbKey._on_wrong_pin_back,
+}
