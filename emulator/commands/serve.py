@@ -1,0 +1,150 @@
+"""`slsemu serve`: put emulated devices on serial lines (docs/serial-protocol.md).
+
+    slsemu serve --image IMG --port DEV     one device on a pyserial port or URL (a socat pty end)
+    slsemu serve --image IMG --pty          one device on a new pty (its path is printed)
+    slsemu serve --images DIR               every DIR/*.img on its own new pty
+
+For each device one line `<SERIAL> <PATH>` goes to stdout (then "serving N device(s)" to stderr),
+so a rig or a test knows where to connect. SIGINT/SIGTERM stop the server cleanly: every image is
+saved (it already is after each durable change) and every lock and pty is released. Exit 0 after
+a clean stop, 2 for bad input (bad image, port that will not open, image in use).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import resource
+import signal
+import sys
+from pathlib import Path
+
+from emulator.serial_server import SerialServer, ServeConfig
+from slsio.cli import EXIT_OK, UsageError
+
+DEFAULT_BAUD = 115200
+"""Port speed used with `--port` when `--baud` is not given (no pacing then)."""
+IMAGE_GLOB = "*.img"
+FDS_PER_PTY = 2
+SPARE_FDS = 64
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `serve`."""
+    parser = subparsers.add_parser(
+        "serve",
+        help="serve devices on serial lines",
+        description="Serve emulated devices on serial lines (docs/serial-protocol.md). Prints "
+        "one '<SERIAL> <PATH>' line per device. Stop with Ctrl-C or SIGTERM.",
+    )
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--image", type=Path, metavar="IMG", help="the device image to serve")
+    source.add_argument(
+        "--images", type=Path, metavar="DIR", help=f"serve every {IMAGE_GLOB} in DIR, one pty each"
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--port", metavar="DEV", help="a serial port or pyserial URL (with --image)")
+    where.add_argument("--pty", action="store_true", help="make a pty and print its path")
+    parser.add_argument(
+        "--baud", type=int, metavar="N", help="pace replies as a line of N baud (8N1) would"
+    )
+    parser.add_argument(
+        "--virtual-clock",
+        action="store_true",
+        help="device time moves only on CLOCK/HOLD requests (for tests)",
+    )
+    parser.add_argument(
+        "--clock", type=float, metavar="UNIX_SECONDS", help="virtual clock start (default: now)"
+    )
+    parser.add_argument("--drop", type=float, default=0.0, metavar="P", help="drop replies")
+    parser.add_argument("--garble", type=float, default=0.0, metavar="P", help="flip a bit")
+    parser.add_argument(
+        "--delay", type=float, default=0.0, metavar="SECONDS", help="random extra delay per line"
+    )
+    parser.add_argument("--seed", type=int, metavar="N", help="seed for the fault injection")
+    parser.add_argument(
+        "--tick",
+        type=float,
+        default=0.25,
+        metavar="SECONDS",
+        help="how often real time is applied to idle devices (real-time clock)",
+    )
+    parser.set_defaults(handler=serve_command)
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Serve until stopped."""
+    config = _config(args)
+    images = _images(args)
+    return asyncio.run(_serve(args, config, images))
+
+
+def _config(args: argparse.Namespace) -> ServeConfig:
+    if args.images is not None and args.port is not None:
+        raise UsageError("--port serves one device: use it with --image")
+    if args.image is not None and args.port is None and not args.pty:
+        raise UsageError("--image needs --port DEV or --pty")
+    if args.clock is not None and not args.virtual_clock:
+        raise UsageError("--clock goes with --virtual-clock")
+    try:
+        return ServeConfig(
+            virtual_clock=args.virtual_clock,
+            clock_start=args.clock,
+            baud=args.baud,
+            drop=args.drop,
+            garble=args.garble,
+            delay=args.delay,
+            seed=args.seed,
+            tick_seconds=args.tick,
+        )
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _images(args: argparse.Namespace) -> list[Path]:
+    if args.image is not None:
+        return [args.image]
+    folder: Path = args.images
+    if not folder.is_dir():
+        raise UsageError(f"{folder}: not a folder")
+    images = sorted(path for path in folder.glob(IMAGE_GLOB) if path.is_file())
+    if not images:
+        raise UsageError(f"{folder}: no {IMAGE_GLOB} files to serve")
+    return images
+
+
+def raise_fd_limit(needed: int) -> None:
+    """Raise the soft open-file limit to `needed` if the hard limit allows it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < needed:
+        ceiling = needed if hard == resource.RLIM_INFINITY else min(needed, hard)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (ceiling, hard))
+        if ceiling < needed:
+            raise UsageError(f"serving needs {needed} open files, the limit is {hard}")
+
+
+async def _serve(args: argparse.Namespace, config: ServeConfig, images: list[Path]) -> int:
+    # Each device: two pty fds and, while saving, a temp file; plus its image lock.
+    raise_fd_limit(len(images) * (FDS_PER_PTY + 1) + SPARE_FDS)
+    server = SerialServer(config)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, server.stop)
+    try:
+        for image in images:
+            if args.port is not None:
+                baud = args.baud if args.baud is not None else DEFAULT_BAUD
+                endpoint = await server.add_port(image, args.port, baud)
+            else:
+                endpoint = await server.add_pty(image)
+            sys.stdout.write(f"{endpoint.line.serial} {endpoint.path}\n")
+        sys.stdout.flush()
+        sys.stderr.write(f"slsemu serve: serving {len(images)} device(s); stop with Ctrl-C\n")
+        sys.stderr.flush()
+        await server.serve_until_stopped(stop_on_lost=args.port is not None)
+        lost = [e for e in server.endpoints if e.protocol.lost.done()]
+    finally:
+        server.close()
+    if lost:
+        raise OSError(f"{lost[0].path}: the serial port went away")
+    return EXIT_OK
