@@ -437,9 +437,12 @@ class Bridge:
                     raise BridgeError(f"cannot import a device of model {item.model!r}")
                 check_name(item.serial, "serial")
                 status = "pending" if item.model == "ibkey" else "active"
+                pin_mode = None
+                if item.model in ("dscplus", "gold", "platinum") and item.suite is not None:
+                    pin_mode = "soft" if OcraSuite.parse(item.suite).pin_hash else "device"
                 self._insert_device(
                     user, item.model, item.serial, item.key, status=status, now=now,
-                    suite=item.suite, pin=item.pin, pin_mode=None, valid_until=None,
+                    suite=item.suite, pin=item.pin, pin_mode=pin_mode, valid_until=None,
                     counter=item.counter,
                 )
                 serials.append(item.serial)
