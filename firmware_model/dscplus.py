@@ -131,6 +131,16 @@ class State(enum.Enum):
     NEW_PIN = "new-pin"
     CONFIRM_PIN = "confirm-pin"
 
+    # Identity hash (members are singletons): Enum's own __hash__ is a Python-level call, and
+    # the transition table is looked up by state on every keypress.
+    __hash__ = object.__hash__
+
+
+_OFF: Final = State.OFF
+_DEAD: Final = State.DEAD
+_NOTICE: Final = State.NOTICE
+_RESPONSE: Final = State.RESPONSE
+
 
 class _NewPinReason(enum.Enum):
     FIRST = "first"  # device mode, no PIN stored yet
@@ -362,6 +372,7 @@ class DscPlus(Device):
         self._challenge_digits = suite.question_length
         self._entropy = entropy
         self._auto_off = float(config.auto_off_seconds)
+        self._capacity = config.battery_presses
         self._load_state(image.state)
         # Volatile state (lost at power-off; never in the image).
         self._state = State.DEAD if self._battery_spent() else State.OFF
@@ -494,6 +505,8 @@ class DscPlus(Device):
 
     def press(self, button: str, now: float) -> Reaction:
         """Press and release `button` at device time `now`. `UnknownButton` for a foreign key."""
+        # The hot path of every keypress: plain attribute reads, one row lookup, and a shared
+        # Reaction for the fixed screens.
         if button not in self.buttons:
             raise UnknownButton(f"{self.model} has no button {button!r}")
         events = _NO_EVENTS
@@ -504,22 +517,28 @@ class DscPlus(Device):
         else:
             now = self._now
         state = self._state
-        if state is State.OFF:
+        if state is _OFF:
             if button != "POWER":
                 return Reaction(self._display, False, events)
-        elif state is State.DEAD:
+        elif state is _DEAD:
             return Reaction(self._display, False, events)
-        if self._presses_used >= self._config.battery_presses:
+        if self._presses_used >= self._capacity:
             return Reaction("", False, events + self._die())
         self._presses_used += 1  # durable: this press is reported with persist=True
-        if state is not State.RESPONSE:
+        if state is not _RESPONSE:
             self._off_at = now + self._auto_off
         more = _TABLE[state][button](self, button, now)
-        if self._state is State.NOTICE and self._notice_until < self._off_at:
+        if self._state is _NOTICE and self._notice_until < self._off_at:
             self._deadline = self._notice_until
         else:
             self._deadline = self._off_at
-        return Reaction(self._display, True, events + more if events else more)
+        if events:
+            return Reaction(self._display, True, events + more)
+        if not more:
+            shared = _FIXED_REACTIONS.get(self._display)
+            if shared is not None:
+                return shared
+        return Reaction(self._display, True, more)
 
     def advance(self, now: float) -> Reaction:
         """Let time pass up to `now`: notices end, the response times out, the card turns off."""
@@ -585,13 +604,6 @@ class DscPlus(Device):
             return State.NEW_PIN
         return State.PIN
 
-    def _typed(self, digit: str, limit: int) -> bool:
-        """Add a digit to the entry unless it is full; whether it was added."""
-        if len(self._buffer) >= limit:
-            return False
-        self._buffer += digit
-        return True
-
     # -- handlers: each takes (button, now) and returns the events --------------------------
 
     def _ignore(self, button: str, now: float) -> tuple[str, ...]:
@@ -611,8 +623,10 @@ class DscPlus(Device):
         return _EV_POWER_OFF
 
     def _masked_digit(self, button: str, now: float) -> tuple[str, ...]:
-        if self._typed(button, PIN_LENGTH):
-            self._display = _MASKED[self._state][len(self._buffer)]
+        typed = len(self._buffer)
+        if typed < PIN_LENGTH:
+            self._buffer += button
+            self._display = _MASKED[self._state][typed + 1]
         return _NO_EVENTS
 
     def _masked_back(self, button: str, now: float) -> tuple[str, ...]:
@@ -628,8 +642,8 @@ class DscPlus(Device):
     def _open_digit(self, button: str, now: float) -> tuple[str, ...]:
         """A digit on a screen that shows what is typed (challenge, unlock code)."""
         limit = self._challenge_digits if self._state is State.CHALLENGE else _UNLOCK_DIGITS
-        if self._typed(button, limit):
-            self._display = self._buffer
+        if len(self._buffer) < limit:
+            self._buffer = self._display = self._buffer + button
         return _NO_EVENTS
 
     def _open_back(self, button: str, now: float) -> tuple[str, ...]:
@@ -797,6 +811,11 @@ def _build_table() -> dict[State, dict[str, _Handler]]:
 
 
 _TABLE: Final = _build_table()
+# Reactions are immutable, so the fixed screens (prompts, masked PINs, off) share one each.
+_FIXED_REACTIONS: Final = {
+    text: Reaction(text, True, ())
+    for text in ("", *_PROMPTS.values(), *(t for row in _MASKED.values() for t in row))
+}
 
 
 class Gold(DscPlus):
