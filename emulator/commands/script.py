@@ -92,8 +92,8 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--baud goes with --port")
     if args.keymap is not None and not args.tui:
         raise UsageError("--keymap goes with --tui")
-    if args.clock is not None and (args.port is not None or args.tui):
-        raise UsageError("--clock applies to in-process runs only")
+    if args.clock is not None and args.port is not None:
+        raise UsageError("--clock is not used with --port (the device on the line keeps its own)")
     if args.baud is not None and args.baud <= 0:
         raise UsageError("--baud must be a positive number")
 
@@ -146,7 +146,8 @@ def open_target(args: argparse.Namespace) -> Target:
     if args.tui:
         feature = "running scripts in the TUI (--tui)"
         module = _optional_module("emulator.tui.script_target", feature)
-        return cast(Target, module.TuiScriptTarget(args.image, args.keymap))
+        extra = {} if args.clock is None else {"clock": args.clock}
+        return cast(Target, module.TuiScriptTarget(args.image, args.keymap, **extra))
     return DeviceSession(args.image, clock=args.clock)
 
 
