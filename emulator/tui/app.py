@@ -31,7 +31,6 @@ from textual.widgets import (
     DataTable,
     Footer,
     Header,
-    Input,
     RichLog,
     Static,
     TabbedContent,
@@ -43,6 +42,8 @@ from emulator.tui.faceplates import FACEPLATES, DeviceView, Faceplate, SccFacepl
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
+from firmware_model.ibkey import IbKey
+from host_bridge.verification import KIND_OCRA, Challenge
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
@@ -71,6 +72,14 @@ def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> 
         grid: tuple[str, ...] = card.grid() if card is not None else ()
         return SccFaceplate(view, grid, id=widget_id)
     return cls(view, id=widget_id)
+
+
+def _without_codes(event: str) -> str:
+    """An event as the log shows it: a push approval's response code is left out."""
+    words = event.split()
+    if words[:2] == ["PUSH", "APPROVED"] and len(words) == 4:
+        return " ".join(words[:3])
+    return event
 
 
 class HelpScreen(ModalScreen[None]):
@@ -207,8 +216,12 @@ class SlsApp(App[None]):
     # --- input → model ----------------------------------------------------------------------------
 
     def on_key(self, event: events.Key) -> None:
-        """Keyboard keys → device buttons through the keymap (a dict lookup)."""
-        if isinstance(self.focused, Input):
+        """Keyboard keys → device buttons through the keymap (a dict lookup).
+
+        Only while a faceplate has focus: elsewhere (login fields, lists, buttons) keys keep their
+        usual meaning, so Enter in the login pane never presses OK on a card by accident.
+        """
+        if self.focused is not None and not isinstance(self.focused, Faceplate):
             return
         button = self.keymap.button_for(event.key)
         if button is None:
@@ -265,10 +278,11 @@ class SlsApp(App[None]):
             self.last_error = exc
             self.log_event(serial, f"error: {exc}")
             self.notify(str(exc), severity="error")
-        if not quiet or session.last_reaction.events:
-            for text in session.last_reaction.events:
-                self.log_event(serial, text)
+        events = session.last_reaction.events
+        for text in events:
+            self.log_event(serial, _without_codes(text))
         self.refresh_device(serial)
+        self._route_device_events(events)
 
     def refresh_device(self, serial: str) -> None:
         """Copy the device state into its faceplate (the faceplate redraws if it changed)."""
@@ -291,10 +305,44 @@ class SlsApp(App[None]):
         """The login asks for a device: show it, and point an SCC at the requested cells."""
         self.show_device(message.serial)
         self.call_after_refresh(self.focus_device)
-        if message.serial in self._sessions:
-            face = self.faceplate(message.serial)
-            if isinstance(face, SccFaceplate):
-                face.highlight = message.indices
+        if message.serial not in self._sessions:
+            return
+        face = self.faceplate(message.serial)
+        if isinstance(face, SccFaceplate):
+            face.highlight = message.indices
+        device = self._sessions[message.serial].device
+        if isinstance(device, IbKey) and message.challenge.kind == KIND_OCRA:
+            self._push(message.serial, device, message.challenge, message.user)
+
+    def _push(self, serial: str, device: IbKey, challenge: Challenge, user: str | None) -> None:
+        """Deliver the login to the phone app as a push notification (IB Key's seamless login)."""
+        if not device.usernames:
+            return
+        username = user if user in device.usernames else device.usernames[0]
+        session = self._sessions[serial]
+
+        def receive() -> None:
+            if self.real_time:
+                session.set_time(time.time())
+            reaction = device.receive_push(challenge.id, username, challenge.text, session.now)
+            for text in reaction.events:
+                self.log_event(serial, text)
+            if reaction.persist:
+                session.save()
+
+        self._run(serial, receive, quiet=True)
+        self.log_event(serial, f"push notification: login request for {username}")
+
+    def _route_device_events(self, events: tuple[str, ...]) -> None:
+        """Events the login cares about: a push approved (with its response) or denied."""
+        if self._login is None:
+            return
+        for text in events:
+            words = text.split()
+            if words[:2] == ["PUSH", "APPROVED"] and len(words) == 4:
+                self._login.push_answered(words[2], words[3])
+            elif words[:2] == ["PUSH", "DENIED"] and len(words) == 3:
+                self._login.push_answered(words[2], None)
 
     def log_event(self, source: str, text: str) -> None:
         """Add a line to the event log."""

@@ -175,7 +175,7 @@ class SccFaceplate(Faceplate):
     """The Security Code Card: every cell with its index; the requested cells highlighted."""
 
     highlight: reactive[tuple[int, ...]] = reactive((), layout=True)
-    COLUMNS: ClassVar[int] = 8
+    COLUMNS: ClassVar[int] = 7  # 7 x 32 fits beside the login pane (the print has 8 x 28)
 
     def __init__(self, view: DeviceView, grid: tuple[str, ...], *, id: str | None = None) -> None:
         super().__init__(view, id=id)

@@ -79,12 +79,18 @@ class HostEvent(Message):
 
 
 class SecondFactorChosen(Message):
-    """The login asks device `serial` for a code; `indices` are an SCC's requested cells."""
+    """The login asks device `serial` for a code; `indices` are an SCC's requested cells.
 
-    def __init__(self, serial: str, indices: tuple[int, ...]) -> None:
+    `challenge` and `user` let a phone app receive the login as a push notification."""
+
+    def __init__(
+        self, serial: str, indices: tuple[int, ...], challenge: Challenge, user: str | None
+    ) -> None:
         super().__init__()
         self.serial = serial
         self.indices = indices
+        self.challenge = challenge
+        self.user = user
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,9 +107,22 @@ Limits = Callable[[str], list[str]]
 """user → one line per device: which device may confirm how much."""
 
 
+# Short model names for the narrow device lists (the policies' display names are long).
+SHORT_NAMES: Mapping[str, str] = {
+    "dscplus": "DSC+",
+    "dsc": "DSC",
+    "scc": "SCC",
+    "online_scc": "Online SCC",
+    "ibkey": "IB Key",
+    "gold": "Gold",
+    "platinum": "Platinum",
+    "sms": "SMS",
+}
+
+
 def device_label(device: DeviceInfo) -> str:
-    """How the device list names a device."""
-    return f"{display_name(device.model)}  {device.serial}"
+    """How the device lists name a device."""
+    return f"{SHORT_NAMES.get(device.model, display_name(device.model))} {device.serial}"
 
 
 class LoginPane(Vertical):
@@ -130,15 +149,17 @@ class LoginPane(Vertical):
     def compose(self) -> ComposeResult:
         yield Static("Secure Login", classes="pane-title")
         with Vertical(id="step-credentials", classes="step"):
-            yield Input(value=self._default_user, placeholder="username", id="username")
-            yield Input(placeholder="password", password=True, id="password")
+            yield Input(
+                value=self._default_user, placeholder="username", id="username", compact=True
+            )
+            yield Input(placeholder="password", password=True, id="password", compact=True)
             yield Button("Log in", id="login-button", variant="primary", compact=True)
         with Vertical(id="step-choose", classes="step"):
             yield Static("Select Second Factor Device", classes="step-title")
             yield OptionList(id="device-list")
         with Vertical(id="step-respond", classes="step"):
             yield Static("", id="challenge")
-            yield Input(placeholder="response", id="response")
+            yield Input(placeholder="response", id="response", compact=True)
             with Horizontal(classes="row"):
                 yield Button("Submit", id="submit-button", variant="primary", compact=True)
                 yield Button("Other device", id="other-button", compact=True)
@@ -147,7 +168,7 @@ class LoginPane(Vertical):
             yield Static("Withdrawal", classes="step-title")
             yield Static("", id="limits")
             yield OptionList(id="withdraw-device")
-            yield Input(placeholder="amount in USD", id="amount")
+            yield Input(placeholder="amount in USD", id="amount", compact=True)
             yield Button("Withdraw", id="withdraw-button", compact=True)
             yield Static("", id="withdraw-result")
         yield Button("Log out", id="logout-button", compact=True)
@@ -251,7 +272,7 @@ class LoginPane(Vertical):
         if challenge.kind == KIND_SCC:
             indices = tuple(int(word) for word in challenge.text.split())
         self._event(f"challenge for {serial}: {challenge.text or challenge.kind}")
-        self.post_message(SecondFactorChosen(serial, indices))
+        self.post_message(SecondFactorChosen(serial, indices, challenge, self.user))
         if self.step is Step.CHOOSE:
             self.advance("device chosen")
         self._say(f"Device {serial}: answer the challenge.")
@@ -286,6 +307,22 @@ class LoginPane(Vertical):
         if self.step is Step.RESPOND:
             return "A new challenge was issued."
         return f"{serial} can no longer be used; choose another device."
+
+    def push_answered(self, push_id: str, response: str | None) -> None:
+        """The phone answered the push for challenge `push_id`: approved (with the response the
+        app computed, sent back to the host as the real app does) or denied (`None`)."""
+        challenge = self.challenge
+        if challenge is None or challenge.id != push_id:
+            return  # an old push: its challenge is gone
+        if response is None:
+            self.challenge = None
+            self._event(f"push for {challenge.serial} denied on the phone")
+            self._say("Login denied on the phone.")
+            self.advance("choose again")
+            self._list_devices()
+            return
+        self.query_one("#response", Input).value = response
+        self.submit()
 
     @on(Button.Pressed, "#other-button")
     def other_device(self) -> None:
