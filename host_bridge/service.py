@@ -81,6 +81,8 @@ PROVISION_MODELS: Final = (
     "dscplus", "gold", "platinum", "dsc", "scc", "online_scc", "ibkey", "sms",
 )
 SMS_SERIAL_PREFIX: Final = "SM"
+ACTIVATION_TOKEN_DIGITS: Final = 8
+KIND_ACTIVATION: Final = "activation"
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +92,8 @@ class BridgeConfig:
     `challenge_ttl` seconds a challenge stays answerable; `lockout_after` consecutive wrong
     answers lock a device; `counter_window` is the IB Key look-ahead; `time_window` the legacy
     DSC window in 30-s steps either side of now + drift; `sms_resend_seconds` the minimum time
-    between two new SMS codes (KB3196: 2 minutes); `sms_digits` the SMS code length.
+    between two new SMS codes (KB3196: 2 minutes); `sms_digits` the SMS code length;
+    `activation_ttl` how long an IB Key activation token sent by SMS stays valid.
     """
 
     challenge_ttl: float = 120.0
@@ -99,6 +102,7 @@ class BridgeConfig:
     time_window: int = 1
     sms_resend_seconds: float = 120.0
     sms_digits: int = 6
+    activation_ttl: float = 86_400.0
     scrypt_n: int = 1 << 14
     busy_timeout_ms: int = 30_000
 
@@ -115,6 +119,8 @@ class BridgeConfig:
             raise ValueError("sms_resend_seconds must be 0 to 86400")
         if not 4 <= self.sms_digits <= 10:
             raise ValueError("sms_digits must be 4 to 10")
+        if not 60 <= self.activation_ttl <= 30 * 86_400:
+            raise ValueError("activation_ttl must be 60 s to 30 days")
         ScryptParams(n=self.scrypt_n)
         if not 0 <= self.busy_timeout_ms <= 600_000:
             raise ValueError("busy_timeout_ms must be 0 to 600000")
@@ -390,6 +396,7 @@ class Bridge:
         now = self.clock()
         image: DeviceImage | None = None
         host_pin: str | None = None
+        token: str | None = None
         if model == "sms":
             if pin is not None or image_path is not None or suite is not None:
                 raise BridgeError("an SMS device takes no PIN, suite or image")
@@ -400,6 +407,11 @@ class Bridge:
             serial = make_serial(image_model, self.entropy)
             key = self.entropy(_key_bytes(image_model, suite))
             spec_options: dict[str, JsonValue] = dict(options or {})
+            if model == "ibkey":
+                spec_options.setdefault("username", user)
+                if pin is None:
+                    token = random_digits(ACTIVATION_TOKEN_DIGITS, self.entropy)
+                    spec_options["activation_token"] = token
             if model == "online_scc":
                 if valid_until is None:
                     raise BridgeError("an Online SCC needs valid_until")
@@ -413,7 +425,7 @@ class Bridge:
                 raise BridgeError(f"cannot make a {model} device: {exc}") from None
         if valid_until is not None and valid_until <= now:
             raise BridgeError("valid_until must be in the future")
-        status = "pending" if model == "ibkey" else "active"
+        status = "pending" if token is not None else "active"
         with self.store.transaction():
             self._insert_device(
                 user, model, serial, key, status=status, now=now,
@@ -422,6 +434,8 @@ class Bridge:
             )
             self._audit("device.provision", "ok", user=user, serial=serial, model=model,
                         status=status)
+            if token is not None:
+                self._send_activation_token(user, serial, token, now)
             if image is not None and image_path is not None:
                 atomic_write(image_path, encode_image(image))
         return ProvisionResult(serial, image, status)
@@ -515,15 +529,65 @@ class Bridge:
             users=tuple(name for name, _ in self.store.users_of(record.serial)),
         )
 
-    def activate(self, serial: str) -> None:
-        """Make a pending device active (IB Key after its activation). Others stay active (M2FS)."""
+    def _send_activation_token(self, user: str, serial: str, token: str, now: float) -> None:
+        """Store an IB Key activation token (as a single-use challenge) and "send" it by SMS."""
+        challenge_id = self.entropy(16).hex()
+        self.store.insert_challenge(ChallengeRecord(
+            id=challenge_id, serial=serial, kind=KIND_ACTIVATION, text="",
+            data_enc=self.master.seal(_PURPOSE_SMS, challenge_id, token.encode()),
+            created=now, expires=now + self.config.activation_ttl, used=False, used_at=None,
+        ))
+        self.outbox.send(Message(now, "sms", serial, user, challenge_id, token))
+        self._audit("sms.send", "ok", user=user, serial=serial, channel="sms",
+                    purpose="activation")
+
+    def activate(self, serial: str, *, token: str | None = None, pin: str | None = None) -> bool:
+        """Make a pending device active; others stay active (M2FS). Returns True if it did.
+
+        IB Key provisioned without a PIN: the app is activated with the SMS activation token and
+        the PIN the user picked, and the server learns both here — `token` must match the one
+        sent (single use, `activation_ttl`) and `pin` becomes the PIN the host verifies with.
+        A wrong or expired token returns False (audited). Other pending devices: admin
+        activation without a token.
+        """
         record = self.store.get_device(serial)
         if record.status != "pending":
             raise BridgeError(f"device {serial} is {record.status}, not pending")
         now = self.clock()
+        needs_pin = record.suite is not None and OcraSuite.parse(record.suite).pin_hash
+        if needs_pin and record.pin_enc is None and pin is None:
+            raise BridgeError(f"device {serial} needs the PIN chosen at activation")
+        if pin is not None and not needs_pin:
+            raise BridgeError(f"device {serial} takes no PIN at activation")
         with self.store.transaction():
-            self.store.update_device(serial, now, status="active", activated=now)
+            needs_token = token is not None or (record.model == "ibkey" and record.pin_enc is None)
+            taken = token is not None and self._take_activation_token(serial, token, now)
+            if needs_token and not taken:
+                self._audit("device.activate", "refused", serial=serial,
+                            reason="wrong or expired activation token")
+                return False
+            changes: dict[str, Any] = {"status": "active", "activated": now}
+            if pin is not None:
+                changes["pin_enc"] = self.master.seal(_PURPOSE_PIN, serial, pin.encode())
+            self.store.update_device(serial, now, **changes)
             self._audit("device.activate", "ok", serial=serial)
+        return True
+
+    def _take_activation_token(self, serial: str, token: str, now: float) -> bool:
+        rows = self.store.connection.execute(
+            "SELECT id FROM challenges WHERE serial = ? AND kind = ? AND used = 0 "
+            "AND expires > ? ORDER BY created DESC",
+            (serial, KIND_ACTIVATION, now),
+        ).fetchall()
+        for (challenge_id,) in rows:
+            challenge = self.store.get_challenge(challenge_id)
+            if challenge is None or challenge.data_enc is None:
+                continue
+            sent = self.master.open(_PURPOSE_SMS, challenge_id, challenge.data_enc)
+            if hmac.compare_digest(token.strip().encode(), sent):
+                self.store.consume_challenge(challenge_id, now)
+                return True
+        return False
 
     def unlock(self, serial: str) -> None:
         """Admin unlock of a device the bridge locked: failures back to 0, active again."""
@@ -773,10 +837,12 @@ def _split_pin(
         effective = defaults.get(pin_mode or modes[0])
     if effective is None or OcraSuite.parse(effective).pin_hash is None:
         return pin, None
+    if model == "ibkey":
+        # The app checks its PIN locally and also feeds it to OCRA. Without a PIN the app waits
+        # for activation, where the user picks the PIN (see `Bridge.activate`).
+        return pin, pin
     if pin is None:
         raise BridgeError(f"a {model} with suite {effective} needs a PIN (the host keeps it)")
-    if model == "ibkey":
-        return pin, pin  # the app checks its PIN locally and also feeds it to OCRA
     return None, pin
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
 from host_bridge.service import Bridge
 
 
@@ -17,6 +17,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=with_bridge(_devices))
     activate = subparsers.add_parser("activate", help="activate a pending device (IB Key)")
     activate.add_argument("--serial", required=True)
+    activate.add_argument("--token", help="IB Key: the activation token sent by SMS")
+    activate.add_argument("--pin-stdin", action="store_true",
+                          help="IB Key: read the PIN chosen in the app from stdin")
     activate.set_defaults(handler=with_bridge(_activate))
     revoke = subparsers.add_parser("revoke", help="take a device out of use for good")
     revoke.add_argument("--serial", required=True)
@@ -34,7 +37,10 @@ def _devices(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _activate(bridge: Bridge, args: argparse.Namespace) -> int:
-    bridge.activate(args.serial)
+    pin = read_line() if args.pin_stdin else None
+    if not bridge.activate(args.serial, token=args.token, pin=pin):
+        print(f"{args.serial} not activated (wrong or expired token)")
+        return 1
     print(f"{args.serial} active")
     return 0
 

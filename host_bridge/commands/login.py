@@ -1,0 +1,57 @@
+"""`slsbridge login --user U`: the whole login, interactively (exit 0 accepted, 1 refused)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
+from host_bridge.login import DEFAULT_BAUD, run_login, serial_source
+from host_bridge.service import Bridge
+
+
+class TerminalIO:
+    """Prompts on stderr, answers from stdin (one line each), messages on stdout."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.quiet = quiet
+
+    def ask(self, prompt: str) -> str:
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+        return read_line()
+
+    def ask_secret(self, prompt: str) -> str:
+        return read_secret(False, prompt)
+
+    def say(self, text: str) -> None:
+        if not self.quiet:
+            print(text, flush=True)
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("login", help="log in: password, device, challenge, response")
+    parser.add_argument("--user", required=True)
+    parser.add_argument("--password-stdin", action="store_true",
+                        help="read the password as the first line of stdin")
+    parser.add_argument("--device", help="serial of the device to use (else: choose)")
+    parser.add_argument("--via", metavar="DEV", help="get the response from a device on DEV")
+    parser.add_argument("--pin", help="with --via: the PIN to type on the device")
+    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="with --via")
+    add_json(parser)
+    parser.set_defaults(handler=with_bridge(_login))
+
+
+def _login(bridge: Bridge, args: argparse.Namespace) -> int:
+    io = TerminalIO(quiet=args.json)
+    password = read_line() if args.password_stdin else None
+    source = serial_source(args.via, args.pin, args.baud) if args.via else None
+    result = run_login(bridge, args.user, io, password=password, device=args.device,
+                       source=source)
+    if args.json:
+        print_json({"accepted": result.accepted, "reason": result.reason,
+                    "serial": result.serial})
+    else:
+        print("Login accepted" if result.accepted else f"Login refused: {result.reason}")
+    return 0 if result.accepted else 1
