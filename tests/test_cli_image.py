@@ -393,3 +393,38 @@ def test_demo_runs_without_a_terminal(tmp_path: Path) -> None:
 def test_demo_bad_challenge(capsys: Capture) -> None:
     code, _, err = slsemu(capsys, "demo", "--challenge", "12ab56")
     assert code == 2 and "6 digits" in err
+
+
+# --- the examples in examples/ stay runnable ------------------------------------------------------
+
+EXAMPLES: dict[str, tuple[list[str], list[str], list[str]]] = {
+    # name: (image new arguments, script arguments, capture names)
+    "dscplus-login.sls": (
+        ["--model", "dscplus"], ["--set", "PIN=1234", "--set", "CHALLENGE=123456"], ["RESPONSE"],
+    ),
+    "dscplus-device-lockout.sls": (
+        ["--model", "dscplus", "--pin-mode", "device", "--pin", "1234"], [], ["LOCK"],
+    ),
+    "dscplus-timeouts.sls": (["--model", "dscplus"], ["--set", "PIN=1234"], []),
+    "scc-cells.sls": (
+        ["--model", "scc"], ["--set", "FIRST=17", "--set", "SECOND=203"],
+        ["FIRST_CELL", "SECOND_CELL"],
+    ),
+}
+
+
+def test_every_example_is_listed() -> None:
+    assert sorted(p.name for p in (REPO / "examples").glob("*.sls")) == sorted(EXAMPLES)
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_every_example_passes(tmp_path: Path, capsys: Capture, name: str) -> None:
+    image_args, script_args, captures = EXAMPLES[name]
+    image = tmp_path / "card.img"
+    make(capsys, image, *image_args)
+    code, out, err = slsemu(
+        capsys, "script", str(REPO / "examples" / name), "--image", str(image), "--clock", T0,
+        *script_args,
+    )
+    assert (code, err) == (0, ""), err
+    assert [line.split("=", 1)[0] for line in out.splitlines()] == captures

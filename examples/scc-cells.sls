@@ -1,0 +1,18 @@
+# Security Code Card: look up the two cells the login screen names and capture the answer.
+#
+#   slsemu image new --model scc --key HEX --out card.img
+#   slsemu script examples/scc-cells.sls --image card.img --set FIRST=17 --set SECOND=203
+#
+# A printed card has no buttons; the `scc` model emulates the person reading it: POWER shows
+# `INDEX>`, digits type an index, OK shows the cell as "index code".
+
+press POWER
+expect "INDEX>"
+type ${FIRST}
+press OK
+expect /${FIRST} [0-9A-Z]{3}/
+capture FIRST_CELL
+type ${SECOND}              # a digit starts the next index
+press OK
+expect /${SECOND} [0-9A-Z]{3}/
+capture SECOND_CELL
