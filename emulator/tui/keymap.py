@@ -154,9 +154,7 @@ class Keymap:
         return [(button, ", ".join(self._by_button[button])) for button in buttons]
 
 
-_BUTTON_ORDER = (
-    "POWER", *"0123456789", "OK", "BACK", "C", "APPROVE", "DENY", "BIOMETRIC", "NEXT"
-)
+_BUTTON_ORDER = ("POWER", *"0123456789", "OK", "BACK", "C", "APPROVE", "DENY", "BIOMETRIC", "NEXT")
 
 
 def parse_keymap(text: str, *, name: str, source: str = "") -> Keymap:
