@@ -9,7 +9,8 @@ port, so every parser is tested with input whole, byte by byte and in random chu
 
 The wire (documented in docs/serial-protocol.md):
 
-* ASCII lines ending in `\\n` (a `\\r` before it is ignored; an empty line is ignored).
+* ASCII lines ending in `\\n` (a `\\r` before it is ignored; an empty line is ignored). The
+  byte CAN (0x18) voids a half request line without a reply.
 * A request line is at most `MAX_REQUEST_BYTES` bytes before its `\\n`; longer lines get one
   `ERR TOOLONG` and are discarded up to the next `\\n`. Reply lines are bounded by
   `MAX_REPLY_BYTES`. No buffer grows beyond its limit.
@@ -46,6 +47,9 @@ MAX_REQUEST_BYTES: Final = 256
 """Longest request line (checksum included, terminator excluded)."""
 MAX_REPLY_BYTES: Final = 1024
 """Longest reply or EVT line: a `STATE` object is longer than any request."""
+CANCEL: Final = b"\x18"
+"""CAN: voids a half request line silently. A host sends it when it opens the line, so a half
+line a vanished host left behind is never completed (and executed) by the next host's bytes."""
 MAX_DIGITS: Final = 64
 """Most digits one `TYPE` may carry."""
 MAX_SECONDS: Final = 10**9
@@ -598,15 +602,19 @@ class LineSplitter:
 
     `feed(data)` returns complete lines (terminator and one trailing `\\r` removed; empty lines
     skipped) and one `Overlong` marker as soon as a line passes `limit` bytes. At most
-    `limit + 1` bytes are ever buffered (one extra for a `\\r` before the `\\n`).
+    `limit + 1` bytes are ever buffered (one extra for a `\\r` before the `\\n`). A `cancel`
+    byte (CAN for requests) voids the half line received so far, without a reply.
     """
 
-    __slots__ = ("_buffer", "_discarding", "limit")
+    __slots__ = ("_buffer", "_discarding", "cancel", "limit")
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, cancel: bytes | None = None) -> None:
         if limit < 1:
             raise ValueError("line limit must be positive")
+        if cancel is not None and (len(cancel) != 1 or cancel == b"\n"):
+            raise ValueError("the cancel byte is one byte other than newline")
         self.limit = limit
+        self.cancel = cancel
         self._buffer = bytearray()
         self._discarding = False
 
@@ -622,12 +630,13 @@ class LineSplitter:
         while start < len(data):
             end = data.find(b"\n", start)
             piece = data[start:] if end < 0 else data[start:end]
-            if not self._discarding:
-                # One byte of slack for a '\r' right before the '\n'.
-                if len(self._buffer) + len(piece) > self.limit + 1:
-                    self._overlong(out)
-                else:
-                    self._buffer += piece
+            if self.cancel is not None and self.cancel in piece:
+                *cancelled, piece = piece.split(self.cancel)
+                for part in cancelled:
+                    self._add(part, out)
+                    self._buffer.clear()  # CAN: the half line so far is void, silently
+                    self._discarding = False
+            self._add(piece, out)
             if end < 0:
                 break
             if not self._discarding:
@@ -642,6 +651,15 @@ class LineSplitter:
             self._discarding = False
             start = end + 1
         return out
+
+    def _add(self, piece: bytes, out: list[bytes | Overlong]) -> None:
+        if self._discarding:
+            return
+        # One byte of slack for a '\r' right before the '\n'.
+        if len(self._buffer) + len(piece) > self.limit + 1:
+            self._overlong(out)
+        else:
+            self._buffer += piece
 
     def _overlong(self, out: list[bytes | Overlong]) -> None:
         self._buffer.clear()
@@ -662,7 +680,7 @@ class RequestDecoder:
     __slots__ = ("_splitter", "checksum_required")
 
     def __init__(self, limit: int = MAX_REQUEST_BYTES) -> None:
-        self._splitter = LineSplitter(limit)
+        self._splitter = LineSplitter(limit, cancel=CANCEL)
         self.checksum_required = False
 
     def feed(self, data: bytes) -> list[Request | Err]:

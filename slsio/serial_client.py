@@ -27,6 +27,7 @@ from typing import Any, Final, TypeVar
 import serial
 
 from firmware_model.serial_codec import (
+    CANCEL,
     Checksum,
     ClockAdvance,
     ClockQuery,
@@ -168,7 +169,7 @@ class SerialClient:
             raise OSError(f"{port}: cannot open the serial port ({exc})") from None
         self._port.reset_input_buffer()  # stale lines from before we came are not ours
         try:
-            self._port.write(b"\n")  # ends any half line another host left behind
+            self._port.write(CANCEL)  # voids a half line another host left behind
             if self.config.checksum:
                 self.set_checksum(True)
         except BaseException:
@@ -322,7 +323,7 @@ class AsyncSerialClient:
         transport: Any = writer.transport
         transport.serial.reset_input_buffer()
         client = cls(reader, writer, config)
-        writer.write(b"\n")
+        writer.write(CANCEL)  # voids a half line another host left behind
         if config.checksum:
             await client.set_checksum(True)
         return client

@@ -219,6 +219,17 @@ def test_overlong_line_reported_once_and_skipped_to_next_newline() -> None:
     assert splitter.feed(b"1234\n1234\r\n") == [b"1234", b"1234"]
 
 
+def test_cancel_byte_voids_a_half_line_silently() -> None:
+    decoder = RequestDecoder()
+    assert decoder.feed(b"PRESS 1") == []
+    assert decoder.feed(sc.CANCEL + b"READ\n") == [Read()]
+    assert decoder.feed(b"X" * 1000 + sc.CANCEL + b"HELLO\n") == [
+        Err(ErrCode.TOOLONG, f"line longer than {MAX_REQUEST_BYTES} bytes"),
+        Hello(),
+    ]
+    assert decoder.feed(sc.CANCEL) == []  # nothing to void: no reply either
+
+
 def test_overlong_request_gets_toolong() -> None:
     line = b"TYPE " + b"1" * MAX_REQUEST_BYTES + b"\nREAD\n"
     assert decode_requests([line]) == [
@@ -229,7 +240,11 @@ def test_overlong_request_gets_toolong() -> None:
 
 junk = st.binary(max_size=600)
 mixed_stream = st.lists(
-    st.one_of(requests.map(lambda r: sc.encode_request(r)), junk, st.just(b"\n"), st.just(b"\r\n")),
+    st.one_of(
+        requests.map(lambda r: sc.encode_request(r)),
+        junk,
+        st.sampled_from([b"\n", b"\r\n", sc.CANCEL]),
+    ),
     max_size=12,
 ).map(b"".join)
 

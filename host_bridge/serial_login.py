@@ -1,0 +1,168 @@
+"""Get a login response from a device on a serial line (`slsbridge login --via DEV`).
+
+`obtain_response(port, model, challenge, pin, baud)` does what the user would do on the card:
+switch it off and on (a known starting screen), enter the PIN, enter the challenge, read the
+answer. Each model has its own key sequence (`_SEQUENCES`, data rather than `if` chains):
+
+    dscplus, gold, platinum   POWER → `PIN>` → PIN, OK → `CHALLNG>` → challenge, OK → response
+    ibkey                     POWER → `<user> challenge:` → challenge, OK → `<user> PIN:` → PIN,
+                              OK → `Response: NNNNNNNN`
+    dsc (legacy)              POWER → `[ ]` → PIN, OK → 6-digit passcode (no challenge)
+    scc                       the challenge names two cells ("17 201"); for each: the index, OK,
+                              read `17 A3D`; the response is the two codes side by side
+
+Errors: `ProtocolError` (an `SlsError`, exit 2) when the line fails (timeout, `ERR` reply, an
+unexpected screen, the wrong model on the line); `InvalidToken` (exit 1) when the device itself
+refuses (a wrong PIN on a device that checks it, a locked device). No message carries the PIN or
+the response.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from types import MappingProxyType
+from typing import Final
+
+from firmware_model.errors import InvalidToken
+from firmware_model.serial_codec import ErrCode, ProtocolError
+from slsio.serial_client import DEFAULT_BAUD, ClientConfig, SerialClient
+
+DEFAULT_CONFIG: Final = ClientConfig(timeout=3.0, retries=1)
+"""Reads are retried once on a noisy line; key presses never are."""
+NOTICE_DISMISS_LIMIT: Final = 3
+"""Most notices (`BATT LOW`...) dismissed with OK before the PIN prompt must show."""
+
+_REFUSED: Final = re.compile(r"(FAIL \d+|LOCK PIN|LOCKED|WAIT \d+M|Wrong PIN.*|PIN locked.*)")
+_DIGITS: Final = re.compile(r"\d+")
+
+
+def _screen_error(expected: str) -> ProtocolError:
+    return ProtocolError(
+        ErrCode.BADREPLY, f"the device did not show the {expected} screen when expected"
+    )
+
+
+def _check(display: str, pattern: re.Pattern[str], expected: str) -> re.Match[str]:
+    if _REFUSED.fullmatch(display):
+        raise InvalidToken("the device refused the PIN or is locked")
+    match = pattern.fullmatch(display)
+    if match is None:
+        raise _screen_error(expected)
+    return match
+
+
+def _digits(text: str | None, what: str, lengths: tuple[int, ...]) -> str:
+    if text is None or not _DIGITS.fullmatch(text) or len(text) not in lengths:
+        shown = " or ".join(str(n) for n in lengths)
+        raise ProtocolError(ErrCode.BADARG, f"the {what} must be {shown} digits")
+    return text
+
+
+def _fresh_start(client: SerialClient) -> str:
+    """Off and on again, so every login starts from the home screen; returns the display."""
+    client.power(False)
+    client.power(True)
+    return client.read_display()
+
+
+def _card(
+    client: SerialClient, challenge: str | None, pin: str | None, challenge_digits: int
+) -> str:
+    pin = _digits(pin, "PIN", (4,))
+    challenge = _digits(challenge, "challenge", (challenge_digits,))
+    display = _fresh_start(client)
+    for _ in range(NOTICE_DISMISS_LIMIT):
+        if display.startswith("PIN>"):
+            break
+        if _REFUSED.fullmatch(display):
+            break
+        client.press("OK")  # a notice such as BATT LOW
+        display = client.read_display()
+    _check(display, re.compile(r"PIN>"), "PIN>")
+    client.type_digits(pin)
+    client.press("OK")
+    _check(client.read_display(), re.compile(r"CHALLNG>"), "CHALLNG>")
+    client.type_digits(challenge)
+    client.press("OK")
+    return _check(client.read_display(), re.compile(r"\d{8}"), "response").group(0)
+
+
+def _dscplus(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    return _card(client, challenge, pin, 6)
+
+
+def _platinum(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    return _card(client, challenge, pin, 8)
+
+
+def _ibkey(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    challenge = _digits(challenge, "challenge", (6,))
+    pin = _digits(pin, "PIN (digits only over a serial line)", (4, 5, 6))
+    _check(_fresh_start(client), re.compile(r".+ challenge: ?\d*_?"), "challenge")
+    client.type_digits(challenge)
+    client.press("OK")
+    _check(client.read_display(), re.compile(r".+ PIN: ?\**"), "PIN")
+    client.type_digits(pin)
+    client.press("OK")
+    return _check(client.read_display(), re.compile(r"Response: (\d{8})"), "response").group(1)
+
+
+def _legacy_dsc(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    if challenge:
+        raise ProtocolError(ErrCode.BADARG, "a legacy DSC takes no challenge")
+    pin = _digits(pin, "PIN", (4,))
+    _check(_fresh_start(client), re.compile(r"\[ \]"), "PIN")
+    client.type_digits(pin)
+    client.press("OK")
+    return _check(client.read_display(), re.compile(r"\d{6}"), "passcode").group(0)
+
+
+def _scc(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    indices = _DIGITS.findall(challenge or "")
+    if len(indices) != 2:
+        raise ProtocolError(ErrCode.BADARG, "an SCC challenge names two cell indices")
+    _check(_fresh_start(client), re.compile(r"INDEX>"), "INDEX>")
+    codes = []
+    for index in indices:
+        client.type_digits(index)
+        client.press("OK")
+        cell = re.compile(rf"0*{int(index)} ([0-9A-Z]{{3}})")
+        codes.append(_check(client.read_display(), cell, "cell").group(1))
+        client.press("BACK")
+    return "".join(codes)
+
+
+Sequence = Callable[[SerialClient, str | None, str | None], str]
+_SEQUENCES: Final[Mapping[str, Sequence]] = MappingProxyType(
+    {
+        "dscplus": _dscplus,
+        "gold": _dscplus,
+        "platinum": _platinum,
+        "ibkey": _ibkey,
+        "dsc": _legacy_dsc,
+        "scc": _scc,
+    }
+)
+
+
+def obtain_response(
+    port: str,
+    model: str,
+    challenge: str | None,
+    pin: str | None,
+    baud: int = DEFAULT_BAUD,
+    *,
+    config: ClientConfig = DEFAULT_CONFIG,
+) -> str:
+    """Drive the `model` device on `port` through a login and return the code it shows."""
+    sequence = _SEQUENCES.get(model)
+    if sequence is None:
+        raise ProtocolError(ErrCode.UNSUPPORTED, f"no serial login sequence for model {model!r}")
+    with SerialClient(port, baud, config) as client:
+        hello = client.hello()
+        if hello.model != model:
+            raise ProtocolError(
+                ErrCode.BADREPLY, f"the device on {port} is a {hello.model}, expected a {model}"
+            )
+        return sequence(client, challenge, pin)
