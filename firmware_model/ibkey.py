@@ -144,7 +144,6 @@ class Screen(enum.Enum):
 # Durable phase changes: (phase, event) → phase. Anything else is refused with ValueError.
 PHASE_TRANSITIONS: dict[tuple[Phase, str], Phase] = {
     (Phase.AWAITING_ACTIVATION, "activate"): Phase.ACTIVE,
-    (Phase.AWAITING_ACTIVATION, "offer_user"): Phase.AWAITING_ACTIVATION,
     (Phase.ACTIVE, "offer_user"): Phase.ACTIVE,
     (Phase.ACTIVE, "add_user"): Phase.ACTIVE,
     (Phase.ACTIVE, "respond"): Phase.ACTIVE,
@@ -462,7 +461,8 @@ class IbKey(Device):
         first_key = self._users[0].key if self._users else None
         if first_key is None and self._pending:
             first_key = self._pending[0].key
-        if first_key != self._image.key:
+        # The image key is the first user's; an activation whose token went void keeps none.
+        if first_key is not None and first_key != self._image.key:
             raise ImageError("ibkey image key is not the first user's key")
         has_pin = self._pin is not None and self._pin_sha1 is not None
         if self._phase is Phase.AWAITING_ACTIVATION:
