@@ -129,21 +129,7 @@ def check_withdrawal(
     before the latest withdrawal in the ledger.
     """
     _check_amount(amount_cents)
-    closed = frozenset(holidays)
-    entries = tuple(ledger)
-    business_day = calendar.business_day_of(day, closed)
-    booked = [calendar.business_day_of(entry.day, closed) for entry in entries]
-    if booked and max(booked) > business_day:
-        raise ValueError(
-            f"withdrawal dated {day.isoformat()} is earlier than the account's latest "
-            f"withdrawal ({max(booked).isoformat()})"
-        )
-    days = frozenset(calendar.window(business_day, closed))
-    used_day = sum(
-        e.amount_cents for e, b in zip(entries, booked, strict=True) if b == business_day
-    )
-    used_window = sum(e.amount_cents for e, b in zip(entries, booked, strict=True) if b in days)
-
+    business_day, used_day, used_window = ledger_usage(day, ledger, holidays)
     cap_model = withdrawal_model(opt_out, confirming_model)
     day_room, window_room = _room(_limit(limits, cap_model), used_day, used_window)
     if _fits(amount_cents, day_room, window_room):
@@ -185,6 +171,29 @@ def check_withdrawal(
         window_room=window_room,
         alternatives=alternatives,
     )
+
+
+def ledger_usage(
+    day: date, ledger: Iterable[Withdrawal], holidays: Iterable[date] = ()
+) -> tuple[date, int, int]:
+    """(business day of `day`, cents already withdrawn that business day, cents in its window).
+
+    Raises `ValueError` if the ledger holds a withdrawal on a later business day.
+    """
+    closed = frozenset(holidays)
+    entries = tuple(ledger)
+    business_day = calendar.business_day_of(day, closed)
+    booked = [calendar.business_day_of(entry.day, closed) for entry in entries]
+    if booked and max(booked) > business_day:
+        raise ValueError(
+            f"withdrawal dated {day.isoformat()} is earlier than the account's latest "
+            f"withdrawal ({max(booked).isoformat()})"
+        )
+    days = frozenset(calendar.window(business_day, closed))
+    pairs = list(zip(entries, booked, strict=True))
+    used_day = sum(e.amount_cents for e, b in pairs if b == business_day)
+    used_window = sum(e.amount_cents for e, b in pairs if b in days)
+    return business_day, used_day, used_window
 
 
 def able_devices(

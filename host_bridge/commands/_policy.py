@@ -1,0 +1,51 @@
+"""Helpers the policy commands share (withdraw, share, optout, order, temp, holidays)."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+from typing import Any
+
+from host_bridge.commands._common import add_json, print_json
+from host_bridge.policy_store import Policies
+from host_bridge.service import Bridge
+from slsio.cli import UsageError
+
+__all__ = ["add_json", "emit", "parse_date", "parse_id", "policies", "subcommands"]
+
+
+def policies(bridge: Bridge) -> Policies:
+    """The policies over `bridge`, with the default (seed) configuration."""
+    return Policies(bridge)
+
+
+def parse_date(text: str | None) -> dt.date | None:
+    """`YYYY-MM-DD` → date (None stays None); `UsageError` otherwise."""
+    if text is None:
+        return None
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"bad date {text!r} (expected YYYY-MM-DD)") from None
+
+
+def parse_id(text: str) -> int:
+    """A positive row id; `UsageError` otherwise."""
+    if not text.isascii() or not text.isdigit() or len(text) > 18 or int(text) < 1:
+        raise UsageError(f"bad id {text!r} (a positive number)")
+    return int(text)
+
+
+def subcommands(parser: argparse.ArgumentParser, dest: str) -> Any:
+    """The sub-parsers of a command with several actions."""
+    return parser.add_subparsers(
+        dest=dest, metavar="ACTION", required=True, parser_class=type(parser)
+    )
+
+
+def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
+    """One JSON object with `--json`, else the human line(s)."""
+    if getattr(args, "json", False):
+        print_json(data)
+    else:
+        print(text)
