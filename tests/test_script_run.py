@@ -6,6 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from emulator.images import save_image
 from emulator.session import DeviceSession
@@ -188,3 +190,30 @@ def test_unknown_button_on_a_real_device(scc_image: Path) -> None:
     with DeviceSession(scc_image) as session, pytest.raises(ScriptError) as caught:
         run_script(parse_script("press POWER\npress APPROVE"), session)
     assert caught.value.line == 2
+
+
+# --- property: any parsed script runs to a result or a documented error ---------------------------
+
+_STATEMENTS = st.sampled_from(
+    ["press 1", "press OK", "press BACK", "press POWER", "press NOPE", "hold OK 1", "type 42",
+     "type ${V}", "wait 5", 'expect "12"', "expect /[0-9]*/", 'expect "${C}"', "capture C",
+     "capture V"]
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_STATEMENTS, max_size=12), st.sampled_from([{}, {"V": "7"}, {"V": "x"}]))
+def test_any_script_gives_a_result_or_a_script_error(
+    lines: list[str], variables: dict[str, str]
+) -> None:
+    script = parse_script("\n".join(lines))
+    target = Calculator()
+    try:
+        result = run_script(script, target, variables)
+    except ScriptError as exc:
+        assert 1 <= exc.line <= len(lines)
+        return
+    expects = sum(line.startswith("expect") for line in lines)
+    assert len(result.failures) <= expects
+    assert all(1 <= f.line <= len(lines) for f in result.failures)
+    assert set(result.captures) <= {"C", "V"}
