@@ -843,6 +843,8 @@ class Policies:
     def ship_order(self, order_id: int, day: dt.date | None = None) -> OrderRecord:
         """The card left the warehouse on `day` (default today): auto-activation is scheduled."""
         shipped = _midnight(day) if day is not None else self.now()
+        if day is not None and day < _utc(self.order(order_id).ordered).date():
+            raise BridgeError(f"order {order_id} cannot ship before it was placed")
         by = shipped + self.config.ordering.auto_activation.total_seconds()
         return self._order_event(order_id, OrderEvent.SHIP, shipped=shipped, auto_activate_by=by)
 

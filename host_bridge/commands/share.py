@@ -1,0 +1,89 @@
+"""`slsbridge share request|approve|refuse|cancel|list`: sharing a physical device (KB2481).
+
+`request` exits 0 when the sharing is approved or waits for compliance, 1 when refused (with the
+seed's message, e.g. "Less secure device"), 2 for bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_bridge.commands._common import with_bridge
+from host_bridge.commands._policy import add_json, emit, parse_id, policies, subcommands
+from host_bridge.policies.sharing import ShareState
+from host_bridge.policy_store import ShareRecord
+from host_bridge.service import Bridge
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("share", help="share a physical device between users")
+    sub = subcommands(parser, "share_command")
+    request = sub.add_parser("request", help="USER asks to use the device SERIAL of its owner")
+    request.add_argument("--user", required=True, help="the requesting user")
+    request.add_argument("--device", required=True, metavar="SERIAL", help="the device to share")
+    add_json(request)
+    request.set_defaults(handler=with_bridge(_request))
+    approve = sub.add_parser("approve", help="compliance approves a pending request")
+    approve.add_argument("id")
+    add_json(approve)
+    approve.set_defaults(handler=with_bridge(_approve))
+    refuse = sub.add_parser("refuse", help="compliance refuses a pending request")
+    refuse.add_argument("id")
+    refuse.add_argument("--reason", default="refused by compliance")
+    add_json(refuse)
+    refuse.set_defaults(handler=with_bridge(_refuse))
+    cancel = sub.add_parser("cancel", help="cancel a sharing; the redundant devices come back")
+    cancel.add_argument("id")
+    add_json(cancel)
+    cancel.set_defaults(handler=with_bridge(_cancel))
+    listing = sub.add_parser("list", help="list sharing requests")
+    listing.add_argument("--user", help="only requests where USER is requester or owner")
+    add_json(listing)
+    listing.set_defaults(handler=with_bridge(_list))
+
+
+def _line(record: ShareRecord) -> str:
+    reason = f" ({record.reason})" if record.reason else ""
+    return (
+        f"request {record.id}: {record.requester} -> {record.serial} of {record.owner}: "
+        f"{record.state.value}{reason}"
+    )
+
+
+def _request(bridge: Bridge, args: argparse.Namespace) -> int:
+    record, decision = policies(bridge).request_share(args.user, args.device)
+    data = {**record.to_json(), "detail": decision.detail, "redundant": list(decision.redundant)}
+    if decision.state is ShareState.REFUSED:
+        emit(args, data, f"refused: {decision.reason} ({decision.detail})")
+        return 1
+    emit(args, data, _line(record))
+    return 0
+
+
+def _approve(bridge: Bridge, args: argparse.Namespace) -> int:
+    record, decision = policies(bridge).approve_share(parse_id(args.id))
+    emit(args, {**record.to_json(), "detail": decision.detail}, _line(record))
+    return 1 if record.state is ShareState.REFUSED else 0
+
+
+def _refuse(bridge: Bridge, args: argparse.Namespace) -> int:
+    record = policies(bridge).refuse_share(parse_id(args.id), args.reason)
+    emit(args, record.to_json(), _line(record))
+    return 0
+
+
+def _cancel(bridge: Bridge, args: argparse.Namespace) -> int:
+    record = policies(bridge).cancel_share(parse_id(args.id))
+    emit(args, record.to_json(), _line(record))
+    return 0
+
+
+def _list(bridge: Bridge, args: argparse.Namespace) -> int:
+    records = policies(bridge).shares(args.user)
+    emit(
+        args,
+        {"requests": [r.to_json() for r in records]},
+        "\n".join(_line(r) for r in records) or "(no sharing requests)",
+    )
+    return 0
