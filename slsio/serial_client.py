@@ -196,6 +196,16 @@ class SerialClient:
         """`EVT` lines received so far (text after `EVT `), oldest first; clear it at will."""
         return self._exchange.events
 
+    @property
+    def port(self) -> serial.Serial:
+        """The pyserial port, for raw access (diagnostics, robustness tests)."""
+        return self._port
+
+    def discard(self) -> None:
+        """Forget received bytes not yet matched to a request (after raw access)."""
+        self._port.reset_input_buffer()
+        self._exchange.discard()
+
     def request(self, request: Request) -> Reply:
         """Send `request` and return its reply (`EVT` lines are filed in `events`)."""
         exchange = self._exchange
