@@ -1,0 +1,406 @@
+"""The policies on a real store: withdrawals booked in the ledger, sharing applied and undone,
+opt-out by the primary user, temporary access over time, DSC+ orders — all audited."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from host_bridge.errors import BridgeError
+from host_bridge.policies.optout import OptOut
+from host_bridge.policies.ordering import Hold, OrderState
+from host_bridge.policies.sharing import DIFFERENT_IDENTIFICATION, LESS_SECURE_DEVICE, ShareState
+from host_bridge.policies.temporary import Access
+from host_bridge.policies.withdrawal import usd
+from host_bridge.policy_store import Policies, Refused
+from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.store import Identification
+
+MONDAY_NOON = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC).timestamp()
+DAY = 86_400.0
+ALICE_ID = Identification("1970-05-17", "IT", "CH", "passport", "YA1234567")
+
+
+class Clock:
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(MONDAY_NOON)
+
+
+@pytest.fixture
+def bridge(slsemu_home: Path, clock: Clock) -> Iterator[Bridge]:
+    with Bridge.open(slsemu_home, clock, config=BridgeConfig(scrypt_n=2)) as opened:
+        opened.init()
+        yield opened
+
+
+@pytest.fixture
+def rules(bridge: Bridge) -> Policies:
+    return Policies(bridge)
+
+
+def add_user(bridge: Bridge, name: str, **kwargs: Any) -> None:
+    bridge.add_user(name, "pw", **kwargs)
+
+
+def device(bridge: Bridge, user: str, model: str, home: Path) -> str:
+    pin = "1234" if model in ("dscplus", "ibkey") else None
+    serial = bridge.provision(user, model, pin=pin, image_path=home / f"{user}-{model}.img").serial
+    if bridge.device(serial).status == "pending":
+        bridge.activate(serial)
+    return serial
+
+
+# --- withdrawals -----------------------------------------------------------------------------
+
+
+def test_seed_example_denial_names_the_dscplus_and_books_nothing(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice", primary=True)
+    mobile = device(bridge, "alice", "ibkey", slsemu_home)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    denied = rules.withdraw("alice", mobile, usd(1_200_000))
+    assert not denied.allowed
+    assert denied.alternatives == (card,)
+    assert rules.withdraw("alice", card, usd(1_200_000)).allowed
+    # The window counts the DSC+ withdrawal: the mobile app has no room left this week.
+    assert rules.withdraw("alice", mobile, usd(1)).window_room == 0
+    rows = bridge.store.connection.execute("SELECT count(*), sum(amount_cents) FROM withdrawals")
+    assert rows.fetchone() == (1, usd(1_200_000))
+    events = [(r.event, r.outcome) for r in bridge.audit(user="alice") if r.event == "withdraw"]
+    assert events == [("withdraw", "denied"), ("withdraw", "allowed"), ("withdraw", "denied")]
+
+
+def test_daily_room_shared_by_saturday_and_monday(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice")
+    card = device(bridge, "alice", "scc", slsemu_home)
+    saturday = dt.date(2026, 11, 28)
+    assert rules.withdraw("alice", card, usd(150_000), saturday).business_day == dt.date(
+        2026, 11, 30
+    )
+    decision = rules.withdraw("alice", card, usd(60_000), dt.date(2026, 11, 30))
+    assert not decision.allowed and decision.day_room == usd(50_000)
+
+
+def test_holiday_configured_in_the_store_moves_the_booking(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice")
+    card = device(bridge, "alice", "scc", slsemu_home)
+    thanksgiving = dt.date(2026, 11, 26)
+    assert rules.add_holiday(thanksgiving, "Thanksgiving")
+    assert not rules.add_holiday(thanksgiving)
+    assert rules.withdraw("alice", card, usd(1), thanksgiving).business_day == dt.date(2026, 11, 27)
+    assert rules.holiday_list() == [(thanksgiving, "Thanksgiving")]
+    assert rules.remove_holiday(thanksgiving)
+
+
+def test_withdrawals_of_the_account_share_the_window(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice", account="ACC1")
+    add_user(bridge, "trader", account="ACC1")
+    alice_card = device(bridge, "alice", "scc", slsemu_home)
+    trader_card = device(bridge, "trader", "scc", slsemu_home)
+    assert rules.withdraw("alice", alice_card, usd(200_000)).allowed
+    assert not rules.withdraw("trader", trader_card, usd(1)).allowed
+
+
+def test_locked_device_cannot_confirm_but_others_are_named(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice")
+    card = device(bridge, "alice", "scc", slsemu_home)
+    strong = device(bridge, "alice", "dscplus", slsemu_home)
+    bridge.store.update_device(card, bridge.clock(), status="locked")
+    decision = rules.withdraw("alice", card, usd(10))
+    assert not decision.allowed
+    assert "locked" in decision.reason
+    assert decision.alternatives == (strong,)
+
+
+def test_withdrawal_bad_input_changes_nothing(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice")
+    add_user(bridge, "bob")
+    bobs = device(bridge, "bob", "scc", slsemu_home)
+    with pytest.raises(BridgeError):
+        rules.withdraw("alice", bobs, usd(10))
+    with pytest.raises(BridgeError):
+        rules.withdraw("nobody", bobs, usd(10))
+    with pytest.raises(BridgeError):
+        rules.withdraw("bob", bobs, 0)
+    assert rules.withdraw("bob", bobs, usd(10), dt.date(2026, 11, 25)).allowed
+    with pytest.raises(BridgeError, match="earlier"):
+        rules.withdraw("bob", bobs, usd(10), dt.date(2026, 11, 24))
+    count = bridge.store.connection.execute("SELECT count(*) FROM withdrawals").fetchone()[0]
+    assert count == 1
+
+
+def test_full_opt_out_caps_withdrawals(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    add_user(bridge, "alice", primary=True)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    assert rules.set_opt_out("alice", OptOut.FULL).changed
+    assert not rules.withdraw("alice", card, usd(50_001)).allowed
+    assert rules.withdraw("alice", card, usd(50_000)).allowed
+
+
+# --- opt-out ---------------------------------------------------------------------------------
+
+
+def test_only_the_primary_user_changes_the_mode_for_the_whole_account(
+    bridge: Bridge, rules: Policies
+) -> None:
+    add_user(bridge, "owner", account="ACC1", primary=True)
+    add_user(bridge, "trader", account="ACC1")
+    refused = rules.set_opt_out("trader", OptOut.FULL)
+    assert not refused.allowed and "owner" in refused.reason
+    assert rules.opt_out("trader") is OptOut.NONE
+    assert rules.set_opt_out("owner", OptOut.PARTIAL).changed
+    assert rules.opt_out("trader") is OptOut.PARTIAL
+    assert not rules.may_trade("trader", "otcbb")
+    assert rules.may_trade("trader", "nyse")
+    assert rules.set_opt_out("owner", OptOut.NONE).changed
+    assert rules.may_trade("trader", "pink")
+    outcomes = [r.outcome for r in bridge.audit() if r.event == "optout.set"]
+    assert outcomes == ["refused", "changed", "changed"]
+
+
+def test_account_without_primary_user_cannot_change(bridge: Bridge, rules: Policies) -> None:
+    add_user(bridge, "trader", account="ACC1")
+    assert not rules.set_opt_out("trader", OptOut.FULL).allowed
+
+
+# --- sharing ---------------------------------------------------------------------------------
+
+
+def test_sharing_same_entity_approved_then_cancelled_reactivates(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "alice2", entity="E1", identification=ALICE_ID)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    old = device(bridge, "alice2", "scc", slsemu_home)
+    record, decision = rules.request_share("alice2", card)
+    assert record.state is ShareState.APPROVED
+    assert decision.redundant == (old,)
+    assert [d.serial for d in bridge.devices("alice2")] == [card]
+    assert bridge.device(old).status == "replaced"
+    cancelled = rules.cancel_share(record.id)
+    assert cancelled.state is ShareState.CANCELLED
+    assert [d.serial for d in bridge.devices("alice2")] == [old]
+    assert [d.serial for d in bridge.devices("alice")] == [card]
+
+
+def test_sharing_across_entities_waits_for_compliance(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "alice-ira", entity="E2", identification=ALICE_ID)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    record, _ = rules.request_share("alice-ira", card)
+    assert record.state is ShareState.PENDING
+    assert bridge.devices("alice-ira") == []
+    with pytest.raises(BridgeError, match="pending"):
+        rules.request_share("alice-ira", card)
+    approved, _ = rules.approve_share(record.id)
+    assert approved.state is ShareState.APPROVED
+    assert [d.serial for d in bridge.devices("alice-ira")] == [card]
+    with pytest.raises(BridgeError):
+        rules.approve_share(record.id)
+
+
+def test_compliance_refusal(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "alice-ira", entity="E2", identification=ALICE_ID)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    record, _ = rules.request_share("alice-ira", card)
+    assert rules.refuse_share(record.id).state is ShareState.REFUSED
+    assert bridge.devices("alice-ira") == []
+
+
+def test_sharing_errors_from_the_store(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "alice2", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "bob", entity="E9")
+    weak = device(bridge, "alice2", "scc", slsemu_home)
+    strong = device(bridge, "alice", "dscplus", slsemu_home)
+    record, decision = rules.request_share("alice", weak)
+    assert decision.reason == LESS_SECURE_DEVICE and record.state is ShareState.REFUSED
+    assert rules.request_share("bob", strong)[1].reason == DIFFERENT_IDENTIFICATION
+    # Refused requests change nothing.
+    assert [d.serial for d in bridge.devices("alice")] == [strong]
+
+
+def test_ssn_identifies_us_persons(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    us = Identification("1965-01-01", "US", "US", "ssn", "078-05-1120")
+    add_user(bridge, "sam", entity="E1", identification=us)
+    add_user(bridge, "sam-llc", entity="E2", identification=us)
+    card = device(bridge, "sam", "dscplus", slsemu_home)
+    assert rules.request_share("sam-llc", card)[0].state is ShareState.PENDING
+
+
+def test_temporary_code_blocks_sharing(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
+    add_user(bridge, "alice2", entity="E1", identification=ALICE_ID)
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    rules.issue_temporary_code("alice2")
+    assert rules.request_share("alice2", card)[1].state is ShareState.REFUSED
+
+
+# --- temporary access ------------------------------------------------------------------------
+
+
+def test_temporary_code_two_days_full_ten_portal_only(
+    bridge: Bridge, rules: Policies, clock: Clock
+) -> None:
+    add_user(bridge, "alice")
+    issued = rules.issue_temporary_code("alice")
+    assert len(issued.code) == 8 and issued.code.isdigit()
+    assert rules.check_temporary_code("alice", issued.code) is Access.FULL
+    clock.now += 2 * DAY
+    assert rules.check_temporary_code("alice", issued.code) is Access.PORTAL_ONLY
+    clock.now += 10 * DAY
+    assert rules.check_temporary_code("alice", issued.code) is Access.EXPIRED
+    assert rules.check_temporary_code("alice", "00000000") is None
+    # The code is stored only as a hash and never audited.
+    dump = "\n".join(bridge.store.connection.iterdump())
+    assert issued.code not in dump
+    assert issued.code not in repr(issued)
+
+
+def test_never_two_temporary_codes_in_a_row(
+    bridge: Bridge, rules: Policies, slsemu_home: Path, clock: Clock
+) -> None:
+    add_user(bridge, "alice")
+    rules.issue_temporary_code("alice")
+    clock.now += 13 * DAY  # even after it expired
+    with pytest.raises(Refused):
+        rules.issue_temporary_code("alice")
+    device(bridge, "alice", "scc", slsemu_home)  # a permanent device activated since
+    rules.issue_temporary_code("alice")
+
+
+def test_online_scc_21_days_withdrawals_and_reactivation(
+    bridge: Bridge, rules: Policies, slsemu_home: Path, clock: Clock
+) -> None:
+    add_user(bridge, "alice")
+    card = device(bridge, "alice", "dscplus", slsemu_home)
+    bridge.store.update_device(card, clock(), status="locked")
+    with pytest.raises(Refused):
+        rules.issue_online_scc("alice", slsemu_home / "online.img")
+    assert not (slsemu_home / "online.img").exists()
+    rules.issue_temporary_code("alice")
+    clock.now += 3 * DAY  # portal-only: enough to print the Online SCC
+    record = rules.issue_online_scc("alice", slsemu_home / "online.img")
+    assert (slsemu_home / "online.img").exists()
+    assert record.portal_until - record.issued == 21 * DAY
+    assert record.serial is not None
+    assert bridge.device(record.serial).valid_until == record.portal_until
+    assert rules.withdraw("alice", record.serial, usd(200_000)).allowed
+    assert not rules.withdraw("alice", record.serial, usd(1)).allowed  # SCC limits
+    rules.reactivate("alice", card)
+    assert bridge.device(card).status == "active"
+    assert bridge.device(record.serial).status == "revoked"
+    assert all(r.status == "replaced" for r in rules.temp_status("alice"))
+
+
+def test_online_scc_expires_after_21_days(
+    bridge: Bridge, rules: Policies, slsemu_home: Path, clock: Clock
+) -> None:
+    add_user(bridge, "alice")
+    rules.issue_temporary_code("alice")
+    record = rules.issue_online_scc("alice", None)
+    clock.now += 21 * DAY
+    assert record.serial is not None
+    assert bridge.devices("alice") == []
+    assert [r.access for r in rules.temp_status("alice")] == ["expired", "expired"]
+
+
+def test_expired_temporary_code_prints_no_online_scc(
+    bridge: Bridge, rules: Policies, clock: Clock
+) -> None:
+    add_user(bridge, "alice")
+    rules.issue_temporary_code("alice")
+    clock.now += 12 * DAY
+    with pytest.raises(Refused, match="expired"):
+        rules.issue_online_scc("alice", None)
+
+
+# --- DSC+ orders -----------------------------------------------------------------------------
+
+
+def test_order_ship_auto_activate_return_releases_hold(
+    bridge: Bridge, rules: Policies, slsemu_home: Path, clock: Clock
+) -> None:
+    add_user(bridge, "alice", balance_cents=usd(500_000))
+    mobile = device(bridge, "alice", "ibkey", slsemu_home)
+    order = rules.order_dscplus("alice", "1234", slsemu_home / "card.img")
+    assert order.state is OrderState.ORDERED and order.hold is Hold.HELD
+    assert order.hold_cents == usd(20)
+    assert order.serial is not None and bridge.device(order.serial).status == "pending"
+    assert (slsemu_home / "card.img").exists()
+    with pytest.raises(Refused, match="already on order"):
+        rules.order_dscplus("alice", "1234", slsemu_home / "card2.img")
+    shipped_on = dt.date(2026, 11, 24)
+    rules.ship_order(order.id, shipped_on)
+    assert rules.sweep_orders(shipped_on + dt.timedelta(days=20)) == []
+    activated = rules.sweep_orders(shipped_on + dt.timedelta(days=21))
+    assert [o.state for o in activated] == [OrderState.ACTIVE]
+    assert {d.serial for d in bridge.devices("alice")} == {mobile, order.serial}  # M2FS
+    returned = rules.return_order(order.id)
+    assert returned.state is OrderState.RETURNED and returned.hold is Hold.RELEASED
+    assert bridge.device(order.serial).status == "revoked"
+
+
+def test_lost_card_keeps_the_hold(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
+    add_user(bridge, "alice", equity_cents=usd(1_000_001))
+    order = rules.order_dscplus("alice", "1234", None)
+    rules.ship_order(order.id)
+    rules.activate_order(order.id)
+    assert order.serial is not None
+    lost = rules.report_lost(order.serial)
+    assert lost is not None and lost.hold is Hold.KEPT
+    # Replacement: temporary access, then an Online SCC, then the order.
+    with pytest.raises(Refused, match="Online Security Code Card"):
+        rules.order_dscplus("alice", "4321", None, replacing=True)
+    rules.issue_temporary_code("alice")
+    rules.issue_online_scc("alice", None)
+    replacement = rules.order_dscplus("alice", "4321", None, replacing=True)
+    assert replacement.state is OrderState.ORDERED
+
+
+def test_ineligible_order_refused_and_audited(bridge: Bridge, rules: Policies) -> None:
+    add_user(bridge, "alice", equity_cents=usd(1_000_000))
+    with pytest.raises(Refused, match="equity above"):
+        rules.order_dscplus("alice", "1234", None)
+    with pytest.raises(BridgeError, match="4 digits"):
+        rules.order_dscplus("alice", "12345", None)
+    assert [r.outcome for r in bridge.audit() if r.event == "order.dscplus"] == ["refused"]
+    assert rules.orders() == []
+
+
+def test_order_transitions_refuse_bad_events(bridge: Bridge, rules: Policies) -> None:
+    add_user(bridge, "alice", equity_cents=usd(2_000_000))
+    order = rules.order_dscplus("alice", "1234", None)
+    with pytest.raises(BridgeError):
+        rules.return_order(order.id)
+    with pytest.raises(BridgeError):
+        rules.ship_order(order.id, dt.date(2020, 1, 1))
+    with pytest.raises(BridgeError):
+        rules.order(999)
