@@ -1,0 +1,61 @@
+"""Several real processes withdrawing on one store at once never exceed a limit together, and
+lose no withdrawal: the ledger check and the insert share one `BEGIN IMMEDIATE` transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import multiprocessing
+from multiprocessing.synchronize import Barrier
+from pathlib import Path
+from typing import Any
+
+from host_bridge.policies.withdrawal import usd
+from host_bridge.policy_store import Policies
+from host_bridge.service import Bridge, BridgeConfig
+
+PROCESSES = 4
+ATTEMPTS = 5
+AMOUNT = usd(15_000)
+DAY = dt.date(2026, 11, 23)
+CAP = usd(200_000)  # Security Code Card, per business day
+
+
+def _withdraw_many(home: str, serial: str, barrier: Barrier, results: Any) -> None:
+    with Bridge.open(Path(home), config=BridgeConfig(scrypt_n=2)) as bridge:
+        rules = Policies(bridge)
+        barrier.wait(timeout=60)
+        allowed = sum(rules.withdraw("alice", serial, AMOUNT, DAY).allowed for _ in range(ATTEMPTS))
+    results.put(allowed)
+
+
+def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -> None:
+    with Bridge.open(slsemu_home, config=BridgeConfig(scrypt_n=2)) as bridge:
+        bridge.init()
+        bridge.add_user("alice", "pw")
+        serial = bridge.provision("alice", "scc").serial
+
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(PROCESSES)
+    results = ctx.Queue()
+    workers = [
+        ctx.Process(target=_withdraw_many, args=(str(slsemu_home), serial, barrier, results))
+        for _ in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+        assert worker.exitcode == 0
+    allowed = sum(results.get(timeout=10) for _ in workers)
+
+    # 20 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
+    assert allowed == CAP // AMOUNT
+    with Bridge.open(slsemu_home) as bridge:
+        rows = bridge.store.connection.execute(
+            "SELECT count(*), sum(amount_cents) FROM withdrawals"
+        ).fetchone()
+        audited = [r.outcome for r in bridge.audit(limit=1000) if r.event == "withdraw"]
+    assert rows == (allowed, allowed * AMOUNT)
+    assert rows[1] <= CAP
+    assert audited.count("allowed") == allowed
+    assert len(audited) == PROCESSES * ATTEMPTS
