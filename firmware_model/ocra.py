@@ -50,6 +50,7 @@ _DIGITS: Final = (0, 4, 5, 6, 7, 8, 9, 10)
 _QUESTION_FORMATS: Final = ("A", "N", "H")
 _QUESTION_MIN, _QUESTION_MAX = 4, 64
 _QUESTION_FIELD: Final = 128  # bytes of Q in the data input
+_QUESTION_NIBBLES: Final = 2 * _QUESTION_FIELD
 _SESSION_MAX: Final = 512  # RFC 6287 names S064, S128, S256 and S512
 # Time step units: seconds per unit and the largest count the RFC allows ([1-59]S, [1-59]M,
 # [0-48]H; a zero step would divide by zero, so 0H is refused).
@@ -57,6 +58,7 @@ _TIME_UNITS: Final = {"S": (1, 59), "M": (60, 59), "H": (3600, 48)}
 _ORDER: Final = "CQPST"
 _COUNTER_LIMIT: Final = 1 << 64
 _HEX = re.compile(r"[0-9A-Fa-f]*")
+_ZEROS: Final = tuple(bytes(n) for n in range(_QUESTION_FIELD + 1))  # padding, made once
 
 
 def _is_decimal(text: str) -> bool:
@@ -321,7 +323,19 @@ class OcraCalculator:
     silently. The key is never shown: not in `repr`, not in any error.
     """
 
-    __slots__ = ("_mac", "_pin_size", "_prefix", "_question_max", "suite")
+    __slots__ = (
+        "_counter_on",
+        "_digits",
+        "_new_context",
+        "_numeric",
+        "_pin_size",
+        "_prefix",
+        "_question_format",
+        "_question_max",
+        "_session_length",
+        "_step",
+        "suite",
+    )
 
     def __init__(self, suite: OcraSuite | str, key: bytes) -> None:
         if isinstance(suite, str):
@@ -329,10 +343,17 @@ class OcraCalculator:
         elif not isinstance(suite, OcraSuite):
             raise TypeError("suite must be an OcraSuite or its text")
         self.suite: OcraSuite = suite
-        self._mac = KeyedHmac(key, suite.hash_name)
         self._prefix = suite.text.encode("ascii") + b"\0"
+        # The data input always starts with suite ‖ 00: absorb it into the HMAC state once.
+        self._new_context = KeyedHmac(key, suite.hash_name).prefixed(self._prefix).new_context
+        self._digits = suite.digits
+        self._counter_on = suite.counter
+        self._question_format = suite.question_format
+        self._numeric = suite.question_format == "N"
         self._question_max = 2 * suite.question_length  # one question, or two (mutual mode)
         self._pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
+        self._session_length = suite.session_length
+        self._step = suite.time_step
 
     def __repr__(self) -> str:
         return f"OcraCalculator(suite={self.suite.text!r})"
@@ -351,26 +372,7 @@ class OcraCalculator:
         time: int | float | None = None,
     ) -> bytes:
         """The RFC's DataInput (suite ‖ 00 ‖ C ‖ Q ‖ P ‖ S ‖ T) for these inputs."""
-        suite = self.suite
-        parts = [self._prefix]
-        if suite.counter:
-            parts.append(self._counter(counter))
-        elif counter is not None:
-            raise self._fail("the suite has no counter (C), so no counter may be given")
-        parts.append(self._question(question))
-        if suite.pin_hash is not None:
-            parts.append(self._pin(pin, pin_hash))
-        elif pin is not None or pin_hash is not None:
-            raise self._fail("the suite has no PIN (P..), so no PIN may be given")
-        if suite.session_length is not None:
-            parts.append(self._session(session, suite.session_length))
-        elif session is not None:
-            raise self._fail("the suite has no session item (S..), so no session may be given")
-        if suite.time_step is not None:
-            parts.append(self._time(time, suite.time_step))
-        elif time is not None:
-            raise self._fail("the suite has no time item (T..), so no time may be given")
-        return b"".join(parts)
+        return self._prefix + self._body(counter, question, pin, pin_hash, session, time)
 
     def response(
         self,
@@ -383,18 +385,10 @@ class OcraCalculator:
         time: int | float | None = None,
     ) -> str:
         """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0."""
-        mac = self._mac.digest(
-            self.data_input(
-                counter=counter,
-                question=question,
-                pin=pin,
-                pin_hash=pin_hash,
-                session=session,
-                time=time,
-            )
-        )
-        digits = self.suite.digits
-        return truncate(mac, digits) if digits else mac.hex()
+        context = self._new_context()
+        context.update(self._body(counter, question, pin, pin_hash, session, time))
+        mac = context.finalize()
+        return truncate(mac, self._digits) if self._digits else mac.hex()
 
     def verify(
         self,
@@ -413,15 +407,65 @@ class OcraCalculator:
         """
         if not isinstance(candidate, str):
             raise TypeError("candidate must be a str")
-        expected = self.response(
-            counter=counter,
-            question=question,
-            pin=pin,
-            pin_hash=pin_hash,
-            session=session,
-            time=time,
-        )
-        return hmac.compare_digest(candidate.encode("utf-8", "replace"), expected.encode("ascii"))
+        # Not self.response(...): one call level less on the host's hot path.
+        context = self._new_context()
+        context.update(self._body(counter, question, pin, pin_hash, session, time))
+        mac = context.finalize()
+        expected = truncate(mac, self._digits) if self._digits else mac.hex()
+        # compare_digest takes ASCII str directly; a non-ASCII candidate can never match, and
+        # refusing it early tells nothing about the expected code.
+        return candidate.isascii() and hmac.compare_digest(candidate, expected)
+
+    def _body(
+        self,
+        counter: int | None,
+        question: str | None,
+        pin: str | None,
+        pin_hash: bytes | str | None,
+        session: bytes | str | None,
+        time: int | float | None,
+    ) -> bytes:
+        """The data input after suite ‖ 00: C ‖ Q ‖ P ‖ S ‖ T, each only if the suite has it.
+
+        This is the hot path of every response and verification, so the common cases (a
+        numeric question, a stored PIN hash) are handled inline; `_question` and `_pin` take
+        the other formats and every refusal.
+        """
+        if (
+            self._numeric
+            and isinstance(question, str)
+            and len(question) <= self._question_max
+            and question.isascii()
+            and question.isdigit()  # also refuses ""
+        ):
+            # Reference implementation: the number in hex, left-justified in the 128-byte
+            # field (an odd number of hex digits ends in half a byte, then zeros).
+            number = int(question)
+            nibbles = (number.bit_length() + 3) >> 2
+            body = (number << ((_QUESTION_NIBBLES - nibbles) << 2)).to_bytes(_QUESTION_FIELD, "big")
+        else:
+            body = self._question(question)
+        if self._counter_on:
+            body = self._counter(counter) + body
+        elif counter is not None:
+            raise self._fail("the suite has no counter (C), so no counter may be given")
+        if self._pin_size:
+            # Fast path: a stored PIN hash of the right size (the host and a device keep one).
+            if type(pin_hash) is bytes and pin is None and len(pin_hash) == self._pin_size:
+                body += pin_hash
+            else:
+                body += self._pin(pin, pin_hash)
+        elif pin is not None or pin_hash is not None:
+            raise self._fail("the suite has no PIN (P..), so no PIN may be given")
+        if self._session_length is not None:
+            body += self._session(session, self._session_length)
+        elif session is not None:
+            raise self._fail("the suite has no session item (S..), so no session may be given")
+        if self._step is not None:
+            body += self._time(time, self._step)
+        elif time is not None:
+            raise self._fail("the suite has no time item (T..), so no time may be given")
+        return body
 
     # -- the per-call inputs ---------------------------------------------------------------
 
@@ -435,30 +479,23 @@ class OcraCalculator:
         return counter.to_bytes(8, "big")
 
     def _question(self, question: str | None) -> bytes:
-        if question is None:
-            raise self._fail("give the question (Q)")
+        """Alphanumeric and hex questions, and every refused question (see `_body`)."""
         if not isinstance(question, str):
+            if question is None:
+                raise self._fail("give the question (Q)")
             raise TypeError("question must be a str")
-        fmt = self.suite.question_format
         if not question:
             raise self._fail("the question is empty")
+        fmt = self._question_format
         if len(question) > self._question_max:
             raise self._fail(
                 f"the question has {len(question)} characters; Q{fmt}"
                 f"{self.suite.question_length:02d} allows at most {self._question_max} "
                 "(two questions in mutual mode)"
             )
-        if fmt == "N":
-            if not _is_decimal(question):
-                raise self._fail("a numeric question (QN..) must be decimal digits 0-9")
-            # Reference implementation: hex of the number, left-justified in the field.
-            number = int(question)
-            nibbles = (number.bit_length() + 3) // 4
-            if nibbles & 1:
-                number <<= 4
-                nibbles += 1
-            packed = number.to_bytes(nibbles // 2, "big")
-        elif fmt == "A":
+        if fmt == "N":  # a valid numeric question never gets here: `_body` encodes it
+            raise self._fail("a numeric question (QN..) must be decimal digits 0-9")
+        if fmt == "A":
             if not (question.isascii() and question.isalnum()):
                 raise self._fail("an alphanumeric question (QA..) must be ASCII letters and digits")
             packed = question.encode("ascii")
@@ -466,9 +503,8 @@ class OcraCalculator:
             if _HEX.fullmatch(question) is None:
                 raise self._fail("a hexadecimal question (QH..) must be hex digits 0-9, A-F")
             packed = bytes.fromhex(question + "0" if len(question) & 1 else question)
-        # Always fits: at most 128 ASCII characters, 128 hex digits, or 128 decimal digits
-        # (54 bytes), since question_length is at most 64.
-        return packed + bytes(_QUESTION_FIELD - len(packed))
+        # Always fits: at most 128 ASCII characters or 128 hex digits (question_length ≤ 64).
+        return packed + _ZEROS[_QUESTION_FIELD - len(packed)]
 
     def _pin(self, pin: str | None, pin_hash: bytes | str | None) -> bytes:
         algorithm = self.suite.pin_hash

@@ -461,6 +461,20 @@ def test_wrong_types_are_type_errors(inputs: dict[str, object]) -> None:
         calc.response(**inputs)  # type: ignore[arg-type]
 
 
+@pytest.mark.parametrize(
+    "inputs",
+    [
+        {"question": "1", "pin": 1234},
+        {"question": "1", "pin_hash": 7},
+        {"question": "1", "pin": "1", "session": 5},
+    ],
+)
+def test_wrong_types_for_pin_and_session_are_type_errors(inputs: dict[str, object]) -> None:
+    calc = OcraCalculator("OCRA-1:HOTP-SHA1-6:QN08-PSHA1-S004", KEY20)
+    with pytest.raises(TypeError):
+        calc.response(**inputs)  # type: ignore[arg-type]
+
+
 def test_calculator_setup_refuses_bad_key_and_suite() -> None:
     with pytest.raises(ValueError, match="empty"):
         OcraCalculator("OCRA-1:HOTP-SHA1-6:QN08", b"")
