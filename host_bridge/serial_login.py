@@ -153,13 +153,16 @@ def obtain_response(
     pin: str | None,
     baud: int = DEFAULT_BAUD,
     *,
-    config: ClientConfig = DEFAULT_CONFIG,
+    config: ClientConfig | None = None,
 ) -> str:
-    """Drive the `model` device on `port` through a login and return the code it shows."""
+    """Drive the `model` device on `port` through a login and return the code it shows.
+
+    `config` (timeouts, retries) defaults to `DEFAULT_CONFIG`.
+    """
     sequence = _SEQUENCES.get(model)
     if sequence is None:
         raise ProtocolError(ErrCode.UNSUPPORTED, f"no serial login sequence for model {model!r}")
-    with SerialClient(port, baud, config) as client:
+    with SerialClient(port, baud, config or DEFAULT_CONFIG) as client:
         hello = client.hello()
         if hello.model != model:
             raise ProtocolError(
