@@ -1,0 +1,213 @@
+"""`slsbridge withdraw|share|optout|order|temp|holidays`: exit codes, one-line errors, JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from host_bridge.cli import main
+
+
+class Cli:
+    def __init__(self, home: Path, capsys: pytest.CaptureFixture[str], mp: pytest.MonkeyPatch):
+        self.home, self.capsys, self.mp = home, capsys, mp
+
+    def __call__(self, *argv: str, stdin: str = "") -> tuple[int, str, str]:
+        self.mp.setattr("sys.stdin", io.StringIO(stdin))
+        code = main(list(argv))
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def json(self, *argv: str, expect: int = 0, stdin: str = "") -> dict[str, object]:
+        code, out, err = self(*argv, "--json", stdin=stdin)
+        assert code == expect, err
+        parsed: dict[str, object] = json.loads(out)
+        return parsed
+
+
+@pytest.fixture
+def cli(
+    slsemu_home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Cli:
+    slsemu_home.mkdir(parents=True, exist_ok=True)
+    (slsemu_home / "bridge.toml").write_text("scrypt_n = 2\n")
+    run = Cli(slsemu_home, capsys, monkeypatch)
+    assert run("init")[0] == 0
+    return run
+
+
+def add_user(cli: Cli, name: str, *options: str) -> None:
+    code, _, err = cli("user", "add", name, "--password-stdin", *options, stdin="pw\n")
+    assert code == 0, err
+
+
+def provision(cli: Cli, user: str, model: str) -> str:
+    extra = ("--pin", "1234") if model == "dscplus" else ()
+    image = str(cli.home / f"{user}-{model}.img")
+    code, out, err = cli("provision", "--user", user, "--model", model, *extra, "--image", image)
+    assert code == 0, err
+    return out.strip().split()[-1]
+
+
+def test_withdraw_denied_names_the_device_that_could_confirm(cli: Cli) -> None:
+    add_user(cli, "alice")
+    scc = provision(cli, "alice", "scc")
+    dscplus = provision(cli, "alice", "dscplus")
+    code, out, err = cli("withdraw", "--user", "alice", "--device", scc, "--amount", "250000")
+    assert code == 1 and err == ""
+    assert out.startswith("denied:") and dscplus in out
+    answer = cli.json(
+        "withdraw", "--user", "alice", "--device", scc, "--amount", "250000", expect=1
+    )
+    assert answer["alternatives"] == [dscplus]
+    assert answer["day_room_cents"] == 20_000_000
+    allowed = cli.json(
+        "withdraw",
+        "--user",
+        "alice",
+        "--device",
+        dscplus,
+        "--amount",
+        "250000.50",
+        "--date",
+        "2026-11-28",
+    )
+    assert allowed["allowed"] is True
+    assert allowed["business_day"] == "2026-11-30"
+    assert allowed["amount_cents"] == 25_000_050
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("--amount", "-5"),
+        ("--amount", "abc"),
+        ("--amount", "0"),
+        ("--amount", "10", "--date", "2026-13-01"),
+        ("--amount", "10", "--device", "NOPE"),
+    ],
+)
+def test_withdraw_bad_input_is_one_line_exit_2(cli: Cli, args: tuple[str, ...]) -> None:
+    add_user(cli, "alice")
+    scc = provision(cli, "alice", "scc")
+    argv = ["withdraw", "--user", "alice", "--device", scc, *args]
+    if "--device" in args:
+        argv[3:5] = []
+    code, out, err = cli(*argv)
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+
+
+def test_holidays_move_the_business_day(cli: Cli) -> None:
+    add_user(cli, "alice")
+    scc = provision(cli, "alice", "scc")
+    assert cli("holidays", "add", "2026-11-26", "--name", "Thanksgiving")[0] == 0
+    assert cli.json("holidays", "list")["holidays"] == [
+        {"date": "2026-11-26", "name": "Thanksgiving"}
+    ]
+    answer = cli.json(
+        "withdraw", "--user", "alice", "--device", scc, "--amount", "1", "--date", "2026-11-26"
+    )
+    assert answer["business_day"] == "2026-11-27"
+    assert cli("holidays", "add", "26/11/2026")[0] == 2
+
+
+def test_share_errors_are_the_seeds_messages(cli: Cli) -> None:
+    ident = (
+        "--dob",
+        "1970-05-17",
+        "--citizenship",
+        "IT",
+        "--residence",
+        "CH",
+        "--id-type",
+        "passport",
+        "--id-number",
+        "YA1234567",
+    )
+    add_user(cli, "alice", "--entity", "E1", *ident)
+    add_user(cli, "alice2", "--entity", "E1", *ident)
+    add_user(cli, "bob", "--entity", "E2")
+    weak = provision(cli, "alice2", "scc")
+    strong = provision(cli, "alice", "dscplus")
+    code, out, _ = cli("share", "request", "--user", "alice", "--device", weak)
+    assert code == 1 and "Less secure device" in out
+    code, out, _ = cli("share", "request", "--user", "bob", "--device", strong)
+    assert code == 1 and "Different identification information" in out
+    assert "YA1234567" not in out
+    approved = cli.json("share", "request", "--user", "alice2", "--device", strong)
+    assert approved["status"] == "approved"
+    cancelled = cli.json("share", "cancel", str(approved["id"]))
+    assert cancelled["status"] == "cancelled"
+    assert cli("share", "cancel", str(approved["id"]))[0] == 2
+    assert cli("share", "approve", "x")[0] == 2
+    listed = cli.json("share", "list", "--user", "alice")
+    assert isinstance(listed["requests"], list) and len(listed["requests"]) == 3
+
+
+def test_optout_only_primary_and_trading_restrictions(cli: Cli) -> None:
+    add_user(cli, "owner", "--account", "ACC", "--primary")
+    add_user(cli, "trader", "--account", "ACC")
+    code, out, _ = cli("optout", "set", "--user", "trader", "--mode", "full")
+    assert code == 1 and "owner" in out
+    assert cli.json("optout", "set", "--user", "owner", "--mode", "trading")["mode"] == "partial"
+    assert cli("optout", "trade", "--user", "trader", "--venue", "pink")[0] == 1
+    assert cli("optout", "trade", "--user", "trader", "--venue", "nyse")[0] == 0
+    assert cli("optout", "set", "--user", "owner", "--mode", "sometimes")[0] == 2
+    shown = cli.json("optout", "show", "--user", "trader")
+    assert shown["restricted_venues"] == ["otcbb", "pink"]
+
+
+def test_temporary_code_printed_once_never_twice_in_a_row(cli: Cli) -> None:
+    add_user(cli, "alice")
+    code, out, _ = cli("temp", "issue", "--user", "alice")
+    temporary_code = out.strip()
+    assert code == 0 and temporary_code.isdigit() and len(temporary_code) == 8
+    assert cli("temp", "issue", "--user", "alice")[0] == 1
+    status = cli.json("temp", "status", "--user", "alice")
+    assert temporary_code not in json.dumps(status)
+    checked = cli("temp", "check", "--user", "alice", "--json", stdin=temporary_code + "\n")
+    assert checked[0] == 0 and json.loads(checked[1])["access"] == "full"
+    assert cli("temp", "check", "--user", "alice", stdin="12345678\n")[0] == 1
+    image = cli.home / "online.img"
+    scc = cli.json("temp", "online-scc", "--user", "alice", "--image", str(image))
+    assert image.exists() and scc["kind"] == "online_scc"
+    assert scc["portal_until"] == pytest.approx(float(str(scc["issued"])) + 21 * 86_400)
+
+
+def test_order_flow(cli: Cli) -> None:
+    add_user(cli, "poor")
+    code, out, _ = cli(
+        "order", "dscplus", "--user", "poor", "--pin", "1234", "--image", str(cli.home / "x.img")
+    )
+    assert code == 1 and out == ""
+    assert not (cli.home / "x.img").exists()
+    add_user(cli, "rich", "--equity", "1000001")
+    assert (
+        cli(
+            "order", "dscplus", "--user", "rich", "--pin", "12", "--image", str(cli.home / "y.img")
+        )[0]
+        == 2
+    )
+    order = cli.json(
+        "order",
+        "dscplus",
+        "--user",
+        "rich",
+        "--pin-stdin",
+        "--image",
+        str(cli.home / "card.img"),
+        stdin="1234\n",
+    )
+    assert order["status"] == "ordered" and order["hold"] == "held"
+    order_id = str(order["id"])
+    assert cli.json("order", "ship", order_id, "--date", "2099-01-01")["status"] == "shipped"
+    assert cli.json("order", "sweep", "--date", "2099-01-21")["activated"] == []
+    swept = cli.json("order", "sweep", "--date", "2099-01-22")["activated"]
+    assert isinstance(swept, list) and swept[0]["status"] == "activated"
+    lost = cli.json("order", "lost", "--serial", str(order["serial"]))
+    assert isinstance(lost["order"], dict) and lost["order"]["hold"] == "kept"
+    assert cli("order", "return", order_id)[0] == 2
