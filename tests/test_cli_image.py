@@ -470,3 +470,15 @@ def test_image_show_hides_every_secret_of_every_model(
     for secret in hidden:
         if len(secret) >= 4:  # short values (e.g. a counter 0) would match by accident
             assert secret not in out, secret
+
+
+def test_script_json_report(tmp_path: Path, dscplus: Path, capsys: Capture) -> None:
+    script = tmp_path / "s.sls"
+    script.write_text('press POWER\ncapture FIRST\nexpect "CHALLNG>"\n')
+    code, out, err = slsemu(capsys, "script", str(script), "--image", str(dscplus), "--json")
+    assert (code, err) == (1, "")
+    assert json.loads(out) == {
+        "passed": False,
+        "captures": {"FIRST": "PIN>"},
+        "failures": [{"line": 3, "expected": '"CHALLNG>"', "actual": "PIN>"}],
+    }

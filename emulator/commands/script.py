@@ -1,14 +1,16 @@
 """`slsemu script FILE`: run a keypress script in-process, over a serial line, or through the TUI.
 
 Output: each capture as `NAME=VALUE` on stdout (script order); each failed expectation as
-`FILE:LINE: expected ..., display was ...` on stderr. Exit 0 when every expectation held, 1 when
-some failed, 2 for bad input (a script that does not parse, a bad image, an unknown button...).
+`FILE:LINE: expected ..., display was ...` on stderr (with `--json`: one JSON object instead).
+Exit 0 when every expectation held, 1 when some failed, 2 for bad input (a script that does not
+parse, a bad image, an unknown button...).
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import sys
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -63,6 +65,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--trace", action="store_true", help="print each step and the display after it (stderr)"
     )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print one JSON object (passed, captures, failures) instead of the text report",
+    )
     parser.set_defaults(handler=script_command)
 
 
@@ -78,6 +85,8 @@ def script_command(args: argparse.Namespace) -> int:
             result = run_script(script, target, variables, trace=trace)
     except ScriptError as exc:
         raise UsageError(located(args.file, exc)) from None
+    if args.json:
+        return report_json(result)
     return report(args.file, result)
 
 
@@ -168,6 +177,19 @@ def report(path: Path, result: ScriptResult) -> int:
             f"{path}:{failure.line}: expected {failure.expected}, "
             f"display was {quote(failure.actual)}\n"
         )
+    return EXIT_OK if result.passed else EXIT_NEGATIVE
+
+
+def report_json(result: ScriptResult) -> int:
+    """Print the result as one JSON object; the exit code."""
+    document = {
+        "passed": result.passed,
+        "captures": result.captures,
+        "failures": [
+            {"line": f.line, "expected": f.expected, "actual": f.actual} for f in result.failures
+        ],
+    }
+    print(json.dumps(document))
     return EXIT_OK if result.passed else EXIT_NEGATIVE
 
 
