@@ -480,6 +480,11 @@ class DscPlus(Device):
         """'soft' or 'device'."""
         return self._config.pin_mode
 
+    @property
+    def config(self) -> DscPlusConfig:
+        """The card's fixed settings (timeouts, retries, battery)."""
+        return self._config
+
     def status(self) -> dict[str, str | int | bool]:
         """Indicators safe to show anywhere: power, screen, battery, lock (never a secret)."""
         left = max(0, self._config.battery_presses - self._presses_used)

@@ -109,8 +109,8 @@ class Checker:
             resets = {"pin-ok", "unlock"} & set(reaction.events)
             if after["failures"] < before["failures"]:
                 assert resets, (before, after, reaction.events)
-            assert 0 <= after["failures"] <= card._config.pin_retries
-            assert 0 <= after["unlock_failures"] < card._config.unlock_retries
+            assert 0 <= after["failures"] <= card.config.pin_retries
+            assert 0 <= after["unlock_failures"] < card.config.unlock_retries
             assert after["locked"] == (after["lock_number"] is not None)
             if before["locked"] and not after["locked"]:
                 assert "unlock" in reaction.events
