@@ -28,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
+import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,7 +41,7 @@ from host_bridge.passwords import PasswordHash, ScryptParams, check_password, ha
 from host_bridge.policies import sharing as sh
 from host_bridge.policies import temporary as tmp
 from host_bridge.policies.calendar import window
-from host_bridge.policies.devices import TEMPORARY, HeldDevice
+from host_bridge.policies.devices import KNOWN_MODELS, NO_DEVICE, TEMPORARY, HeldDevice
 from host_bridge.policies.optout import (
     ModeChange,
     ModeDecision,
@@ -66,6 +67,7 @@ from host_bridge.policies.withdrawal import (
     Withdrawal,
     WithdrawalDecision,
     able_devices,
+    check_amount,
     check_withdrawal,
     ledger_usage,
 )
@@ -101,6 +103,125 @@ class PolicyConfig:
     def __post_init__(self) -> None:
         if not 6 <= self.temp_code_digits <= 16:
             raise ValueError("a Temporary Code has 6 to 16 digits")
+
+
+POLICY_FILE_NAME: Final = "policies.toml"
+_USD_PER: Final = 100
+
+
+def load_policy_config(home: Path) -> PolicyConfig:
+    """Defaults, overridden by `home/policies.toml` if it exists (docs/policies.md).
+
+    Amounts are whole US dollars; a withdrawal limit is `[per_day, per_window]` with the word
+    "unlimited" for no cap. Unknown or malformed settings raise `BridgeError`.
+    """
+    path = home / POLICY_FILE_NAME
+    try:
+        with open(path, "rb") as handle:
+            data = tomllib.load(handle)
+    except FileNotFoundError:
+        return PolicyConfig()
+    except tomllib.TOMLDecodeError as exc:
+        raise BridgeError(f"{path}: {exc}") from None
+    try:
+        return _config_from(data)
+    except (ValueError, TypeError) as exc:
+        raise BridgeError(f"{path}: {exc}") from None
+
+
+def _config_from(data: Mapping[str, Any]) -> PolicyConfig:
+    unknown = set(data) - {"withdrawal_limits", "ordering", "temporary"}
+    if unknown:
+        raise ValueError(f"unknown section(s) {', '.join(sorted(unknown))}")
+    limits = dict(DEFAULT_LIMITS)
+    for model, pair in _table(data, "withdrawal_limits").items():
+        if model not in KNOWN_MODELS | {NO_DEVICE}:
+            raise ValueError(f"withdrawal_limits: unknown device model {model!r}")
+        if not isinstance(pair, list) or len(pair) != 2:
+            raise ValueError(f"withdrawal_limits.{model} must be [per_day, per_window]")
+        limits[model] = Limit(*(None if v == "unlimited" else _cents(v, model) for v in pair))
+    ordering = _table(data, "ordering")
+    _only(
+        ordering,
+        "ordering",
+        {"mobile_client_balance", "additional_device_equity", "hold", "auto_activation_days"},
+    )
+    base = DEFAULT_ORDERING
+    order_config = OrderingConfig(
+        mobile_client_balance_cents=_cents(
+            ordering.get("mobile_client_balance", base.mobile_client_balance_cents // _USD_PER),
+            "mobile_client_balance",
+        ),
+        additional_device_equity_cents=_cents(
+            ordering.get(
+                "additional_device_equity", base.additional_device_equity_cents // _USD_PER
+            ),
+            "additional_device_equity",
+        ),
+        hold_cents=_cents(ordering.get("hold", base.hold_cents // _USD_PER), "hold"),
+        auto_activation=dt.timedelta(
+            days=_count(
+                ordering.get("auto_activation_days", base.auto_activation.days),
+                "auto_activation_days",
+            )
+        ),
+    )
+    temporary = _table(data, "temporary")
+    _only(
+        temporary,
+        "temporary",
+        {"full_access_days", "portal_only_days", "online_scc_days", "code_digits"},
+    )
+    defaults = tmp.DEFAULT_TEMPORARY
+    temp_config = tmp.TemporaryConfig(
+        full_access=dt.timedelta(
+            days=_count(
+                temporary.get("full_access_days", defaults.full_access.days), "full_access_days"
+            )
+        ),
+        portal_only=dt.timedelta(
+            days=_count(
+                temporary.get("portal_only_days", defaults.portal_only.days), "portal_only_days"
+            )
+        ),
+        online_scc_validity=dt.timedelta(
+            days=_count(
+                temporary.get("online_scc_days", defaults.online_scc_validity.days),
+                "online_scc_days",
+            )
+        ),
+    )
+    return PolicyConfig(
+        limits=limits,
+        temporary=temp_config,
+        ordering=order_config,
+        temp_code_digits=_count(temporary.get("code_digits", 8), "code_digits"),
+    )
+
+
+def _table(data: Mapping[str, Any], name: str) -> Mapping[str, Any]:
+    table = data.get(name, {})
+    if not isinstance(table, dict):
+        raise ValueError(f"{name} must be a table")
+    return table
+
+
+def _only(table: Mapping[str, Any], name: str, known: set[str]) -> None:
+    unknown = set(table) - known
+    if unknown:
+        raise ValueError(f"unknown setting(s) {', '.join(f'{name}.{k}' for k in sorted(unknown))}")
+
+
+def _count(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10_000:
+        raise ValueError(f"{name} must be a whole number from 0 to 10000")
+    return value
+
+
+def _cents(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 10**15:
+        raise ValueError(f'{name}: an amount is a whole number of US dollars or "unlimited"')
+    return value * _USD_PER
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,8 +467,7 @@ class Policies:
         devices: Sequence[HeldDevice],
     ) -> WithdrawalDecision:
         """A device that cannot confirm anything now (locked, pending, revoked, expired)."""
-        if amount_cents <= 0:
-            raise ValueError("an amount must be positive")
+        check_amount(amount_cents)
         business_day, used_day, used_window = ledger_usage(day, ledger, holidays)
         others = [d for d in devices if d.serial != device.serial]
         alternatives = able_devices(amount_cents, used_day, used_window, others, self.config.limits)
@@ -492,6 +612,39 @@ class Policies:
     def cancel_share(self, request_id: int) -> ShareRecord:
         """Cancel a pending or approved sharing; the requester's redundant devices come back."""
         return self._end_share(request_id, sh.ShareEvent.CANCEL, "cancelled")
+
+    def ibkey_add_user(self, serial: str, user: str, password: str) -> None:
+        """IBKR Mobile's "Add user" (KB2481's note): enable one more user on an IB Key app once
+        that user's own credentials are checked. Not subject to KB2481's prerequisites.
+
+        Raises `Refused` for wrong credentials, `BridgeError` for anything but an active IB Key.
+        """
+        if not self.bridge.check_password(user, password):
+            raise Refused("wrong user name or password")
+        now = self.now()
+        with self.store.transaction():
+            device = self.store.get_device(serial)
+            if device.model != "ibkey":
+                raise BridgeError(
+                    f"Add user is for IB Key; share the {device.model} {serial} with a "
+                    "sharing request"
+                )
+            if not _usable(device, now):
+                raise BridgeError(f"device {serial} is {device.status}")
+            if user in (name for name, _ in self.store.users_of(serial)):
+                raise BridgeError(f"user {user} already uses device {serial}")
+            self.store.link_user(serial, user, now, role="shared")
+            self._audit("ibkey.add_user", "ok", user=user, serial=serial)
+
+    def ibkey_remove_user(self, serial: str, user: str) -> None:
+        """Remove a user added with "Add user" (never the app's owner)."""
+        with self.store.transaction():
+            if (user, "shared") not in self.store.users_of(serial):
+                raise BridgeError(f"user {user} was not added to device {serial}")
+            if self.store.get_device(serial).model != "ibkey":
+                raise BridgeError(f"device {serial} is not an IB Key")
+            self.store.unlink_user(serial, user)
+            self._audit("ibkey.remove_user", "ok", user=user, serial=serial)
 
     def shares(self, user: str | None = None) -> list[ShareRecord]:
         query = "SELECT id FROM share_requests"

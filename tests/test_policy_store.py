@@ -13,10 +13,15 @@ import pytest
 from host_bridge.errors import BridgeError
 from host_bridge.policies.optout import OptOut
 from host_bridge.policies.ordering import Hold, OrderState
-from host_bridge.policies.sharing import DIFFERENT_IDENTIFICATION, LESS_SECURE_DEVICE, ShareState
+from host_bridge.policies.sharing import (
+    DIFFERENT_IDENTIFICATION,
+    IB_KEY_ADD_USER,
+    LESS_SECURE_DEVICE,
+    ShareState,
+)
 from host_bridge.policies.temporary import Access
-from host_bridge.policies.withdrawal import usd
-from host_bridge.policy_store import Policies, Refused
+from host_bridge.policies.withdrawal import Limit, usd
+from host_bridge.policy_store import Policies, Refused, load_policy_config
 from host_bridge.service import Bridge, BridgeConfig
 from host_bridge.store import Identification
 
@@ -404,3 +409,63 @@ def test_order_transitions_refuse_bad_events(bridge: Bridge, rules: Policies) ->
         rules.ship_order(order.id, dt.date(2020, 1, 1))
     with pytest.raises(BridgeError):
         rules.order(999)
+
+
+def test_ib_key_add_user_instead_of_sharing(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    add_user(bridge, "alice")
+    add_user(bridge, "alice2")
+    app = device(bridge, "alice", "ibkey", slsemu_home)
+    assert rules.request_share("alice2", app)[1].reason == IB_KEY_ADD_USER
+    with pytest.raises(Refused):
+        rules.ibkey_add_user(app, "alice2", "wrong password")
+    rules.ibkey_add_user(app, "alice2", "pw")
+    assert [d.serial for d in bridge.devices("alice2")] == [app]
+    with pytest.raises(BridgeError):
+        rules.ibkey_add_user(app, "alice2", "pw")
+    rules.ibkey_remove_user(app, "alice2")
+    assert bridge.devices("alice2") == []
+    with pytest.raises(BridgeError):
+        rules.ibkey_remove_user(app, "alice")  # the owner stays
+
+
+def test_policies_toml_overrides_the_seed_figures(
+    bridge: Bridge, slsemu_home: Path, clock: Clock
+) -> None:
+    (slsemu_home / "policies.toml").write_text(
+        "[withdrawal_limits]\n"
+        'scc = [10, 20]\ndscplus = [1000, "unlimited"]\n'
+        "[ordering]\nhold = 25\nauto_activation_days = 7\n"
+        "[temporary]\nfull_access_days = 1\ncode_digits = 10\n"
+    )
+    config = load_policy_config(slsemu_home)
+    assert config.limits["scc"] == Limit(usd(10), usd(20))
+    assert config.limits["dscplus"] == Limit(usd(1000), None)
+    assert config.limits["ibkey"] == Limit(usd(1_000_000), usd(1_000_000))
+    assert config.ordering.hold_cents == usd(25)
+    assert config.temporary.full_access == dt.timedelta(days=1)
+    rules = Policies(bridge, config)
+    add_user(bridge, "alice")
+    card = device(bridge, "alice", "scc", slsemu_home)
+    assert not rules.withdraw("alice", card, usd(11)).allowed
+    assert len(rules.issue_temporary_code("alice").code) == 10
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[withdrawal_limits]\nscc = [1]\n",
+        "[withdrawal_limits]\nnonesuch = [1, 2]\n",
+        '[withdrawal_limits]\nscc = [-1, "lots"]\n',
+        "[ordering]\nhold = true\n",
+        "[ordering]\ncolour = 1\n",
+        "[extra]\n",
+        "not toml [",
+    ],
+)
+def test_bad_policies_toml_is_refused(slsemu_home: Path, text: str) -> None:
+    slsemu_home.mkdir(parents=True, exist_ok=True)
+    (slsemu_home / "policies.toml").write_text(text)
+    with pytest.raises(BridgeError, match=r"policies\.toml"):
+        load_policy_config(slsemu_home)

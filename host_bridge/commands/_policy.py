@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from host_bridge.commands._common import add_json, print_json
-from host_bridge.policy_store import Policies
+from host_bridge.policy_store import Policies, load_policy_config
 from host_bridge.service import Bridge
 from slsio.cli import UsageError
 
@@ -15,8 +15,8 @@ __all__ = ["add_json", "emit", "parse_date", "parse_id", "policies", "subcommand
 
 
 def policies(bridge: Bridge) -> Policies:
-    """The policies over `bridge`, with the default (seed) configuration."""
-    return Policies(bridge)
+    """The policies over `bridge`, configured by `policies.toml` in the data folder if any."""
+    return Policies(bridge, load_policy_config(bridge.home))
 
 
 def parse_date(text: str | None) -> dt.date | None:

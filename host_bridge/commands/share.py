@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from host_bridge.commands._common import with_bridge
+from host_bridge.commands._common import read_secret, with_bridge
 from host_bridge.commands._policy import add_json, emit, parse_id, policies, subcommands
 from host_bridge.policies.sharing import ShareState
 from host_bridge.policy_store import ShareRecord
@@ -37,6 +37,19 @@ def register(subparsers: Any) -> None:
     cancel.add_argument("id")
     add_json(cancel)
     cancel.set_defaults(handler=with_bridge(_cancel))
+    add_user = sub.add_parser("add-user", help='IB Key: "Add user" in IBKR Mobile')
+    add_user.add_argument("--device", required=True, metavar="SERIAL", help="the IB Key")
+    add_user.add_argument("--user", required=True, help="the user to enable on the app")
+    add_user.add_argument(
+        "--password-stdin", action="store_true", help="read that user's password from stdin"
+    )
+    add_json(add_user)
+    add_user.set_defaults(handler=with_bridge(_add_user))
+    remove_user = sub.add_parser("remove-user", help="IB Key: remove an added user")
+    remove_user.add_argument("--device", required=True, metavar="SERIAL")
+    remove_user.add_argument("--user", required=True)
+    add_json(remove_user)
+    remove_user.set_defaults(handler=with_bridge(_remove_user))
     listing = sub.add_parser("list", help="list sharing requests")
     listing.add_argument("--user", help="only requests where USER is requester or owner")
     add_json(listing)
@@ -76,6 +89,27 @@ def _refuse(bridge: Bridge, args: argparse.Namespace) -> int:
 def _cancel(bridge: Bridge, args: argparse.Namespace) -> int:
     record = policies(bridge).cancel_share(parse_id(args.id))
     emit(args, record.to_json(), _line(record))
+    return 0
+
+
+def _add_user(bridge: Bridge, args: argparse.Namespace) -> int:
+    password = read_secret(args.password_stdin)
+    policies(bridge).ibkey_add_user(args.device, args.user, password)
+    emit(
+        args,
+        {"device": args.device, "user": args.user, "added": True},
+        f"user {args.user} enabled on IB Key {args.device}",
+    )
+    return 0
+
+
+def _remove_user(bridge: Bridge, args: argparse.Namespace) -> int:
+    policies(bridge).ibkey_remove_user(args.device, args.user)
+    emit(
+        args,
+        {"device": args.device, "user": args.user, "removed": True},
+        f"user {args.user} removed from IB Key {args.device}",
+    )
     return 0
 
 

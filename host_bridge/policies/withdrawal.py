@@ -91,7 +91,7 @@ class Withdrawal:
     amount_cents: int
 
     def __post_init__(self) -> None:
-        _check_amount(self.amount_cents)
+        check_amount(self.amount_cents)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,7 +128,7 @@ def check_withdrawal(
     Raises `ValueError` for a non-positive amount, a model missing from `limits`, or a date
     before the latest withdrawal in the ledger.
     """
-    _check_amount(amount_cents)
+    check_amount(amount_cents)
     business_day, used_day, used_window = ledger_usage(day, ledger, holidays)
     cap_model = withdrawal_model(opt_out, confirming_model)
     day_room, window_room = _room(_limit(limits, cap_model), used_day, used_window)
@@ -214,7 +214,8 @@ def able_devices(
     )
 
 
-def _check_amount(amount_cents: int) -> None:
+def check_amount(amount_cents: int) -> None:
+    """Raise `ValueError` unless `amount_cents` is a whole, positive, bounded number of cents."""
     if isinstance(amount_cents, bool) or not isinstance(amount_cents, int):
         raise ValueError("an amount is a whole number of cents")
     if not 0 < amount_cents <= MAX_AMOUNT_CENTS:
