@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from firmware_model.ibkey import IBKEY_SUITE
 from host_bridge.errors import BridgeError
 from host_bridge.service import Bridge
 from slsio.home import data_home
@@ -32,12 +33,15 @@ class DemoDevice:
     model: str
     image_name: str
     pin: str | None
+    suite: str | None = None
 
 
 DEMO_DEVICES: tuple[DemoDevice, ...] = (
     DemoDevice("dscplus", "dscplus.img", DEMO_PIN),
     DemoDevice("scc", "scc.img", None),
-    DemoDevice("ibkey", "ibkey.img", DEMO_PIN),
+    # The suite is named so the bridge keeps the app PIN, which the IB Key's OCRA suite hashes
+    # into every response.
+    DemoDevice("ibkey", "ibkey.img", DEMO_PIN, IBKEY_SUITE),
 )
 
 # model → extra image options for the demo device (IB Key: the app's user is the demo user)
@@ -77,6 +81,7 @@ def ensure_demo(bridge: Bridge, folder: Path | None = None) -> DemoSetup:
                 device.model,
                 pin=device.pin,
                 image_path=path,
+                suite=device.suite,
                 options=_OPTIONS.get(device.model),
             )
             if result.status == "pending":

@@ -317,9 +317,9 @@ class LoginPane(Vertical):
         if response is None:
             self.challenge = None
             self._event(f"push for {challenge.serial} denied on the phone")
-            self._say("Login denied on the phone.")
-            self.advance("choose again")
             self._list_devices()
+            self.advance("choose again")
+            self._say("Login denied on the phone: choose a device to try again.")
             return
         self.query_one("#response", Input).value = response
         self.submit()

@@ -1,25 +1,28 @@
 """The withdrawal form's link to the host: which device may confirm how much, and the decision.
 
-The limits come from the policy table (`host_bridge.policies.withdrawal.DEFAULT_LIMITS`); the
-decision comes from the host's withdrawal service, which keeps the account's ledger.
+Both come from the host's policy layer (`host_bridge.policy_store.Policies`): the caps from its
+configured limits, the decision from `Policies.withdraw`, which checks the account's ledger and
+books an allowed withdrawal in one transaction. A denial's reason names the user's devices that
+could confirm the amount.
 """
 
 from __future__ import annotations
 
 from emulator.tui.login_pane import SHORT_NAMES, Limits, Withdraw, WithdrawalAnswer
-from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS
-from host_bridge.service import Bridge
+from host_bridge.policies.withdrawal import CENTS_PER_USD, format_usd
+from host_bridge.policy_store import Policies
+from host_bridge.service import Bridge, money_to_cents
 
 
 def _usd(cents: int | None) -> str:
     return "unlimited" if cents is None else f"{cents // CENTS_PER_USD:,}"
 
 
-def limit_lines(bridge: Bridge, user: str) -> list[str]:
+def limit_lines(policies: Policies, user: str) -> list[str]:
     """One line per active device of `user`: the caps it confirms (per day / per 5 days)."""
     lines = []
-    for device in bridge.devices(user):
-        limit = DEFAULT_LIMITS.get(device.model)
+    for device in policies.bridge.devices(user):
+        limit = policies.config.limits.get(device.model)
         if limit is None:
             continue
         if limit.per_day is None and limit.per_window is None:
@@ -30,13 +33,18 @@ def limit_lines(bridge: Bridge, user: str) -> list[str]:
     return lines
 
 
-def withdrawal_hooks(bridge: Bridge) -> tuple[Withdraw | None, Limits | None]:
-    """The callables the login pane's withdrawal form uses."""
+def withdrawal_hooks(bridge: Bridge, policies: Policies | None = None) -> tuple[Withdraw, Limits]:
+    """The callables the login pane's withdrawal form uses (on the app's thread)."""
+    policy = policies or Policies(bridge)
 
     def limits(user: str) -> list[str]:
-        return limit_lines(bridge, user)
+        return limit_lines(policy, user)
 
     def withdraw(user: str, serial: str, amount: str) -> WithdrawalAnswer:
-        raise NotImplementedError
+        decision = policy.withdraw(user, serial, money_to_cents(amount))
+        text = decision.reason
+        if decision.allowed:
+            text += f" (room left today: {format_usd(decision.day_room)})"
+        return WithdrawalAnswer(decision.allowed, text)
 
-    return None, limits
+    return withdraw, limits

@@ -1,0 +1,272 @@
+"""Whole logins through the TUI (Pilot): keys on the faceplates, answers in the login pane.
+
+Each test runs the real app headless at 100x40 against a fresh store in the test's SLSEMU_HOME,
+with the built-in demo (user `demo`, DSC+, SCC, IB Key) made by `ensure_demo`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from rich.text import Text
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Input, OptionList, Static
+
+from emulator.session import DeviceSession
+from emulator.tui.app import SlsApp
+from emulator.tui.demo_setup import DEMO_PASSWORD, DEMO_PIN, DEMO_USER, DemoSetup, ensure_demo
+from emulator.tui.faceplates import CardFaceplate, SccFaceplate
+from emulator.tui.keymap import load_keymap
+from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.withdrawals import withdrawal_hooks
+from host_bridge.service import Bridge, BridgeConfig
+
+SIZE = (100, 40)
+LOCKOUT_AFTER = 3
+
+
+@dataclass
+class Demo:
+    bridge: Bridge
+    setup: DemoSetup
+    sessions: list[DeviceSession]
+
+    def serial(self, model: str) -> str:
+        for device in self.bridge.devices(DEMO_USER):
+            if device.model == model:
+                return device.serial
+        raise AssertionError(f"no {model}")
+
+
+@pytest.fixture
+def demo(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Demo]:
+    config = BridgeConfig(scrypt_n=1 << 10, lockout_after=LOCKOUT_AFTER)
+    bridge = Bridge.open(slsemu_home, entropy=entropy, config=config)
+    setup = ensure_demo(bridge)
+    with contextlib.ExitStack() as stack:
+        sessions = [
+            stack.enter_context(DeviceSession(path, clock=1_800_000_000.0)) for path in setup.images
+        ]
+        yield Demo(bridge, setup, sessions)
+    bridge.close()
+
+
+def make_app(demo: Demo, keymap: str | None = None) -> SlsApp:
+    withdraw, limits = withdrawal_hooks(demo.bridge)
+    login = LoginPane(demo.bridge, user=DEMO_USER, withdraw=withdraw, limits=limits)
+    return SlsApp(demo.sessions, keymap=load_keymap(keymap), login=login, real_time=False)
+
+
+@contextlib.asynccontextmanager
+async def running(app: SlsApp) -> AsyncIterator[Pilot[None]]:
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        yield pilot
+
+
+async def log_in_with_password(pilot: Pilot[None], password: str = DEMO_PASSWORD) -> None:
+    field = pilot.app.query_one("#password", Input)
+    field.focus()
+    field.value = password
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def choose(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
+    listing = app.query_one("#device-list", OptionList)
+    listing.focus()
+    listing.highlighted = [option.id for option in listing.options].index(serial)
+    await pilot.press("enter")
+    await pilot.pause()
+
+
+async def answer(pilot: Pilot[None], response: str) -> None:
+    field = pilot.app.query_one("#response", Input)
+    field.focus()
+    field.value = response
+    await pilot.press("enter")
+    assert field.value == ""  # submitted and cleared (the response is not kept)
+    await pilot.pause()
+
+
+def result_text(app: SlsApp) -> str:
+    return str(app.query_one("#result", Static).content)
+
+
+def login(app: SlsApp) -> LoginPane:
+    return app.query_one(LoginPane)
+
+
+async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
+    app = make_app(demo)
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        assert login(app).step is Step.CHOOSE
+        await choose(pilot, app, serial)
+        challenge = login(app).challenge
+        assert challenge is not None and len(challenge.text) == 6
+        assert app.active_serial == serial
+        assert isinstance(app.focused, CardFaceplate)  # the keymap now drives the card
+        await pilot.click(f"#face-{serial} #key-POWER")  # the "press" button, with the mouse
+        assert app.read_display() == "PIN>"
+        await pilot.press(*DEMO_PIN)
+        assert app.read_display() == "PIN>****"
+        await pilot.click(f"#face-{serial} #key-OK")
+        assert app.read_display() == "CHALLNG>"
+        await pilot.press(*challenge.text, "enter")
+        response = app.read_display()
+        assert re.fullmatch(r"[0-9]{8}", response)
+        plain = str(app.query_one(f"#face-{serial} #plain", Static).content)
+        assert plain == f"display: {response}"  # the display as text, for copying
+        await answer(pilot, response)
+        assert "Login accepted" in result_text(app)
+        assert login(app).step is Step.DONE
+
+        # The form shows which device may confirm how much ...
+        limits = str(app.query_one("#limits", Static).content)
+        assert f"DSC+ {serial}: unlimited" in limits
+        assert f"SCC {demo.serial('scc')}: USD 200,000/day, 600,000/5 days" in limits
+        # ... and a withdrawal too large for the SCC names the devices that could confirm it.
+        await withdraw(pilot, app, demo.serial("scc"), "250000")
+        denial = withdraw_result(app)
+        assert denial.startswith("DENIED")
+        assert serial in denial and demo.serial("ibkey") in denial
+        await withdraw(pilot, app, serial, "250000")
+        assert withdraw_result(app).startswith("ALLOWED")
+
+
+async def withdraw(pilot: Pilot[None], app: SlsApp, serial: str, amount: str) -> None:
+    listing = app.query_one("#withdraw-device", OptionList)
+    listing.highlighted = [option.id for option in listing.options].index(serial)
+    app.query_one("#amount", Input).value = amount
+    await pilot.click("#withdraw-button")
+    await pilot.pause()
+
+
+def withdraw_result(app: SlsApp) -> str:
+    return str(app.query_one("#withdraw-result", Static).content)
+
+
+async def test_scc_login_highlights_the_requested_cells(demo: Demo) -> None:
+    app = make_app(demo)
+    serial = demo.serial("scc")
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        challenge = login(app).challenge
+        assert challenge is not None
+        first, second = (int(word) for word in challenge.text.split())
+        face = app.faceplate(serial)
+        assert isinstance(face, SccFaceplate)
+        assert face.highlight == (first, second)
+        grid = face.query_one("#grid", Static).content
+        assert isinstance(grid, Text)
+        highlighted = [
+            grid.plain[span.start : span.end].strip()
+            for span in grid.spans
+            if "reverse" in str(span.style)
+        ]
+        codes = []
+        for index in (first, second):
+            match = re.search(rf"(?<![0-9]){index} ([0-9A-Z]{{3}})", grid.plain)
+            assert match is not None
+            assert match.group(0) in highlighted  # the requested cells are drawn highlighted
+            codes.append(match.group(1))
+        await answer(pilot, "".join(codes))
+        assert "Login accepted" in result_text(app)
+
+
+async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
+    app = make_app(demo)
+    serial = demo.serial("ibkey")
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        assert "Login request" in app.read_display()
+        await pilot.press("b")  # default keymap: b = BIOMETRIC (Face ID / fingerprint)
+        await pilot.pause()
+        assert "Login accepted" in result_text(app)
+
+        await pilot.click("#logout-button")
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        await pilot.click(f"#face-{serial} #key-DENY")
+        await pilot.pause()
+        assert "denied on the phone" in result_text(app)
+        assert login(app).step is Step.CHOOSE
+
+
+async def test_wrong_password_then_lockout_at_the_host(demo: Demo) -> None:
+    app = make_app(demo)
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        await log_in_with_password(pilot, "not-it")
+        assert "Login failed" in result_text(app)
+        assert login(app).step is Step.CREDENTIALS
+
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        for attempt in range(LOCKOUT_AFTER):
+            await answer(pilot, "00000000")
+            if attempt < LOCKOUT_AFTER - 1:
+                assert "A new challenge was issued" in result_text(app)
+        assert "can no longer be used" in result_text(app)
+        assert login(app).step is Step.CHOOSE
+        assert demo.bridge.device(serial).status == "locked"
+        assert serial not in [option.id for option in app.query_one("#device-list").options]
+
+
+async def test_keymap_focus_and_help(demo: Demo) -> None:
+    app = make_app(demo, keymap="laptop")
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        await pilot.click("#username")
+        await pilot.press("q")  # typed into the field, not a POWER press
+        assert "q" in app.query_one("#username", Input).value
+        assert app.read_display(serial) == ""
+        app.focus_device()
+        await pilot.press("q", "a", "s", "d", "f")  # laptop keymap: q = POWER, a s d f = 1 2 3 4
+        assert app.read_display(serial) == "PIN>****"
+        await pilot.press("x")  # x = BACK
+        assert app.read_display(serial) == "PIN>***"
+
+        await pilot.press("question_mark")
+        await pilot.pause()
+        table = app.screen.query_one("#help-table", DataTable)
+        rows = {
+            str(table.get_row_at(index)[0]): str(table.get_row_at(index)[1])
+            for index in range(table.row_count)
+        }
+        assert rows["POWER"] == "q"
+        assert rows["1"] == "a, 1"
+        assert rows["OK"] == "space, enter"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert app.screen.id != "help"
+
+
+def test_demo_setup_is_idempotent(slsemu_home: Path) -> None:
+    config = BridgeConfig(scrypt_n=1 << 10)
+    with Bridge.open(slsemu_home, config=config) as bridge:
+        first = ensure_demo(bridge)
+        assert len(first.created) == 3
+        assert {device.model for device in bridge.devices(DEMO_USER)} == {
+            "dscplus",
+            "scc",
+            "ibkey",
+        }
+        before = [path.read_bytes() for path in first.images]
+        second = ensure_demo(bridge)
+        assert second.created == ()
+        assert second.images == first.images
+        assert [path.read_bytes() for path in second.images] == before
+        assert len(bridge.devices(DEMO_USER)) == 3
+        assert bridge.check_password(DEMO_USER, DEMO_PASSWORD)
+        for path in first.images:
+            assert path.stat().st_mode & 0o777 == 0o600
