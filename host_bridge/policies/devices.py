@@ -56,7 +56,7 @@ DISPLAY_NAME: Mapping[str, str] = MappingProxyType(
         "scc": "Security Code Card",
         ONLINE_SCC: "Online Security Code Card",
         TEMPORARY: "Temporary Code",
-        NO_DEVICE: "no device (Secure Login opt-out)",
+        NO_DEVICE: "Secure Login opt-out",
     }
 )
 

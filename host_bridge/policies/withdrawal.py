@@ -135,8 +135,7 @@ def check_withdrawal(
     if _fits(amount_cents, day_room, window_room):
         return WithdrawalDecision(
             allowed=True,
-            reason=f"{format_usd(amount_cents)} allowed, confirmed with the "
-            f"{display_name(cap_model)}",
+            reason=f"{format_usd(amount_cents)} allowed ({display_name(cap_model)} limits)",
             business_day=business_day,
             day_room=None if day_room is None else day_room - amount_cents,
             window_room=None if window_room is None else window_room - amount_cents,
@@ -155,7 +154,7 @@ def check_withdrawal(
         which, room = ("daily", day_room) if daily else ("five-business-day", window_room)
         reason = (
             f"{format_usd(amount_cents)} exceeds the {which} room of {format_usd(room)} "
-            f"left to the {display_name(cap_model)}"
+            f"({display_name(cap_model)} limits)"
         )
     if opt_out is OptOut.FULL:
         reason += "; opt back in to the Secure Login System to use a device's limits"
