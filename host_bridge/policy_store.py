@@ -1012,10 +1012,12 @@ class Policies:
     def report_lost(self, serial: str) -> OrderRecord | None:
         """A card was lost, stolen or damaged: it is revoked; its order's hold is kept."""
         row = self.store.connection.execute(
-            "SELECT id FROM orders WHERE serial = ? AND status IN ('shipped', 'activated')",
+            "SELECT id FROM orders WHERE serial = ? "
+            "AND status IN ('ordered', 'shipped', 'activated')",
             (serial,),
         ).fetchone()
         if row is not None:
+            # An order not yet shipped has no card to lose: `_order_event` refuses it.
             return self._order_event(int(row[0]), OrderEvent.LOSE)
         with self.store.transaction():
             device = self.store.get_device(serial)

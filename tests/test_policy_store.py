@@ -469,3 +469,12 @@ def test_bad_policies_toml_is_refused(slsemu_home: Path, text: str) -> None:
     (slsemu_home / "policies.toml").write_text(text)
     with pytest.raises(BridgeError, match=r"policies\.toml"):
         load_policy_config(slsemu_home)
+
+
+def test_a_card_not_yet_shipped_cannot_be_lost(bridge: Bridge, rules: Policies) -> None:
+    add_user(bridge, "alice", equity_cents=usd(2_000_000))
+    order = rules.order_dscplus("alice", "1234", None)
+    assert order.serial is not None
+    with pytest.raises(BridgeError, match="ordered"):
+        rules.report_lost(order.serial)
+    assert rules.order(order.id).state is OrderState.ORDERED
