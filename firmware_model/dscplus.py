@@ -383,8 +383,7 @@ class DscPlus(Device):
         self._reason = _NewPinReason.FIRST
         self._notice_next = State.OFF
         self._notice_until = math.inf
-        self._off_at = math.inf
-        self._deadline = math.inf
+        self._off_at = math.inf  # auto power-off (or end of the response hold)
         self._now = 0.0
 
     def _load_state(self, state: Mapping[str, JsonValue]) -> None:
@@ -517,7 +516,7 @@ class DscPlus(Device):
         events = _NO_EVENTS
         if now > self._now:
             self._now = now
-            if now >= self._deadline:
+            if now >= self._off_at or now >= self._notice_until:
                 events = self._expire(now)
         else:
             now = self._now
@@ -533,10 +532,6 @@ class DscPlus(Device):
         if state is not _RESPONSE:
             self._off_at = now + self._auto_off
         more = _TABLE[state][button](self, button, now)
-        if self._state is _NOTICE and self._notice_until < self._off_at:
-            self._deadline = self._notice_until
-        else:
-            self._deadline = self._off_at
         if events:
             return Reaction(self._display, True, events + more)
         if not more:
@@ -550,15 +545,14 @@ class DscPlus(Device):
         events = _NO_EVENTS
         if now > self._now:
             self._now = now
-            if now >= self._deadline:
+            if now >= self._off_at or now >= self._notice_until:
                 events = self._expire(now)
         return Reaction(self._display, False, events)
 
     def _expire(self, now: float) -> tuple[str, ...]:
         """Run the timeouts that are due at `now` (nothing durable changes here)."""
-        if self._state is State.NOTICE and self._notice_until <= now:
+        if self._notice_until <= now:
             self._enter(self._notice_next)
-            self._deadline = self._off_at
         if self._off_at <= now:
             self._power_off()
             return _EV_POWER_OFF
@@ -581,12 +575,13 @@ class DscPlus(Device):
     def _power_off(self) -> None:
         self._state = State.OFF
         self._display = self._buffer = self._pin = self._new_pin = ""
-        self._off_at = self._notice_until = self._deadline = math.inf
+        self._off_at = self._notice_until = math.inf
 
     def _enter(self, state: State) -> None:
         """Go to an entry screen with nothing typed yet."""
         self._state = state
         self._buffer = ""
+        self._notice_until = math.inf  # only a NOTICE has an end time of its own
         if state is State.LOCK_NUMBER:
             self._display = "L" + (self._lock_number or "")
         else:
