@@ -24,6 +24,7 @@ from firmware_model.errors import ImageError, UnknownButton
 from firmware_model.image import DeviceImage, decode_image, encode_image
 from firmware_model.models import device_class, load_device, new_image
 from firmware_model.ocra import ocra
+from firmware_model.script import parse_script, run_script
 
 Entropy = Callable[[int], bytes]
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")  # RFC 6287's 20-byte key
@@ -766,3 +767,60 @@ def test_legacy_cards_lock_and_unlock_like_the_dscplus(entropy: Entropy, model: 
     assert keys(card, f"OK {unlock_code(KEY, number)} OK 1111 OK 1111 OK OK").display == (
         "CHALLNG>"
     )
+
+
+# --- the firmware engineer's story, as a keypress script -----------------------------------------
+
+
+class _InProcess:
+    """The smallest ScriptTarget: a card and a clock (the emulator's session adds image saves)."""
+
+    def __init__(self, card: DscPlus) -> None:
+        self.card, self.now = card, 1_700_000_000.0
+
+    def press(self, button: str) -> None:
+        self.card.press(button, self.now)
+
+    def hold(self, button: str, seconds: float) -> None:
+        self.card.hold(button, seconds, self.now)
+        self.now += seconds
+
+    def type_digits(self, digits: str) -> None:
+        self.card.type_digits(digits, self.now)
+
+    def wait(self, seconds: float) -> None:
+        self.now += seconds
+        self.card.advance(self.now)
+
+    def read_display(self) -> str:
+        return self.card.display
+
+
+LOCK_SCRIPT = """
+# Three wrong PINs lock the card; power-cycling does not reset the counter.
+press POWER
+type 1111
+press OK
+expect "FAIL 1"
+press POWER
+press POWER
+expect "PIN>"
+type 1111
+press OK
+expect "FAIL 2"
+wait 40                 # auto power-off
+press POWER
+type 1111
+press OK
+expect "LOCK PIN"
+press OK
+expect /L[0-9]{7}/
+capture LOCKNO
+"""
+
+
+def test_lock_story_as_a_keypress_script(entropy: Entropy) -> None:
+    card = device_card(entropy)
+    result = run_script(parse_script(LOCK_SCRIPT), _InProcess(card))
+    assert result.passed, result.failures
+    assert result.captures["LOCKNO"] == "L" + card.to_image().state["lock_number"]
