@@ -38,7 +38,7 @@ from textual.widgets import (
 )
 
 from emulator.session import DeviceSession
-from emulator.tui.faceplates import FACEPLATES, DeviceView, Faceplate, SccFaceplate
+from emulator.tui.faceplates import FACEPLATES, SHORT_NAMES, DeviceView, Faceplate, SccFaceplate
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
@@ -162,7 +162,8 @@ class SlsApp(App[None]):
         with Horizontal(id="main"):
             with TabbedContent(id="devices"):
                 for serial, view in self._views.items():
-                    with TabPane(f"{view.model} {serial[-4:]}", id=f"tab-{serial}"):
+                    label = f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
+                    with TabPane(label, id=f"tab-{serial}"):
                         yield make_faceplate(self._sessions[serial], view, f"face-{serial}")
             if self._login is not None:
                 yield self._login

@@ -25,6 +25,18 @@ from emulator.tui.lcd import render_lcd
 
 Status = Mapping[str, str | int | bool]
 
+# Short model names for tabs and the login pane's narrow device lists.
+SHORT_NAMES: Mapping[str, str] = {
+    "dscplus": "DSC+",
+    "dsc": "DSC",
+    "scc": "SCC",
+    "online_scc": "Online SCC",
+    "ibkey": "IB Key",
+    "gold": "Gold",
+    "platinum": "Platinum",
+    "sms": "SMS",
+}
+
 
 @dataclass(frozen=True, slots=True)
 class DeviceView:
@@ -230,7 +242,7 @@ _PHONE_LABELS: Mapping[str, str] = {
     "BIOMETRIC": "Face ID",
     "NEXT": "Next",
     "BACK": "◄",
-    "POWER": "open app",
+    "POWER": "app",
 }
 
 

@@ -31,6 +31,7 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
+from emulator.tui.faceplates import SHORT_NAMES
 from firmware_model.errors import SlsError
 from host_bridge.policies.devices import display_name
 from host_bridge.service import Bridge, DeviceInfo
@@ -105,19 +106,6 @@ Withdraw = Callable[[str, str, str], WithdrawalAnswer]
 """(user, confirming device serial, amount text) → the decision. Raises `SlsError`/`ValueError`."""
 Limits = Callable[[str], list[str]]
 """user → one line per device: which device may confirm how much."""
-
-
-# Short model names for the narrow device lists (the policies' display names are long).
-SHORT_NAMES: Mapping[str, str] = {
-    "dscplus": "DSC+",
-    "dsc": "DSC",
-    "scc": "SCC",
-    "online_scc": "Online SCC",
-    "ibkey": "IB Key",
-    "gold": "Gold",
-    "platinum": "Platinum",
-    "sms": "SMS",
-}
 
 
 def device_label(device: DeviceInfo) -> str:

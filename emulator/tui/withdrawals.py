@@ -8,7 +8,8 @@ could confirm the amount.
 
 from __future__ import annotations
 
-from emulator.tui.login_pane import SHORT_NAMES, Limits, Withdraw, WithdrawalAnswer
+from emulator.tui.faceplates import SHORT_NAMES
+from emulator.tui.login_pane import Limits, Withdraw, WithdrawalAnswer
 from host_bridge.policies.withdrawal import CENTS_PER_USD, format_usd
 from host_bridge.policy_store import Policies
 from host_bridge.service import Bridge, money_to_cents
