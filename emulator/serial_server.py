@@ -127,6 +127,7 @@ class Outcome:
 
 
 Clock = Callable[[], float]
+_OK: Final = Outcome((Ok(),))
 
 
 class DeviceLine:
@@ -159,7 +160,8 @@ class DeviceLine:
         """Answer one request: device events first, then the reply (or one `ERR`)."""
         before: tuple[Event, ...] = ()
         try:
-            before = self.tick()  # on the real clock, time passed since the last event
+            if not self.virtual_clock:
+                before = self.tick()  # time passed since the last event
             outcome = self._handlers[type(request)](request)
         except UnknownButton as exc:
             outcome = Outcome((Err(ErrCode.BUTTON, str(exc)),))
@@ -171,7 +173,9 @@ class DeviceLine:
             outcome = Outcome((Err(ErrCode.INTERNAL, message),))
         except (SlsError, ValueError) as exc:
             outcome = Outcome((Err(ErrCode.BADARG, str(exc)),))
-        return Outcome(before + outcome.replies, outcome.busy_seconds)
+        if before:
+            return Outcome(before + outcome.replies, outcome.busy_seconds)
+        return outcome
 
     def tick(self) -> tuple[Event, ...]:
         """Let real time pass (real-time clock only); announce what changed by itself."""
@@ -200,8 +204,10 @@ class DeviceLine:
         # The model's own event names, under DEVICE so they never clash with the protocol's.
         return tuple(Event(f"DEVICE {text}") for text in self.session.last_reaction.events)
 
-    def _key(self, action: Callable[[], None]) -> Outcome:
-        action()
+    def _acknowledged(self) -> Outcome:
+        """`OK` after a key, with the device's events before it."""
+        if not self.session.last_reaction.events:
+            return _OK  # the common case, without allocating
         return Outcome((*self._device_events(), Ok()))
 
     def _needs_virtual_clock(self) -> None:
@@ -226,16 +232,19 @@ class DeviceLine:
         return Outcome((Display(self.session.read_display()),))
 
     def _press(self, request: Press) -> Outcome:
-        return self._key(lambda: self.session.press(request.button))
+        self.session.press(request.button)
+        return self._acknowledged()
 
     def _type(self, request: Type) -> Outcome:
         device = self.session.device
         for digit in set(request.digits):
             device.check_button(digit)  # refuse before the first digit: all or nothing
-        return self._key(lambda: self.session.type_digits(request.digits))
+        self.session.type_digits(request.digits)
+        return self._acknowledged()
 
     def _hold(self, request: Hold) -> Outcome:
-        outcome = self._key(lambda: self.session.hold(request.button, request.seconds))
+        self.session.hold(request.button, request.seconds)
+        outcome = self._acknowledged()
         # On the real clock the OK comes when the button is let go, as on the real thing.
         busy = 0.0 if self.virtual_clock else request.seconds
         return Outcome(outcome.replies, busy)
@@ -246,7 +255,8 @@ class DeviceLine:
             raise ProtocolError(ErrCode.UNSUPPORTED, f"{self.model} has no POWER button")
         if device.powered == request.on:
             return Outcome((Ok(),))  # already so: POWER ON/OFF is idempotent
-        return self._key(lambda: self.session.press(POWER_BUTTON))
+        self.session.press(POWER_BUTTON)
+        return self._acknowledged()
 
     def _clock_query(self, _request: ClockQuery) -> Outcome:
         return Outcome((ClockReply(round(self.session.now, 6)),))
@@ -306,6 +316,7 @@ class LineWriter:
         self._faults = faults
         self._loop = loop
         self._timed = config.baud is not None or config.delay > 0
+        self._faulty = config.faulty
         self._queue: deque[tuple[float, bytes]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._line_free_at = 0.0
@@ -314,7 +325,7 @@ class LineWriter:
 
     def send(self, lines: Iterable[bytes]) -> None:
         """Send encoded lines (faults applied), in order."""
-        if self._config.faulty:
+        if self._faulty:
             lines = [out for line in lines if (out := self._faults.apply(line)) is not None]
         if not self._timed:
             data = b"".join(lines)

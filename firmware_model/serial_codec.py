@@ -30,6 +30,7 @@ outside 0x20-0x7E.
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import re
@@ -625,6 +626,18 @@ class LineSplitter:
 
     def feed(self, data: bytes) -> list[bytes | Overlong]:
         """Add received bytes; return what became complete."""
+        if (
+            not self._buffer
+            and not self._discarding
+            and data.find(b"\n") == len(data) - 1
+            and (self.cancel is None or self.cancel not in data)
+        ):
+            # The common case — exactly one whole line — without the general loop below
+            # (same result: the property tests feed lines whole and byte by byte).
+            line = data[:-2] if data.endswith(b"\r\n") else data[:-1]
+            if len(line) > self.limit:
+                return [Overlong(self.limit)]
+            return [line] if line else []
         out: list[bytes | Overlong] = []
         start = 0
         while start < len(data):
@@ -674,6 +687,19 @@ class LineSplitter:
         return dropped
 
 
+def _parse_or_err(line: bytes) -> Request | Err:
+    try:
+        return parse_request(line)
+    except ProtocolError as exc:
+        return Err(exc.code, exc.message)
+
+
+PARSE_CACHE_LINES: Final = 1024
+"""Distinct request lines whose parse is remembered (a rig repeats a few lines many times)."""
+# Requests and Err are immutable, so one parse may serve every identical line (bounded LRU).
+_parse_cached: Final = functools.lru_cache(maxsize=PARSE_CACHE_LINES)(_parse_or_err)
+
+
 class RequestDecoder:
     """Device side: bytes in, `Request`s (or `Err` replies for bad lines) out, in order."""
 
@@ -690,14 +716,16 @@ class RequestDecoder:
             if isinstance(item, Overlong):
                 out.append(Err(ErrCode.TOOLONG, f"line longer than {item.limit} bytes"))
                 continue
-            try:
-                request = parse_request(strip_checksum(item, self.checksum_required))
-            except ProtocolError as exc:
-                out.append(Err(exc.code, exc.message))
-                continue
-            if isinstance(request, Checksum):
-                self.checksum_required = request.on
-            out.append(request)
+            if self.checksum_required or b"*" in item:
+                try:
+                    parsed = _parse_or_err(strip_checksum(item, self.checksum_required))
+                except ProtocolError as exc:
+                    parsed = Err(exc.code, exc.message)
+            else:
+                parsed = _parse_cached(item)
+            if isinstance(parsed, Checksum):
+                self.checksum_required = parsed.on
+            out.append(parsed)
         return out
 
     def close(self) -> bool:

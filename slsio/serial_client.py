@@ -60,6 +60,8 @@ DEFAULT_TIMEOUT: Final = 2.0
 MAX_EVENTS: Final = 256
 """Unsolicited lines kept for `events`; older ones are dropped first."""
 READ_CHUNK: Final = 4096
+MIN_POLL: Final = 0.05
+"""Shortest read timeout set on a blocking port; deadlines are kept to within this."""
 _IDEMPOTENT: Final = (Read, Hello, State, ClockQuery)
 
 R = TypeVar("R", bound=Reply)
@@ -233,7 +235,11 @@ class SerialClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _timeout(request)
-            self._port.timeout = left
+            current = self._port.timeout
+            if current is None or left < current:
+                # Setting a pyserial timeout reconfigures the port (termios calls): only
+                # shorten it when the deadline is near, never below MIN_POLL.
+                self._port.timeout = max(left, MIN_POLL)
             try:
                 data = self._port.read(max(1, min(self._port.in_waiting, READ_CHUNK)))
             except serial.SerialException as exc:
@@ -249,9 +255,12 @@ class SerialClient:
     def poll_events(self, seconds: float) -> list[str]:
         """Read for `seconds` and return (and clear) the `EVT` lines received."""
         deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            self._port.timeout = left
-            self._exchange.feed(self._port.read(max(1, self._port.in_waiting)))
+        try:
+            while (left := deadline - time.monotonic()) > 0:
+                self._port.timeout = max(left, MIN_POLL)
+                self._exchange.feed(self._port.read(max(1, self._port.in_waiting)))
+        finally:
+            self._port.timeout = self.config.timeout
         events = list(self._exchange.events)
         self._exchange.events.clear()
         return events
