@@ -33,6 +33,7 @@ from __future__ import annotations
 import hmac
 import math
 import os
+import sys
 import time
 import tomllib
 from collections.abc import Callable, Mapping
@@ -656,23 +657,32 @@ class Bridge:
             id=challenge_id, serial=serial, kind=kind, text=text, data_enc=data_enc,
             created=now, expires=now + self.config.challenge_ttl, used=False, used_at=None,
         )
+        wait = 0.0
         with self.store.transaction():
             if kind == v.KIND_SMS:
                 last = self.store.last_challenge_time(serial, v.KIND_SMS)
                 wait = 0.0 if last is None else last + self.config.sms_resend_seconds - now
-                if wait > 0:
-                    self._audit("sms.send", "refused", serial=serial, reason="resend limit")
-                    raise TooSoon(math.ceil(wait))
-            self.store.insert_challenge(record_ch)
-            self._audit("challenge.issue", "ok", serial=serial, kind=kind,
-                        challenge_id=challenge_id)
-            if code is not None:
-                channel = "voice" if voice else "sms"
-                owners = self.store.users_of(serial)
-                self.outbox.send(Message(now, channel, serial, owners[0][0] if owners else None,
-                                         challenge_id, code))
-                self._audit("sms.send", "ok", serial=serial, channel=channel)
+            if wait > 0:  # refused: commit the audit row, then report
+                self._audit("sms.send", "refused", serial=serial, reason="resend limit")
+            else:
+                self._store_challenge(record_ch, code, voice, now)
+        if wait > 0:
+            raise TooSoon(math.ceil(wait))
         return Challenge(challenge_id, serial, kind, text, record_ch.expires)
+
+    def _store_challenge(
+        self, record_ch: ChallengeRecord, code: str | None, voice: bool, now: float
+    ) -> None:
+        serial, challenge_id, kind = record_ch.serial, record_ch.id, record_ch.kind
+        self.store.insert_challenge(record_ch)
+        self._audit("challenge.issue", "ok", serial=serial, kind=kind,
+                    challenge_id=challenge_id)
+        if code is not None:
+            channel = "voice" if voice else "sms"
+            owners = self.store.users_of(serial)
+            self.outbox.send(Message(now, channel, serial, owners[0][0] if owners else None,
+                                     challenge_id, code))
+            self._audit("sms.send", "ok", serial=serial, channel=channel)
 
     def verify(self, serial: str, challenge_id: str, response: str) -> Verdict:
         """Check `response` to challenge `challenge_id` of device `serial`. One transaction.
@@ -829,6 +839,10 @@ def _split_pin(
     """(PIN for the image, PIN the host keeps). A suite with P (DSC+ soft PIN, IB Key) feeds the
     PIN into the response, so the host keeps it and the card stores none; otherwise the PIN is
     checked on the device and the host never learns it."""
+    if model == "ibkey":
+        # The app checks its PIN locally and also feeds it to OCRA (suite with PSHA1). Without
+        # a PIN the app waits for activation, where the user picks it (see `Bridge.activate`).
+        return pin, pin
     cls = device_class(model)
     modes: tuple[str, ...] = getattr(cls, "pin_modes", ())
     defaults: Mapping[str, str] = getattr(cls, "default_suites", {})
@@ -837,12 +851,12 @@ def _split_pin(
         effective = defaults.get(pin_mode or modes[0])
     if effective is None or OcraSuite.parse(effective).pin_hash is None:
         return pin, None
-    if model == "ibkey":
-        # The app checks its PIN locally and also feeds it to OCRA. Without a PIN the app waits
-        # for activation, where the user picks the PIN (see `Bridge.activate`).
-        return pin, pin
     if pin is None:
         raise BridgeError(f"a {model} with suite {effective} needs a PIN (the host keeps it)")
+    length: int = getattr(sys.modules[cls.__module__], "PIN_LENGTH", 4)
+    if len(pin) != length or not pin.isdigit() or not pin.isascii():
+        # The card cannot check a soft PIN, so the host does it here (KB1943: 4 digits).
+        raise BridgeError(f"cannot make a {model} device: the soft PIN must be {length} digits")
     return None, pin
 
 
