@@ -643,14 +643,15 @@ class SerialServer:
             self._tick()
 
     def _tick(self) -> None:
+        loop = asyncio.get_running_loop()
+        # Next tick first: a failing device must not stop the clock of the others.
+        self._ticker = loop.call_later(self.config.tick_seconds, self._tick)
         for endpoint in self.endpoints:
             if not endpoint.protocol.busy:  # a holding line catches up when released
                 try:
                     endpoint.protocol.announce(endpoint.line.tick())
                 except OSError as exc:
                     sys.stderr.write(f"slsemu serve: {endpoint.image}: save failed: {exc}\n")
-        loop = asyncio.get_running_loop()
-        self._ticker = loop.call_later(self.config.tick_seconds, self._tick)
 
     async def serve_until_stopped(self, stop_on_lost: bool) -> None:
         """Run until `stop()` (or, if `stop_on_lost`, until a port goes away)."""

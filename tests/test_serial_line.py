@@ -276,6 +276,25 @@ def test_half_line_of_a_vanished_host_is_never_executed(line: tuple[str, Path]) 
         assert second.state()["battery_presses_left"] == before
 
 
+def test_a_host_that_never_reads_cannot_stall_or_bloat_the_device(tmp_path: Path) -> None:
+    image = card(tmp_path)
+    with serving(["--image", str(image), "--pty", "--virtual-clock"]) as served:
+        with SerialClient(served.path, config=FAST) as client:
+            for _ in range(10):  # ~0.8 MB of replies that nobody reads
+                client.port.write(b"STATE\n" * 2000)
+            time.sleep(0.2)
+            client.port.write(CANCEL)
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:  # drain whatever the line kept
+                client.discard()
+                time.sleep(0.1)
+                if not client.port.in_waiting:
+                    break
+            client.discard()
+            assert client.hello().serial == "DP0000000001"
+        assert served.proc.poll() is None
+
+
 # --- the server process -------------------------------------------------------------------------
 
 
