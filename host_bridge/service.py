@@ -692,6 +692,7 @@ class Bridge:
         """
         if not isinstance(response, str) or len(response) > v.MAX_RESPONSE_CHARS:
             raise BridgeError(f"a response is at most {v.MAX_RESPONSE_CHARS} characters")
+        self.store.get_device(serial)  # an unknown device is bad input, not a refusal
         now = self.clock()
         with self.store.transaction():
             verdict, failures = self._verify_locked(serial, challenge_id, response, now)

@@ -1,0 +1,181 @@
+"""`slsbridge` as a user runs it: exit 0/1/2, one-line errors, JSON output, login."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from firmware_model.scc import scc_response
+from host_bridge.cli import main
+from host_bridge.login import run_login
+from host_bridge.service import Bridge
+from tests.bridge_helpers import dscplus_response, read_image
+
+Cli = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def home(slsemu_home: Path) -> Path:
+    slsemu_home.mkdir(parents=True, exist_ok=True)
+    (slsemu_home / "bridge.toml").write_text("scrypt_n = 256\n")  # cheap hashing for tests
+    return slsemu_home
+
+
+def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, *argv: str,
+        stdin: str = "") -> tuple[int, str, str]:
+    monkeypatch.setattr(sys, "stdin", io.StringIO(stdin))
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, home: Path) -> Cli:
+    def call(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+        return run(capsys, monkeypatch, *argv, stdin=stdin)
+
+    assert call("init")[0] == 0
+    assert call("user", "add", "alice", "--password-stdin", "--dob", "1980-02-03",
+                "--id-type", "passport", "--id-number", "X1234567", "--equity", "600000",
+                "--primary", stdin="hunter2\n")[0] == 0
+    return call
+
+
+def test_user_show_never_prints_secrets(cli: Cli, home: Path) -> None:
+    code, out, _ = cli("user", "show", "alice", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["equity_cents"] == 60_000_000 and info["primary_user"] is True
+    assert info["id_number"] == "****4567" and "hunter2" not in out and "pw_hash" not in out
+
+
+def test_provision_challenge_verify_replay(cli: Cli, home: Path) -> None:
+    image = home / "card.img"
+    code, out, _ = cli("provision", "--user", "alice", "--model", "dscplus", "--pin", "2468",
+                       "--image", str(image))
+    serial = out.strip()
+    assert code == 0 and serial.startswith("DP")
+    code, out, _ = cli("challenge", "--serial", serial, "--json")
+    challenge = json.loads(out)
+    assert code == 0 and set(challenge) >= {"id", "challenge"}
+    response = dscplus_response(read_image(image), "2468", challenge["challenge"],
+                                challenge["expires_at"] - 60)
+    args = ("verify", "--serial", serial, "--challenge-id", challenge["id"])
+    assert cli(*args, "--response", response)[0] == 0
+    code, out, _ = cli(*args, "--response", response, "--json")
+    assert code == 1 and json.loads(out) == {"accepted": False,
+                                             "reason": "challenge already used"}
+    code, out, _ = cli("devices", "--user", "alice", "--json")
+    assert [d["serial"] for d in json.loads(out)["devices"]] == [serial]
+    code, out, _ = cli("audit", "--json")
+    assert code == 0 and response not in out and "2468" not in out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("provision", "--user", "nobody", "--model", "scc", "--image", "x.img"),
+        ("provision", "--user", "alice", "--model", "warp", "--image", "x.img"),
+        ("provision", "--user", "alice", "--model", "scc"),
+        ("challenge", "--serial", "NOPE"),
+        ("verify", "--serial", "NOPE", "--challenge-id", "x", "--response", "1"),
+        ("user", "show", "bob"),
+        ("user", "add", "bad name!", "--password-stdin"),
+        ("user", "add", "carol", "--password-stdin", "--equity", "lots"),
+        ("user", "add", "carol", "--password-stdin", "--dob", "1980-13-45"),
+        ("unlock", "--serial", "NOPE"),
+        ("pskc", "import", "/nonexistent.pskcxml", "--user", "alice"),
+        ("devices",),
+    ],
+)
+def test_bad_input_is_exit_2_with_one_line(cli: Cli, argv: tuple[str, ...]) -> None:
+    try:
+        code, _, err = cli(*argv, stdin="pw\n")
+    except SystemExit as exc:  # argparse usage errors
+        code, err = int(exc.code or 0), "usage"
+    assert code == 2
+    assert err.count("\n") <= 1 and "Traceback" not in err
+
+
+def test_user_add_twice_changes_nothing(cli: Cli) -> None:
+    code, _, err = cli("user", "add", "alice", "--password-stdin", stdin="other\n")
+    assert code == 2 and "already exists" in err
+
+
+def test_login_with_an_scc(cli: Cli, home: Path) -> None:
+    image = home / "scc.img"
+    serial = cli("provision", "--user", "alice", "--model", "scc", "--image", str(image))[1].strip()
+    key = read_image(image).key
+
+    class Scripted:
+        """A user who reads the two cells the login asks for off the card."""
+
+        def __init__(self) -> None:
+            self.shown: list[str] = []
+
+        def ask(self, prompt: str) -> str:
+            self.shown.append(prompt)
+            first, second = prompt.split("cells ")[1].split(" (")[0].split(" and ")
+            return scc_response(key, int(first), int(second))
+
+        def ask_secret(self, prompt: str) -> str:
+            return "hunter2"
+
+        def say(self, text: str) -> None:
+            self.shown.append(text)
+
+    with Bridge.open() as bridge:
+        result = run_login(bridge, "alice", Scripted())
+        assert (result.accepted, result.serial) == (True, serial)
+        wrong = run_login(bridge, "alice", Scripted(), password="wrong")
+        assert (wrong.accepted, wrong.reason) == (False, "wrong user name or password")
+
+
+def test_login_cli_refuses_a_wrong_response(cli: Cli, home: Path) -> None:
+    cli("provision", "--user", "alice", "--model", "scc", "--image", str(home / "a.img"))
+    serial = cli("provision", "--user", "alice", "--model", "dscplus", "--pin", "1234",
+                 "--image", str(home / "b.img"))[1].strip()
+    code, out, _ = cli("login", "--user", "alice", "--password-stdin",
+                       stdin="hunter2\n2\n00000000\n")
+    assert code == 1 and "Select Second Factor Device" in out and "wrong response" in out
+    code, out, _ = cli("login", "--user", "alice", "--password-stdin", "--device", serial,
+                       "--json", stdin="hunter2\n00000000\n")
+    assert code == 1 and json.loads(out)["serial"] == serial
+    code, out, _ = cli("login", "--user", "alice", "--password-stdin", stdin="nope\n")
+    assert code == 1 and "wrong user name or password" in out
+
+
+def test_login_via_without_serial_support_is_exit_2(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+
+    real = importlib.import_module
+
+    def fake(name: str, package: str | None = None) -> ModuleType:
+        if name == "host_bridge.serial_login":
+            raise ModuleNotFoundError(name)
+        return real(name, package)
+
+    monkeypatch.setattr(importlib, "import_module", fake)
+    code, _, err = cli("login", "--user", "alice", "--password-stdin", "--via", "/dev/null",
+                       stdin="hunter2\n")
+    assert code == 2 and "serial_login" in err
+
+
+def test_sms_cli_outbox_and_resend_limit(cli: Cli) -> None:
+    serial = cli("provision", "--user", "alice", "--model", "sms")[1].strip()
+    code, out, _ = cli("challenge", "--serial", serial, "--json")
+    challenge_id = json.loads(out)["id"]
+    code, out, _ = cli("sms", "outbox", "--serial", serial, "--json")
+    sent = json.loads(out)
+    assert code == 0 and sent["channel"] == "sms"
+    code, _, err = cli("challenge", "--serial", serial, "--voice")
+    assert code == 1 and "resend limit" in err
+    assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
+               "--response", sent["code"])[0] == 0

@@ -1,0 +1,159 @@
+"""The store: migrations, durability settings, append-only audit, sealed secrets, master key."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from host_bridge.errors import StoreError
+from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey
+from host_bridge.schema import MIGRATIONS, current_version
+from host_bridge.service import Bridge
+from host_bridge.store import Store
+from tests.bridge_helpers import FAST, FakeClock, open_bridge
+
+
+def test_version_one_creates_every_table(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.sqlite3")
+    tables = {r[0] for r in store.connection.execute(
+        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"users", "devices", "device_users", "challenges", "audit", "withdrawals",
+            "share_requests", "temp_access", "orders", "holidays", "schema_version"} <= tables
+    assert current_version(store.connection) == 1
+
+
+def test_durability_settings(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.sqlite3", busy_timeout_ms=1234)
+    conn = store.connection
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert (tmp_path / "s.sqlite3").stat().st_mode & 0o777 == 0o600
+
+
+def test_a_migration_runs_once(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    v2 = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\nINSERT INTO extra VALUES (1);"))
+    Store.open(path, migrations=v2).close()
+    store = Store.open(path, migrations=v2)  # a second open must not apply it again
+    assert current_version(store.connection) == 2
+    assert store.connection.execute("SELECT count(*) FROM extra").fetchone()[0] == 1
+
+
+def test_a_newer_store_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    v2 = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);"))
+    Store.open(path, migrations=v2).close()
+    with pytest.raises(StoreError, match="newer than this build knows"):
+        Store.open(path)
+
+
+def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    Store.open(path).close()
+    broken = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\nTHIS IS NOT SQL;"))
+    with pytest.raises(StoreError):
+        Store.open(path, migrations=broken)
+    store = Store.open(path)
+    assert current_version(store.connection) == 1
+    assert store.connection.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    path.write_bytes(b"garbage" * 1000)
+    with pytest.raises(StoreError, match="not usable"):
+        Store.open(path)
+
+
+def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
+    store = Store.open(tmp_path / "s.sqlite3")
+    store.append_audit(1.0, "x", "ok")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as conn:
+        conn.execute("UPDATE audit SET outcome = 'changed'")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as conn:
+        conn.execute("DELETE FROM audit")
+    assert [r.outcome for r in store.audit()] == ["ok"]
+
+
+def test_keys_are_sealed_and_bound_to_their_device(tmp_path: Path) -> None:
+    clock = FakeClock()
+    bridge = open_bridge(tmp_path / "home", clock)
+    bridge.add_user("alice", "pw")
+    a = bridge.provision("alice", "scc", image_path=tmp_path / "a.img")
+    b = bridge.provision("alice", "scc", image_path=tmp_path / "b.img")
+    raw = (tmp_path / "home" / "bridge.sqlite3").read_bytes()
+    assert a.image is not None and a.image.key not in raw
+    # Moving a's sealed key into b's row makes b unusable instead of answering with a's key.
+    key_a = bridge.store.get_device(a.serial).key_enc
+    with bridge.store.transaction() as conn:
+        conn.execute("UPDATE devices SET key_enc = ? WHERE serial = ?", (key_a, b.serial))
+    challenge = bridge.issue_challenge(b.serial)
+    with pytest.raises(StoreError, match="cannot decrypt"):
+        bridge.verify(b.serial, challenge.id, "AAABBB")
+
+
+def test_missing_master_key(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    bridge = open_bridge(home, FakeClock())
+    bridge.close()
+    (home / "master.key").unlink()
+    fresh = Bridge.open(home, FakeClock(), config=FAST)
+    with pytest.raises(StoreError, match="missing"):
+        _ = fresh.master
+    with pytest.raises(StoreError, match="missing"):
+        fresh.init()  # init must not silently make a new key for an existing store
+
+
+def test_wrong_or_malformed_master_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = tmp_path / "home"
+    open_bridge(home, FakeClock()).close()
+    monkeypatch.setenv(ENV_MASTER_KEY, os.urandom(32).hex())
+    with pytest.raises(StoreError, match="wrong master key"):
+        _ = Bridge.open(home, FakeClock(), config=FAST).master
+    monkeypatch.setenv(ENV_MASTER_KEY, "not hex")
+    with pytest.raises(StoreError, match="malformed master key"):
+        _ = Bridge.open(home, FakeClock(), config=FAST).master
+    monkeypatch.delenv(ENV_MASTER_KEY)
+    (home / "master.key").write_text("abcd\n")
+    with pytest.raises(StoreError, match="malformed master key"):
+        _ = Bridge.open(home, FakeClock(), config=FAST).master
+
+
+def test_master_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(ENV_MASTER_KEY, os.urandom(32).hex())
+    bridge = open_bridge(tmp_path / "home", FakeClock())
+    assert not (tmp_path / "home" / "master.key").exists()
+    bridge.add_user("alice", "pw")
+    assert bridge.provision("alice", "sms").serial.startswith("SM")
+
+
+def test_master_key_file_is_private(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    open_bridge(home, FakeClock()).close()
+    key_file = home / "master.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    key_file.chmod(0o644)
+    with pytest.raises(StoreError, match="readable by others"):
+        _ = Bridge.open(home, FakeClock(), config=FAST).master
+
+
+def test_master_key_repr_hides_the_key() -> None:
+    key = os.urandom(32)
+    assert key.hex() not in repr(MasterKey(key))
+
+
+def test_sealed_values_do_not_open_for_another_purpose() -> None:
+    master = MasterKey(os.urandom(32))
+    sealed = master.seal("pin", "DP1", b"1234")
+    assert master.open("pin", "DP1", sealed) == b"1234"
+    with pytest.raises(StoreError):
+        master.open("key", "DP1", sealed)
+    with pytest.raises(StoreError):
+        master.open("pin", "DP2", sealed)
