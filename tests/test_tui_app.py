@@ -94,6 +94,12 @@ async def answer(pilot: Pilot[None], response: str) -> None:
     await pilot.pause()
 
 
+async def click_key(pilot: Pilot[None], app: SlsApp, serial: str, button: str) -> None:
+    """Click a device key with the mouse."""
+    keypad, offset = app.faceplate(serial).key_at(button)
+    await pilot.click(keypad, offset=offset)
+
+
 def result_text(app: SlsApp) -> str:
     return str(app.query_one("#result", Static).content)
 
@@ -113,11 +119,11 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
         assert challenge is not None and len(challenge.text) == 6
         assert app.active_serial == serial
         assert isinstance(app.focused, CardFaceplate)  # the keymap now drives the card
-        await pilot.click(f"#face-{serial} #key-POWER")  # the "press" button, with the mouse
+        await click_key(pilot, app, serial, "POWER")  # the "press" button, with the mouse
         assert app.read_display() == "PIN>"
         await pilot.press(*DEMO_PIN)
         assert app.read_display() == "PIN>****"
-        await pilot.click(f"#face-{serial} #key-OK")
+        await click_key(pilot, app, serial, "OK")
         assert app.read_display() == "CHALLNG>"
         await pilot.press(*challenge.text, "enter")
         response = app.read_display()
@@ -196,7 +202,7 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         await pilot.click("#logout-button")
         await log_in_with_password(pilot)
         await choose(pilot, app, serial)
-        await pilot.click(f"#face-{serial} #key-DENY")
+        await click_key(pilot, app, serial, "DENY")
         await pilot.pause()
         assert "denied on the phone" in result_text(app)
         assert login(app).step is Step.CHOOSE
@@ -219,7 +225,8 @@ async def test_wrong_password_then_lockout_at_the_host(demo: Demo) -> None:
         assert "can no longer be used" in result_text(app)
         assert login(app).step is Step.CHOOSE
         assert demo.bridge.device(serial).status == "locked"
-        assert serial not in [option.id for option in app.query_one("#device-list").options]
+        listing = app.query_one("#device-list", OptionList)
+        assert serial not in [option.id for option in listing.options]
 
 
 async def test_keymap_focus_and_help(demo: Demo) -> None:

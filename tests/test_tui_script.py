@@ -58,7 +58,10 @@ capture OFF
 
 def make_image(folder: Path, model: str, entropy: Callable[[int], bytes], **spec: str) -> Path:
     path = folder / f"{model}.img"
-    image = new_image(ImageSpec(model, f"{model.upper()}0000000001", KEY, **spec), entropy)
+    spec_ = ImageSpec(
+        model, f"{model.upper()}0000000001", KEY, spec.get("pin"), spec.get("pin_mode")
+    )
+    image = new_image(spec_, entropy)
     save_image(path, image)
     return path
 

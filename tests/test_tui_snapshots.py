@@ -54,7 +54,8 @@ def images(tmp_path: Path, entropy: Callable[[int], bytes]) -> dict[str, Path]:
     paths = {}
     for name, (model, serial, options, _) in DEVICES.items():
         path = tmp_path / f"{name}.img"
-        save_image(path, new_image(ImageSpec(model, serial, KEY, **options), entropy))
+        spec = ImageSpec(model, serial, KEY, options.get("pin"), options.get("pin_mode"))
+        save_image(path, new_image(spec, entropy))
         paths[name] = path
     return paths
 

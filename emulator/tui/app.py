@@ -149,6 +149,7 @@ class SlsApp(App[None]):
             view = device_view(session, session.device.to_image().serial)
             self._sessions[view.serial] = session
             self._views[view.serial] = view
+        self._faces: dict[str, Faceplate] = {}
         self._login = login
         self._on_ready = on_ready
         self.handled_keys = 0
@@ -163,8 +164,10 @@ class SlsApp(App[None]):
             with TabbedContent(id="devices"):
                 for serial, view in self._views.items():
                     label = f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
+                    face = make_faceplate(self._sessions[serial], view, f"face-{serial}")
+                    self._faces[serial] = face
                     with TabPane(label, id=f"tab-{serial}"):
-                        yield make_faceplate(self._sessions[serial], view, f"face-{serial}")
+                        yield face
             if self._login is not None:
                 yield self._login
         yield RichLog(id="events", max_lines=MAX_LOG_LINES, wrap=True, markup=False)
@@ -198,8 +201,8 @@ class SlsApp(App[None]):
         return self._sessions[serial]
 
     def faceplate(self, serial: str) -> Faceplate:
-        """The faceplate widget of device `serial`."""
-        return self.query_one(f"#face-{serial}", Faceplate)
+        """The faceplate widget of device `serial` (it may not be mounted yet)."""
+        return self._faces[serial]
 
     def show_device(self, serial: str) -> None:
         """Bring device `serial` to the front (does nothing for a device not loaded here)."""
@@ -208,7 +211,9 @@ class SlsApp(App[None]):
 
     def focus_device(self) -> None:
         """Give keyboard focus to the visible faceplate, where the keymap acts."""
-        self.faceplate(self.active_serial).focus()
+        face = self.faceplate(self.active_serial)
+        if face.is_mounted:
+            face.focus()
 
     @on(TabbedContent.TabActivated, "#devices")
     def _tab_changed(self) -> None:

@@ -16,10 +16,10 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import Button, Static
+from textual.widgets import Static
 
 from emulator.tui.lcd import render_lcd
 
@@ -77,18 +77,56 @@ _LOCK_FLAGS: Mapping[str, str] = {
 }
 
 
-class KeyButton(Button, can_focus=False):
-    """A device key. Not focusable: keyboard focus stays on the faceplate, where the keymap acts."""
+class Keypad(Static):
+    """A block of device keys drawn as text; a click on a key posts `Faceplate.Pressed`.
 
-    def __init__(self, label: str, button: str) -> None:
-        super().__init__(label, id=f"key-{button}", classes="key", compact=True)
-        self.device_button = button
+    One widget per block rather than one `Button` per key: a faceplate has up to 19 keys, and
+    fewer widgets make the app start and redraw faster. A key the device lacks is left blank.
+    """
+
+    def __init__(
+        self,
+        faceplate: Faceplate,
+        rows: tuple[tuple[str, ...], ...],
+        labels: Mapping[str, str],
+        buttons: frozenset[str],
+        *,
+        classes: str = "keypad",
+    ) -> None:
+        width = max(len(labels.get(name, name)) for row in rows for name in row) + 2
+        self._cells: dict[str, tuple[int, int]] = {}
+        lines = []
+        for y, row in enumerate(rows):
+            parts = []
+            for column, name in enumerate(row):
+                label = labels.get(name, name).center(width)
+                if name in buttons:
+                    self._cells[name] = (column * (width + 1) + width // 2, y * 2)
+                    parts.append(f"[@click=key('{name}')][reverse]{label}[/reverse][/]")
+                else:
+                    parts.append(" " * width)
+            lines.append(" ".join(parts))
+        super().__init__("\n\n".join(lines), classes=classes)
+        self._faceplate = faceplate
+
+    def has_key(self, button: str) -> bool:
+        """Whether this keypad shows key `button`."""
+        return button in self._cells
+
+    def key_offset(self, button: str) -> tuple[int, int]:
+        """Where key `button` is drawn in this widget (x, y): for clicking it in tests."""
+        return self._cells[button]
+
+    def action_key(self, button: str) -> None:
+        """A click on a key."""
+        self.post_message(Faceplate.Pressed(self._faceplate, button))
 
 
 class Faceplate(Vertical, can_focus=True):
     """Base of every faceplate: a reactive `view`, and `Pressed` messages from its keys."""
 
-    view: reactive[DeviceView | None] = reactive(None, layout=True)
+    # The faceplate's children redraw themselves when the view changes (fixed sizes: no layout).
+    view: reactive[DeviceView | None] = reactive(None, repaint=False)
 
     class Pressed(Message):
         """A device key was clicked (the app forwards it to the device)."""
@@ -102,23 +140,23 @@ class Faceplate(Vertical, can_focus=True):
         super().__init__(id=id, classes=f"faceplate model-{view.model}")
         self.set_reactive(Faceplate.view, view)
 
-    def on_button_pressed(self, event: Button.Pressed) -> None:
-        if isinstance(event.button, KeyButton):
-            event.stop()
-            self.post_message(self.Pressed(self, event.button.device_button))
-
-    def keypad(self, rows: tuple[tuple[str, ...], ...], labels: Mapping[str, str]) -> Grid:
-        """A grid of the device's keys; a key the device lacks leaves a blank cell."""
+    def keypad(
+        self,
+        rows: tuple[tuple[str, ...], ...],
+        labels: Mapping[str, str],
+        classes: str = "keypad",
+    ) -> Keypad:
+        """The device's keys laid out as `rows`."""
         view = self.view
         buttons = view.buttons if view is not None else frozenset()
-        cells: list[Static | KeyButton] = []
-        for row in rows:
-            for name in row:
-                if name in buttons:
-                    cells.append(KeyButton(labels.get(name, name), name))
-                else:
-                    cells.append(Static("", classes="key-blank"))
-        return Grid(*cells, classes="keypad")
+        return Keypad(self, rows, labels, buttons, classes=classes)
+
+    def key_at(self, button: str) -> tuple[Keypad, tuple[int, int]]:
+        """The keypad showing key `button` and the key's offset in it (to click it)."""
+        for keypad in self.query(Keypad):
+            if keypad.has_key(button):
+                return keypad, keypad.key_offset(button)
+        raise KeyError(button)
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +192,7 @@ class CardFaceplate(Faceplate):
         with Horizontal(classes="card-top"):
             yield Static(self._indicators(), id="indicators", classes="indicators")
             if view is not None and "POWER" in view.buttons:
-                yield KeyButton(layout.labels.get("POWER", "POWER"), "POWER")
+                yield self.keypad((("POWER",),), layout.labels, classes="keypad power")
         yield Static(self._lcd_text(), id="lcd", classes="lcd")
         yield Static(self._plain_text(), id="plain", classes="plain")
         yield self.keypad(layout.keypad, layout.labels)
@@ -178,9 +216,9 @@ class CardFaceplate(Faceplate):
     def watch_view(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#lcd", Static).update(self._lcd_text())
-        self.query_one("#plain", Static).update(self._plain_text())
-        self.query_one("#indicators", Static).update(self._indicators())
+        self.query_one("#lcd", Static).update(self._lcd_text(), layout=False)
+        self.query_one("#plain", Static).update(self._plain_text(), layout=False)
+        self.query_one("#indicators", Static).update(self._indicators(), layout=False)
 
 
 class SccFaceplate(Faceplate):
@@ -198,6 +236,7 @@ class SccFaceplate(Faceplate):
         serial = view.serial if view else ""
         yield Static(f"Security Code Card  ·  {serial}", classes="card-title")
         yield Static(self._asked_text(), id="asked", classes="plain")
+        yield Static(self._reader_text(), id="plain", classes="plain")
         with VerticalScroll(classes="scc-scroll"):
             yield Static(self._grid_text(), id="grid", classes="scc-grid")
 
@@ -205,6 +244,15 @@ class SccFaceplate(Faceplate):
         if not self.highlight:
             return "cells asked: none (log in with this card)"
         return "cells asked: " + ", ".join(str(index) for index in self.highlight)
+
+    def _reader_text(self) -> str:
+        """The card-reader emulation's display (scripts press keys on an SCC to read a cell)."""
+        view = self.view
+        return f"reader: {view.display}" if view and view.display else "reader: (off)"
+
+    def watch_view(self) -> None:
+        if self.is_mounted:
+            self.query_one("#plain", Static).update(self._reader_text(), layout=False)
 
     def _grid_text(self) -> Text:
         rows = len(self._grid) // self.COLUMNS
@@ -256,11 +304,10 @@ class PhoneFaceplate(Faceplate):
             yield Static(f"IBKR Mobile · IB Key  {serial}", classes="phone-title")
             yield Static(self._indicators(), id="indicators", classes="indicators")
             if view is not None and "POWER" in view.buttons:
-                yield KeyButton(_PHONE_LABELS["POWER"], "POWER")
+                yield self.keypad((("POWER",),), _PHONE_LABELS, classes="keypad power")
             yield Static(self._screen_text(), id="phone-screen", classes="phone-screen")
             yield Static(self._plain_text(), id="plain", classes="plain")
-            yield self.keypad(_PHONE_KEYPAD, _PHONE_LABELS)
-            yield self.keypad(_PHONE_DIGITS, _PHONE_LABELS)
+            yield self.keypad(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS)
 
     def _screen_text(self) -> str:
         view = self.view
@@ -278,9 +325,9 @@ class PhoneFaceplate(Faceplate):
     def watch_view(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#phone-screen", Static).update(self._screen_text())
-        self.query_one("#plain", Static).update(self._plain_text())
-        self.query_one("#indicators", Static).update(self._indicators())
+        self.query_one("#phone-screen", Static).update(self._screen_text(), layout=False)
+        self.query_one("#plain", Static).update(self._plain_text(), layout=False)
+        self.query_one("#indicators", Static).update(self._indicators(), layout=False)
 
 
 # model → faceplate class (cards share one class; the layout table picks their look)

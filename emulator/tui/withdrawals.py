@@ -8,22 +8,27 @@ could confirm the amount.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
 from emulator.tui.faceplates import SHORT_NAMES
 from emulator.tui.login_pane import Limits, Withdraw, WithdrawalAnswer
-from host_bridge.policies.withdrawal import CENTS_PER_USD, format_usd
-from host_bridge.policy_store import Policies
+from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 from host_bridge.service import Bridge, money_to_cents
+
+if TYPE_CHECKING:
+    from host_bridge.policy_store import Policies
 
 
 def _usd(cents: int | None) -> str:
     return "unlimited" if cents is None else f"{cents // CENTS_PER_USD:,}"
 
 
-def limit_lines(policies: Policies, user: str) -> list[str]:
+def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[str]:
     """One line per active device of `user`: the caps it confirms (per day / per 5 days)."""
     lines = []
-    for device in policies.bridge.devices(user):
-        limit = policies.config.limits.get(device.model)
+    for device in bridge.devices(user):
+        limit = limits.get(device.model)
         if limit is None:
             continue
         if limit.per_day is None and limit.per_window is None:
@@ -35,14 +40,25 @@ def limit_lines(policies: Policies, user: str) -> list[str]:
 
 
 def withdrawal_hooks(bridge: Bridge, policies: Policies | None = None) -> tuple[Withdraw, Limits]:
-    """The callables the login pane's withdrawal form uses (on the app's thread)."""
-    policy = policies or Policies(bridge)
+    """The callables the login pane's withdrawal form uses (on the app's thread).
+
+    The policy layer is loaded on the first withdrawal, not at start-up (a faster first screen).
+    """
+    made: list[Policies] = [policies] if policies is not None else []
+
+    def policy() -> Policies:
+        if not made:
+            from host_bridge.policy_store import Policies
+
+            made.append(Policies(bridge))
+        return made[0]
 
     def limits(user: str) -> list[str]:
-        return limit_lines(policy, user)
+        caps = made[0].config.limits if made else DEFAULT_LIMITS
+        return limit_lines(bridge, caps, user)
 
     def withdraw(user: str, serial: str, amount: str) -> WithdrawalAnswer:
-        decision = policy.withdraw(user, serial, money_to_cents(amount))
+        decision = policy().withdraw(user, serial, money_to_cents(amount))
         text = decision.reason
         if decision.allowed:
             text += f" (room left today: {format_usd(decision.day_room)})"
