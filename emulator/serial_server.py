@@ -128,6 +128,8 @@ class Outcome:
 
 Clock = Callable[[], float]
 _OK: Final = Outcome((Ok(),))
+_OK_WIRE: Final = ((encode_reply(Ok()),), (encode_reply(Ok(), with_checksum=True),))
+"""`OK` as sent without and with the line checksum (index: checksum on)."""
 
 
 class DeviceLine:
@@ -449,7 +451,11 @@ class LineProtocol(asyncio.Protocol):
             self._answer(self._queue.popleft())
 
     def _send(self, replies: Iterable[Reply]) -> None:
-        if self._writer is not None:
+        if self._writer is None:
+            return
+        if replies is _OK.replies:  # the most common answer, encoded once
+            self._writer.send(_OK_WIRE[self._checksum_out])
+        else:
             self._writer.send([encode_reply(reply, self._checksum_out) for reply in replies])
 
     def announce(self, events: tuple[Event, ...]) -> None:

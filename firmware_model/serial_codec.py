@@ -620,6 +620,11 @@ class LineSplitter:
         self._discarding = False
 
     @property
+    def idle(self) -> bool:
+        """Whether no half line is held (the state right after a `\\n`)."""
+        return not self._buffer and not self._discarding
+
+    @property
     def pending(self) -> int:
         """Bytes of an unfinished line held (0 while discarding an overlong line)."""
         return len(self._buffer)
@@ -711,6 +716,20 @@ class RequestDecoder:
 
     def feed(self, data: bytes) -> list[Request | Err]:
         """Decode received bytes. A `Checksum` request changes what the next lines need."""
+        if (
+            not self.checksum_required
+            and self._splitter.idle
+            and data.find(b"\n") == len(data) - 1
+            and len(data) <= self._splitter.limit + 2
+        ):
+            # One whole line on a fresh line state: the answer depends on the bytes alone.
+            items = _decode_whole_line(data, self._splitter.limit)
+            if items and isinstance(items[-1], Checksum):
+                self.checksum_required = items[-1].on
+            return list(items)
+        return self._feed(data)
+
+    def _feed(self, data: bytes) -> list[Request | Err]:
         out: list[Request | Err] = []
         for item in self._splitter.feed(data):
             if isinstance(item, Overlong):
@@ -731,6 +750,12 @@ class RequestDecoder:
     def close(self) -> bool:
         """End of stream: drop a half line. True if one was dropped."""
         return self._splitter.close()
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_LINES)
+def _decode_whole_line(data: bytes, limit: int) -> tuple[Request | Err, ...]:
+    """What a fresh `RequestDecoder` makes of one whole line (remembered: it is pure)."""
+    return tuple(RequestDecoder(limit)._feed(data))
 
 
 class ReplyDecoder:

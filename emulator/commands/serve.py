@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import resource
 import signal
 import sys
@@ -139,6 +140,9 @@ async def _serve(args: argparse.Namespace, config: ServeConfig, images: list[Pat
                 endpoint = await server.add_pty(image)
             sys.stdout.write(f"{endpoint.line.serial} {endpoint.path}\n")
         sys.stdout.flush()
+        # Everything made so far (devices, sessions, lines) lives until shutdown: keep it out
+        # of the cyclic GC's full passes, which would otherwise walk it again and again.
+        gc.freeze()
         sys.stderr.write(f"slsemu serve: serving {len(images)} device(s); stop with Ctrl-C\n")
         sys.stderr.flush()
         await server.serve_until_stopped(stop_on_lost=args.port is not None)
