@@ -57,10 +57,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--clock", type=float, metavar="UNIX_SECONDS", help="virtual clock start (default: now)"
     )
-    parser.add_argument("--drop", type=float, default=0.0, metavar="P", help="drop replies")
-    parser.add_argument("--garble", type=float, default=0.0, metavar="P", help="flip a bit")
     parser.add_argument(
-        "--delay", type=float, default=0.0, metavar="SECONDS", help="random extra delay per line"
+        "--drop", type=float, default=0.0, metavar="P", help="lose each line sent with chance P"
+    )
+    parser.add_argument(
+        "--garble", type=float, default=0.0, metavar="P", help="flip a bit of a line, chance P"
+    )
+    parser.add_argument(
+        "--delay", type=float, default=0.0, metavar="SECONDS", help="delay lines by 0..SECONDS"
     )
     parser.add_argument("--seed", type=int, metavar="N", help="seed for the fault injection")
     parser.add_argument(
