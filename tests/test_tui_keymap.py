@@ -165,3 +165,12 @@ def test_cli_unknown_button_exit_2(tmp_path: Path, capsys: pytest.CaptureFixture
     assert main(["tui", "--keymap", str(path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("slsemu: error: keymap ") and "unknown button 'FIRE'" in err
+
+
+def test_cli_without_a_terminal_is_one_line_exit_2(
+    slsemu_home: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["tui"]) == 2  # pytest's stdout is not a terminal
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "needs a terminal" in err and "slsemu demo" in err
+    assert not (slsemu_home / "tui-demo").exists()  # nothing was set up

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import sys
 from pathlib import Path
 
 from slsio.cli import EXIT_OK, UsageError
@@ -41,6 +42,10 @@ def tui_command(args: argparse.Namespace) -> int:
     from host_bridge.service import Bridge
 
     keymap = load_keymap(args.keymap)  # bad keymap: one line, exit 2, nothing opened
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "slsemu tui needs a terminal (for a scripted login without one: slsemu demo)"
+        )
     images: list[Path] = list(args.image or [])
     for image in images:
         if not image.is_file():
