@@ -663,14 +663,18 @@ class SerialServer:
         """Run until `stop()` (or, if `stop_on_lost`, until a port goes away)."""
         self._stopping = asyncio.Event()
         self.start_clock()
-        waiters: list[asyncio.Future[Any]] = [asyncio.ensure_future(self._stopping.wait())]
+        stop = asyncio.ensure_future(self._stopping.wait())
+        waiters: list[asyncio.Future[Any]] = [stop]
         if stop_on_lost:
-            waiters += [asyncio.ensure_future(e.protocol.lost) for e in self.endpoints]
+            waiters += [e.protocol.lost for e in self.endpoints]  # watched, never cancelled
         try:
             await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            for waiter in waiters:
-                waiter.cancel()
+            stop.cancel()
+
+    def lost_endpoints(self) -> list[Endpoint]:
+        """Endpoints whose port went away."""
+        return [e for e in self.endpoints if e.protocol.lost.done()]
 
     def stop(self) -> None:
         """Ask `serve_until_stopped` to return (safe from a signal handler)."""

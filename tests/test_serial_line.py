@@ -418,3 +418,18 @@ def test_login_refused_pin_on_a_device_mode_card(tmp_path: Path) -> None:
         assert obtain_response(served.path, "dscplus", "123456", "1111", 115200) == ocra(
             "OCRA-1:HOTP-SHA1-8:QN06", RFC_KEY, question="123456"
         )
+
+
+def test_port_mode_stops_cleanly_and_reports_a_vanished_port(tmp_path: Path) -> None:
+    image = card(tmp_path)
+    with socat_pair() as (device_end, _):
+        served = start_serve(["--image", str(image), "--port", device_end])
+        code, err = served.stop(signal.SIGTERM)
+        assert code == 0 and "went away" not in err
+        served = start_serve(["--image", str(image), "--port", device_end])
+    # socat is gone: the port went away under the server, which stops by itself
+    served.proc.wait(timeout=10)
+    code, err = served.stop(signal.SIGTERM)
+    assert code == 2 and "the serial port went away" in err and "Traceback" not in err
+    with ImageLock(image):
+        pass

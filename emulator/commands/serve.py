@@ -150,7 +150,7 @@ async def _serve(args: argparse.Namespace, config: ServeConfig, images: list[Pat
         sys.stderr.write(f"slsemu serve: serving {len(images)} device(s); stop with Ctrl-C\n")
         sys.stderr.flush()
         await server.serve_until_stopped(stop_on_lost=args.port is not None)
-        lost = [e for e in server.endpoints if e.protocol.lost.done()]
+        lost = server.lost_endpoints()
     finally:
         server.close()
     if lost:
