@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from rich.text import Text
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input, OptionList, Static
+from textual.widgets import DataTable, Input, OptionList, RichLog, Static
 
 from emulator.session import DeviceSession
 from emulator.tui.app import SlsApp
@@ -198,6 +198,9 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         await pilot.press("b")  # default keymap: b = BIOMETRIC (Face ID / fingerprint)
         await pilot.pause()
         assert "Login accepted" in result_text(app)
+        events = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        assert "PUSH APPROVED" in events
+        assert re.search(r"\b[0-9]{8}\b", events) is None  # the response code is not logged
 
         await pilot.click("#logout-button")
         await log_in_with_password(pilot)

@@ -74,11 +74,16 @@ def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> 
     return cls(view, id=widget_id)
 
 
+# Device events that end in a code: (leading words) → how many words the log keeps.
+_CODE_EVENTS: dict[tuple[str, ...], int] = {("PUSH", "APPROVED"): 3, ("RESPONSE",): 2}
+
+
 def _without_codes(event: str) -> str:
-    """An event as the log shows it: a push approval's response code is left out."""
+    """An event as the log shows it: a response code at its end is left out."""
     words = event.split()
-    if words[:2] == ["PUSH", "APPROVED"] and len(words) == 4:
-        return " ".join(words[:3])
+    for prefix, keep in _CODE_EVENTS.items():
+        if tuple(words[: len(prefix)]) == prefix and len(words) > keep:
+            return " ".join(words[:keep])
     return event
 
 
