@@ -7,6 +7,7 @@ by accident; values are limited to short scalars.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from typing import Final
 
@@ -36,7 +37,7 @@ class AuditLog:
     ) -> None:
         """Append one row. Raises `ValueError` if a detail name looks like a secret."""
         for name, value in detail.items():
-            if any(word in name.lower() for word in _SECRET_WORDS):
+            if _looks_secret(name):
                 raise ValueError(f"audit detail {name!r} looks like a secret; not logged")
             if isinstance(value, str) and len(value) > MAX_DETAIL_TEXT:
                 raise ValueError(f"audit detail {name!r} is too long")
@@ -54,6 +55,12 @@ class AuditLog:
         if not 1 <= limit <= 100_000:
             raise ValueError("limit must be 1 to 100000")
         return self._store.audit(user=user, serial=serial, since_id=since_id, limit=limit)
+
+
+@functools.lru_cache(maxsize=256)
+def _looks_secret(name: str) -> bool:
+    """Whether a detail name marks a secret (cached: the same few names come every time)."""
+    return any(word in name.lower() for word in _SECRET_WORDS)
 
 
 def describe(detail: Mapping[str, object]) -> str:

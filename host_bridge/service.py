@@ -30,6 +30,7 @@ Typical use:
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import math
 import os
@@ -83,6 +84,7 @@ PROVISION_MODELS: Final = (
 )
 SMS_SERIAL_PREFIX: Final = "SM"
 ACTIVATION_TOKEN_DIGITS: Final = 8
+KEY_CACHE_SIZE: Final = 1024
 KIND_ACTIVATION: Final = "activation"
 
 
@@ -241,6 +243,11 @@ class Bridge:
         self.audit_log = AuditLog(store)
         self.outbox = Outbox(home)
         self._master: MasterKey | None = None
+        # Decrypted keys and OCRA key schedules, per sealed value, bounded (KEY_CACHE_SIZE).
+        self._keys: dict[tuple[str, bytes], bytes] = {}
+        self._calculators: dict[tuple[str, bytes, str], OcraCalculator] = {}
+        self._pin_hashes: dict[tuple[str, bytes], bytes] = {}
+        self._static: dict[str, tuple[str, str | None]] = {}  # serial → (model, suite)
 
     @classmethod
     def open(
@@ -575,12 +582,7 @@ class Bridge:
         return True
 
     def _take_activation_token(self, serial: str, token: str, now: float) -> bool:
-        rows = self.store.connection.execute(
-            "SELECT id FROM challenges WHERE serial = ? AND kind = ? AND used = 0 "
-            "AND expires > ? ORDER BY created DESC",
-            (serial, KIND_ACTIVATION, now),
-        ).fetchall()
-        for (challenge_id,) in rows:
+        for challenge_id in self.store.open_activation_ids(serial, now):
             challenge = self.store.get_challenge(challenge_id)
             if challenge is None or challenge.data_enc is None:
                 continue
@@ -630,53 +632,74 @@ class Bridge:
     def issue_challenge(self, serial: str, *, voice: bool = False) -> Challenge:
         """Store a new single-use challenge for device `serial` (one commit) and return it.
 
+        Card challenges are ONE statement: an `INSERT … SELECT` that stores the challenge only if
+        the device is still active and unexpired (checked by the database at that instant, so a
+        lock or revocation by another process is never missed); a trigger audits it. The
+        device's model and suite, which never change, are remembered per process.
+
         SMS devices: the code goes to the outbox (`voice=True`: a voice callback entry); a new
-        code at most every `sms_resend_seconds` (`BridgeError` with exit code 1 otherwise).
+        code at most every `sms_resend_seconds` (`TooSoon`, exit code 1, otherwise).
         """
-        record = self.store.get_device(serial)
         now = self.clock()
-        self._check_usable(record, now)
-        kind = v.kind_of(record.model)
-        data_enc: bytes | None = None
-        code: str | None = None
-        challenge_id = self.entropy(16).hex()
+        static = self._static.get(serial)
+        if static is None:
+            record = self.store.get_device(serial)
+            self._check_usable(record, now)
+            static = (record.model, record.suite)
+            if len(self._static) >= KEY_CACHE_SIZE:
+                self._static.clear()
+            self._static[serial] = static
+        model, suite = static
+        kind = v.kind_of(model)
+        if kind == v.KIND_SMS:
+            return self._issue_sms(serial, voice, now)
         if kind == v.KIND_OCRA:
-            if record.suite is None:
+            if suite is None:
                 raise StoreError(f"device {serial} has no suite in the store")
-            text = v.ocra_question(record.suite, self.entropy)
+            text = v.ocra_question(suite, self.entropy)
         elif kind == v.KIND_SCC:
             first, second = v.scc_indices(self.entropy)
             text = f"{first} {second}"
-        elif kind == v.KIND_TIME:
-            text = ""
         else:
             text = ""
-            code = random_digits(self.config.sms_digits, self.entropy)
-            data_enc = self.master.seal(_PURPOSE_SMS, challenge_id, code.encode())
         record_ch = ChallengeRecord(
-            id=challenge_id, serial=serial, kind=kind, text=text, data_enc=data_enc,
+            id=self.entropy(16).hex(), serial=serial, kind=kind, text=text, data_enc=None,
+            created=now, expires=now + self.config.challenge_ttl, used=False, used_at=None,
+        )
+        if not self.store.insert_challenge_if_usable(record_ch, suite, now):
+            # Not usable any more (or re-suited): find out why from a fresh row.
+            del self._static[serial]
+            self._check_usable(self.store.get_device(serial), now)
+            return self.issue_challenge(serial, voice=voice)
+        return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
+
+    def _issue_sms(self, serial: str, voice: bool, now: float) -> Challenge:
+        """An SMS (or voice) code: check the resend limit and store in one transaction."""
+        challenge_id = self.entropy(16).hex()
+        code = random_digits(self.config.sms_digits, self.entropy)
+        record_ch = ChallengeRecord(
+            id=challenge_id, serial=serial, kind=v.KIND_SMS, text="",
+            data_enc=self.master.seal(_PURPOSE_SMS, challenge_id, code.encode()),
             created=now, expires=now + self.config.challenge_ttl, used=False, used_at=None,
         )
         wait = 0.0
         with self.store.transaction():
-            if kind == v.KIND_SMS:
-                last = self.store.last_challenge_time(serial, v.KIND_SMS)
-                wait = 0.0 if last is None else last + self.config.sms_resend_seconds - now
+            self._check_usable(self.store.get_device(serial), now)
+            last = self.store.last_sms_time(serial)
+            wait = 0.0 if last is None else last + self.config.sms_resend_seconds - now
             if wait > 0:  # refused: commit the audit row, then report
                 self._audit("sms.send", "refused", serial=serial, reason="resend limit")
             else:
                 self._store_challenge(record_ch, code, voice, now)
         if wait > 0:
             raise TooSoon(math.ceil(wait))
-        return Challenge(challenge_id, serial, kind, text, record_ch.expires)
+        return Challenge(challenge_id, serial, v.KIND_SMS, "", record_ch.expires)
 
     def _store_challenge(
         self, record_ch: ChallengeRecord, code: str | None, voice: bool, now: float
     ) -> None:
-        serial, challenge_id, kind = record_ch.serial, record_ch.id, record_ch.kind
-        self.store.insert_challenge(record_ch)
-        self._audit("challenge.issue", "ok", serial=serial, kind=kind,
-                    challenge_id=challenge_id)
+        serial, challenge_id = record_ch.serial, record_ch.id
+        self.store.insert_challenge(record_ch)  # a trigger appends the challenge.issue row
         if code is not None:
             channel = "voice" if voice else "sms"
             owners = self.store.users_of(serial)
@@ -692,7 +715,6 @@ class Bridge:
         """
         if not isinstance(response, str) or len(response) > v.MAX_RESPONSE_CHARS:
             raise BridgeError(f"a response is at most {v.MAX_RESPONSE_CHARS} characters")
-        self.store.get_device(serial)  # an unknown device is bad input, not a refusal
         now = self.clock()
         with self.store.transaction():
             verdict, failures = self._verify_locked(serial, challenge_id, response, now)
@@ -703,17 +725,15 @@ class Bridge:
     def _verify_locked(
         self, serial: str, challenge_id: str, response: str, now: float
     ) -> tuple[Verdict, int | None]:
-        challenge = self.store.get_challenge(challenge_id)
+        record = self.store.get_device(serial)  # unknown device: bad input (BridgeError)
+        challenge = self.store.take_challenge(challenge_id, now)  # consumed from here on
         if challenge is None:
-            return Verdict(False, v.UNKNOWN), None
-        if challenge.used:
-            return Verdict(False, v.USED), None
-        self.store.consume_challenge(challenge_id, now)
+            known = self.store.get_challenge(challenge_id) is not None
+            return Verdict(False, v.USED if known else v.UNKNOWN), None
         if challenge.serial != serial:
             return Verdict(False, v.OTHER_DEVICE), None
         if now >= challenge.expires:
             return Verdict(False, v.EXPIRED), None
-        record = self.store.get_device(serial)
         refusal = _unusable_reason(record, now)
         if refusal is not None:
             return Verdict(False, refusal), None
@@ -726,7 +746,12 @@ class Bridge:
             else:
                 self.store.update_device(serial, now, failures=failures)
             return Verdict(False, outcome), failures
-        self.store.update_device(serial, now, failures=0, **outcome)
+        changes = {"failures": 0, **outcome}
+        current = {"failures": record.failures, "counter": record.counter,
+                   "drift": record.drift, "last_step": record.last_step}
+        changed = {name: value for name, value in changes.items() if current[name] != value}
+        if changed:  # an unchanged row is not rewritten: one page less in the commit
+            self.store.update_device(serial, now, **changed)
         return Verdict(True, v.ACCEPTED), 0
 
     def _check_answer(
@@ -740,7 +765,7 @@ class Bridge:
             code = self.master.open(_PURPOSE_SMS, challenge.id, challenge.data_enc)
             ok = hmac.compare_digest(v.normalise_response(response).encode(), code)
             return {} if ok else v.WRONG
-        key = self.master.open(_PURPOSE_KEY, record.serial, record.key_enc)
+        key = self._key(record)
         if kind == v.KIND_SCC:
             return {} if v.check_scc(key, challenge.text, response) else v.WRONG
         if kind == v.KIND_TIME:
@@ -756,14 +781,51 @@ class Bridge:
             return {"drift": match.drift, "last_step": match.step}
         if record.suite is None:
             raise StoreError(f"device {record.serial} has no suite in the store")
-        calculator = OcraCalculator(record.suite, key)
+        calculator = self._calculator(record, key)
         window = self.config.counter_window if calculator.suite.counter else 0
         next_counter = v.check_ocra(
-            calculator, response, challenge.text, self._pin(record), record.counter, window
+            calculator, response, challenge.text, self._pin_hash(record, calculator),
+            record.counter, window,
         )
         if next_counter is None:
             return v.WRONG
         return {"counter": next_counter} if calculator.suite.counter else {}
+
+    def _key(self, record: DeviceRecord) -> bytes:
+        """The device key, decrypted (cached per sealed value: a re-keyed row misses)."""
+        cached = self._keys.get((record.serial, record.key_enc))
+        if cached is None:
+            cached = self.master.open(_PURPOSE_KEY, record.serial, record.key_enc)
+            if len(self._keys) >= KEY_CACHE_SIZE:
+                self._keys.clear()
+                self._calculators.clear()
+            self._keys[(record.serial, record.key_enc)] = cached
+        return cached
+
+    def _calculator(self, record: DeviceRecord, key: bytes) -> OcraCalculator:
+        """An OCRA calculator for the device (key schedule set up once per process)."""
+        assert record.suite is not None
+        slot = (record.serial, record.key_enc, record.suite)
+        calculator = self._calculators.get(slot)
+        if calculator is None:
+            calculator = OcraCalculator(record.suite, key)
+            self._calculators[slot] = calculator
+        return calculator
+
+    def _pin_hash(self, record: DeviceRecord, calculator: OcraCalculator) -> bytes | None:
+        """The PIN hashed as the suite's P asks (cached per sealed PIN), or None without one."""
+        algorithm = calculator.suite.pin_hash
+        if record.pin_enc is None or algorithm is None:
+            return None
+        slot = (record.serial, record.pin_enc)
+        cached = self._pin_hashes.get(slot)
+        if cached is None:
+            pin = self.master.open(_PURPOSE_PIN, record.serial, record.pin_enc)
+            cached = hashlib.new(algorithm, pin).digest()
+            if len(self._pin_hashes) >= KEY_CACHE_SIZE:
+                self._pin_hashes.clear()
+            self._pin_hashes[slot] = cached
+        return cached
 
     def _pin(self, record: DeviceRecord) -> str | None:
         if record.pin_enc is None:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -166,6 +165,28 @@ _DEVICE_UPDATABLE: Final = frozenset(
 )
 
 
+class Transaction:
+    """The context manager `Store.transaction()` returns (a class: cheaper than a generator on
+    the hot path, where every verification enters several of them)."""
+
+    __slots__ = ("_conn", "_outer")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._outer = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        if not self._conn.in_transaction:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._outer = True
+        return self._conn
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        if not self._outer:
+            return
+        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
 def default_path() -> Path:
     """`bridge.sqlite3` in the data folder."""
     return data_home() / STORE_FILE_NAME
@@ -220,31 +241,15 @@ class Store:
     def close(self) -> None:
         self._conn.close()
 
-    @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Transaction:
         """A `BEGIN IMMEDIATE` … `COMMIT` block (ROLLBACK on any exception).
 
-        Nested use joins the outer transaction through a SAVEPOINT, so a helper that opens a
-        transaction can be called from inside another one.
+        Nested use simply joins the outer transaction (no SAVEPOINT: it would cost two statements
+        per helper on the hot path). That is safe because SQLite undoes a failed statement by
+        itself, and an exception from a nested block must propagate to the outermost block,
+        which rolls everything back — never catch it and carry on inside the same transaction.
         """
-        conn = self._conn
-        if conn.in_transaction:
-            conn.execute("SAVEPOINT nested")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK TO nested")
-                conn.execute("RELEASE nested")
-                raise
-            conn.execute("RELEASE nested")
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        return Transaction(self._conn)
 
     # --- meta -------------------------------------------------------------------------------
 
@@ -389,12 +394,43 @@ class Store:
                 ),
             )
 
+    def insert_challenge_if_usable(
+        self, challenge: ChallengeRecord, suite: str | None, now: float
+    ) -> bool:
+        """Store `challenge` only if its device is active, unexpired and still has `suite`.
+
+        One statement: outside a transaction SQLite commits it on its own (durably, with
+        synchronous=FULL) — no BEGIN/COMMIT round trips. False: nothing stored.
+        """
+        cursor = self._conn.execute(
+            f"INSERT INTO challenges ({_CHALLENGE_COLUMNS}) "  # noqa: S608
+            "SELECT ?, serial, ?, ?, ?, ?, ?, 0, NULL FROM devices WHERE serial = ? "
+            "AND status = 'active' AND (valid_until IS NULL OR valid_until > ?) "
+            "AND suite IS ?",
+            (
+                challenge.id, challenge.kind, challenge.text, challenge.data_enc,
+                challenge.created, challenge.expires, challenge.serial, now, suite,
+            ),
+        )
+        return cursor.rowcount == 1
+
     def get_challenge(self, challenge_id: str) -> ChallengeRecord | None:
         row = self._conn.execute(
             f"SELECT {_CHALLENGE_COLUMNS} FROM challenges WHERE id = ?",  # noqa: S608
             (challenge_id,),
         ).fetchone()
         return _challenge(row) if row else None
+
+    def take_challenge(self, challenge_id: str, now: float) -> ChallengeRecord | None:
+        """Mark an unused challenge used and return it (as it was), in one statement; None if it
+        is unknown or already used (`get_challenge` tells which)."""
+        with self.transaction() as conn:
+            row = conn.execute(
+                "UPDATE challenges SET used = 1, used_at = ? WHERE id = ? AND used = 0 "  # noqa: S608
+                f"RETURNING {_CHALLENGE_COLUMNS}",
+                (now, challenge_id),
+            ).fetchone()
+        return _challenge(row, was_unused=True) if row is not None else None
 
     def consume_challenge(self, challenge_id: str, now: float) -> bool:
         """Mark a challenge used. True if this call used it (False: already used or unknown)."""
@@ -405,11 +441,21 @@ class Store:
             )
             return cursor.rowcount == 1
 
-    def last_challenge_time(self, serial: str, kind: str) -> float | None:
+    def last_sms_time(self, serial: str) -> float | None:
+        """When the newest SMS code for `serial` was issued (uses the partial index)."""
         row = self._conn.execute(
-            "SELECT max(created) FROM challenges WHERE serial = ? AND kind = ?", (serial, kind)
+            "SELECT max(created) FROM challenges WHERE serial = ? AND kind = 'sms'", (serial,)
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
+
+    def open_activation_ids(self, serial: str, now: float) -> list[str]:
+        """Unused, unexpired IB Key activation challenges of `serial`, newest first."""
+        rows = self._conn.execute(
+            "SELECT id FROM challenges WHERE serial = ? AND kind = 'activation' AND used = 0 "
+            "AND expires > ? ORDER BY created DESC",
+            (serial, now),
+        )
+        return [str(r[0]) for r in rows]
 
     # --- audit ------------------------------------------------------------------------------
 
@@ -483,9 +529,11 @@ def _device(row: Sequence[Any]) -> DeviceRecord:
     )
 
 
-def _challenge(row: Sequence[Any]) -> ChallengeRecord:
+def _challenge(row: Sequence[Any], was_unused: bool = False) -> ChallengeRecord:
+    """A challenge row; `was_unused` gives it as it was before a RETURNING update used it."""
     return ChallengeRecord(
         id=row[0], serial=row[1], kind=row[2], text=row[3],
         data_enc=bytes(row[4]) if row[4] is not None else None, created=float(row[5]),
-        expires=float(row[6]), used=bool(row[7]), used_at=row[8],
+        expires=float(row[6]), used=False if was_unused else bool(row[7]),
+        used_at=None if was_unused else row[8],
     )

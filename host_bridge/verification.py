@@ -174,26 +174,27 @@ def check_ocra(
     calculator: OcraCalculator,
     response: str,
     question: str,
-    pin: str | None,
+    pin_hash: bytes | None,
     counter: int,
     window: int,
 ) -> int | None:
     """Check an OCRA response; return the counter to store next, or None if wrong.
 
-    Without C in the suite the counter is untouched (returned as is on success). With C, the
+    `pin_hash` is the PIN hashed as the suite's P says (None for a suite without P). Without C
+    in the suite the counter is untouched (returned as is on success). With C, the
     counters `counter .. counter + window` are tried (look-ahead: the device may have been used
     without the server seeing it); a match at c resynchronises the server to c + 1, so that code
     and every earlier one can never be accepted again.
     """
     candidate = normalise_response(response)
-    pin_arg = pin if calculator.suite.pin_hash is not None else None
+    pin_arg = pin_hash if calculator.suite.pin_hash is not None else None
     if not calculator.suite.counter:
-        ok = calculator.verify(candidate, question=question, pin=pin_arg)
+        ok = calculator.verify(candidate, question=question, pin_hash=pin_arg)
         return counter if ok else None
     matched: int | None = None
     for value in range(counter, counter + window + 1):
         # Keep going after a match so the time taken does not tell where it matched.
-        if calculator.verify(candidate, counter=value, question=question, pin=pin_arg):
+        if calculator.verify(candidate, counter=value, question=question, pin_hash=pin_arg):
             matched = value if matched is None else matched
     return None if matched is None else matched + 1
 

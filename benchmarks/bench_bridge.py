@@ -1,0 +1,85 @@
+"""BENCH bridge_verify_durable: challenge + verification per second through the store with durable
+writes (WAL, synchronous=FULL), beside a bare SQLite loop with the same settings on the same file
+system in the same run.
+
+A challenge and its verification are two transactions by design (store the challenge; consume it,
+check the answer, move the counters and append the audit row). The baseline therefore does two
+bare insert-and-commit rounds per operation — the least durable work any store needs for a
+single-use challenge — so ratio = 1.0 would mean the bridge adds nothing beyond the two commits.
+The single-commit rate of the bare loop is printed too (`bare_commits_per_s`).
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from benchmarks.harness import BenchResult, compare_rates
+from firmware_model.ocra import OcraCalculator
+from host_bridge.service import Bridge, BridgeConfig
+
+PIN = "2468"
+
+
+def _bare_connection(path: Path) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA busy_timeout = 30000")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, at REAL NOT NULL, v TEXT NOT NULL)")
+    return conn
+
+
+def run() -> list[BenchResult]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
+    try:
+        bridge = Bridge.open(folder / "home", config=BridgeConfig(scrypt_n=1 << 8))
+        bridge.init()
+        bridge.add_user("bench", "pw")
+        made = bridge.provision("bench", "dscplus", pin=PIN, image_path=folder / "card.img")
+        assert made.image is not None and made.image.suite is not None
+        key, suite, serial = made.image.key, made.image.suite, made.serial
+
+        client = OcraCalculator(suite, key)  # the card sets its key up once, too
+
+        def project() -> None:
+            challenge = bridge.issue_challenge(serial)
+            response = client.response(question=challenge.text, pin=PIN)
+            if not bridge.verify(serial, challenge.id, response).accepted:
+                raise RuntimeError("benchmark login refused")
+
+        bare = _bare_connection(folder / "bare.sqlite3")
+
+        def commit_once() -> None:
+            bare.execute("BEGIN IMMEDIATE")
+            bare.execute("INSERT INTO t (at, v) VALUES (?, ?)", (1.0, "x" * 32))
+            bare.execute("COMMIT")
+
+        def baseline() -> None:
+            commit_once()
+            commit_once()
+
+        project_rate, baseline_rate = compare_rates(project, baseline, rounds=7, min_seconds=0.4)
+        single = 2 * baseline_rate
+        bridge.close()
+        bare.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [
+        BenchResult(
+            name="bridge_verify_durable",
+            value=project_rate,
+            unit="logins/s",
+            ratio=project_rate / baseline_rate,
+            baseline="sqlite_two_durable_commits",
+            target=">=0.5",
+            extra=f"bare_commits_per_s={single:.6g}",
+        )
+    ]
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(result.line())
