@@ -1,1 +1,1 @@
-"""The device side: image files on disk, keypress scripts, the serial server, the TUI, the `slsemu` CLI."""
+"""The device side: image files, keypress scripts, the serial server, the TUI, the `slsemu` CLI."""

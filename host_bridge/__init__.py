@@ -1,1 +1,1 @@
-"""The host side: key store, provisioning, challenges and verification, SLS policies, `slsbridge`."""
+"""The host side: key store, provisioning, challenges, verification, SLS policies, `slsbridge`."""
