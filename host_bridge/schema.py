@@ -11,7 +11,9 @@ Version 1 creates every table, including the ones the policies (`host_bridge/pol
 share_requests, temp_access, orders, holidays, withdrawals. Money is integer cents; times are
 Unix seconds (REAL); dates are ISO `YYYY-MM-DD` text.
 
-Append-only audit: triggers refuse UPDATE and DELETE on `audit`.
+Append-only audit: triggers refuse UPDATE and DELETE on `audit`. Challenges are kept too (the
+`challenges` table is the record of every challenge issued; the audit row of its verification
+names it); issuing one writes a single row, so a challenge costs one page in its commit.
 """
 
 from __future__ import annotations
@@ -118,14 +120,6 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 
--- Every challenge stored is audited by the database itself, in the same transaction: no writer
--- can forget it, and the hot path saves a statement. (Never the expected answer: only id, kind.)
-CREATE TRIGGER challenges_audit AFTER INSERT ON challenges
-BEGIN
-    INSERT INTO audit (at, event, outcome, user, serial, detail)
-    VALUES (NEW.created, 'challenge.issue', 'ok', NULL, NEW.serial,
-            json_object('challenge_id', NEW.id, 'kind', NEW.kind));
-END;
 
 CREATE TABLE withdrawals (
     id             INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -539,7 +539,7 @@ class Bridge:
 
     def _send_activation_token(self, user: str, serial: str, token: str, now: float) -> None:
         """Store an IB Key activation token (as a single-use challenge) and "send" it by SMS."""
-        challenge_id = self.entropy(16).hex()
+        challenge_id = self._new_challenge_id(now)
         self.store.insert_challenge(ChallengeRecord(
             id=challenge_id, serial=serial, kind=KIND_ACTIVATION, text="",
             data_enc=self.master.seal(_PURPOSE_SMS, challenge_id, token.encode()),
@@ -663,7 +663,7 @@ class Bridge:
         else:
             text = ""
         record_ch = ChallengeRecord(
-            id=self.entropy(16).hex(), serial=serial, kind=kind, text=text, data_enc=None,
+            id=self._new_challenge_id(now), serial=serial, kind=kind, text=text, data_enc=None,
             created=now, expires=now + self.config.challenge_ttl, used=False, used_at=None,
         )
         if not self.store.insert_challenge_if_usable(record_ch, suite, now):
@@ -673,9 +673,14 @@ class Bridge:
             return self.issue_challenge(serial, voice=voice)
         return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
 
+    def _new_challenge_id(self, now: float) -> str:
+        """32 hex digits: the time in ms, then 80 random bits (unguessable). Time-ordered ids
+        put new challenges on the last page of their b-tree, so a commit writes few pages."""
+        return f"{int(now * 1000) & 0xFFFFFFFFFFFF:012x}{self.entropy(10).hex()}"
+
     def _issue_sms(self, serial: str, voice: bool, now: float) -> Challenge:
         """An SMS (or voice) code: check the resend limit and store in one transaction."""
-        challenge_id = self.entropy(16).hex()
+        challenge_id = self._new_challenge_id(now)
         code = random_digits(self.config.sms_digits, self.entropy)
         record_ch = ChallengeRecord(
             id=challenge_id, serial=serial, kind=v.KIND_SMS, text="",
@@ -699,7 +704,7 @@ class Bridge:
         self, record_ch: ChallengeRecord, code: str | None, voice: bool, now: float
     ) -> None:
         serial, challenge_id = record_ch.serial, record_ch.id
-        self.store.insert_challenge(record_ch)  # a trigger appends the challenge.issue row
+        self.store.insert_challenge(record_ch)
         if code is not None:
             channel = "voice" if voice else "sms"
             owners = self.store.users_of(serial)
@@ -717,26 +722,31 @@ class Bridge:
             raise BridgeError(f"a response is at most {v.MAX_RESPONSE_CHARS} characters")
         now = self.clock()
         with self.store.transaction():
-            verdict, failures = self._verify_locked(serial, challenge_id, response, now)
+            verdict, failures, issued = self._verify_locked(serial, challenge_id, response, now)
             self._audit("verify", "accepted" if verdict.accepted else "refused", serial=serial,
-                        reason=verdict.reason, challenge_id=challenge_id, failures=failures)
+                        reason=verdict.reason, challenge_id=challenge_id, issued=issued,
+                        failures=failures)
         return verdict
 
     def _verify_locked(
         self, serial: str, challenge_id: str, response: str, now: float
-    ) -> tuple[Verdict, int | None]:
+    ) -> tuple[Verdict, int | None, float | None]:
+        """The decision, the device's failure count after it, and when the challenge was
+        issued (the audit row carries it: issuing a challenge writes no audit row of its own)."""
         record = self.store.get_device(serial)  # unknown device: bad input (BridgeError)
         challenge = self.store.take_challenge(challenge_id, now)  # consumed from here on
         if challenge is None:
-            known = self.store.get_challenge(challenge_id) is not None
-            return Verdict(False, v.USED if known else v.UNKNOWN), None
+            known = self.store.get_challenge(challenge_id)
+            if known is None:
+                return Verdict(False, v.UNKNOWN), None, None
+            return Verdict(False, v.USED), None, known.created
         if challenge.serial != serial:
-            return Verdict(False, v.OTHER_DEVICE), None
+            return Verdict(False, v.OTHER_DEVICE), None, challenge.created
         if now >= challenge.expires:
-            return Verdict(False, v.EXPIRED), None
+            return Verdict(False, v.EXPIRED), None, challenge.created
         refusal = _unusable_reason(record, now)
         if refusal is not None:
-            return Verdict(False, refusal), None
+            return Verdict(False, refusal), None, challenge.created
         outcome = self._check_answer(record, challenge, response, now)
         if isinstance(outcome, str):  # refused, charged to this device
             failures = record.failures + 1
@@ -745,14 +755,14 @@ class Bridge:
                 self._audit("device.lock", "locked", serial=serial, failures=failures)
             else:
                 self.store.update_device(serial, now, failures=failures)
-            return Verdict(False, outcome), failures
+            return Verdict(False, outcome), failures, challenge.created
         changes = {"failures": 0, **outcome}
         current = {"failures": record.failures, "counter": record.counter,
                    "drift": record.drift, "last_step": record.last_step}
         changed = {name: value for name, value in changes.items() if current[name] != value}
         if changed:  # an unchanged row is not rewritten: one page less in the commit
             self.store.update_device(serial, now, **changed)
-        return Verdict(True, v.ACCEPTED), 0
+        return Verdict(True, v.ACCEPTED), 0, challenge.created
 
     def _check_answer(
         self, record: DeviceRecord, challenge: ChallengeRecord, response: str, now: float
