@@ -24,8 +24,6 @@ from host_bridge.policies.devices import display_name
 from host_bridge.service import Bridge, DeviceInfo
 from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME, Challenge
 
-DEFAULT_BAUD = 115_200
-
 
 class LoginIO(Protocol):
     """Where the login reads answers and shows text."""
@@ -82,8 +80,9 @@ def select_device(devices: list[DeviceInfo], io: LoginIO, wanted: str | None) ->
     raise BridgeError(f"no device {answer!r} in the list")
 
 
-def serial_source(port: str, pin: str | None, baud: int = DEFAULT_BAUD) -> ResponseSource:
-    """A response source that asks an emulated device on `port` (serial engineer's client)."""
+def serial_source(port: str, pin: str | None, baud: int | None = None) -> ResponseSource:
+    """A response source that asks an emulated device on `port` (the serial client's
+    `obtain_response`; `baud` None means its default)."""
     try:
         module = importlib.import_module("host_bridge.serial_login")
     except ModuleNotFoundError:
@@ -93,6 +92,8 @@ def serial_source(port: str, pin: str | None, baud: int = DEFAULT_BAUD) -> Respo
         raise BridgeError("host_bridge.serial_login has no obtain_response")
 
     def source(device: DeviceInfo, challenge: Challenge) -> str:
+        if baud is None:
+            return str(obtain(port, device.model, challenge.text, pin))
         return str(obtain(port, device.model, challenge.text, pin, baud))
 
     return source

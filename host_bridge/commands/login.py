@@ -7,7 +7,7 @@ import sys
 from typing import Any
 
 from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
-from host_bridge.login import DEFAULT_BAUD, run_login, serial_source
+from host_bridge.login import run_login, serial_source
 from host_bridge.service import Bridge
 
 
@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--device", help="serial of the device to use (else: choose)")
     parser.add_argument("--via", metavar="DEV", help="get the response from a device on DEV")
     parser.add_argument("--pin", help="with --via: the PIN to type on the device")
-    parser.add_argument("--baud", type=int, default=DEFAULT_BAUD, help="with --via")
+    parser.add_argument("--baud", type=int, help="with --via (default: the serial client's)")
     add_json(parser)
     parser.set_defaults(handler=with_bridge(_login))
 
