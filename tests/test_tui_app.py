@@ -57,8 +57,8 @@ def demo(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Demo]:
 
 
 def make_app(demo: Demo, keymap: str | None = None) -> SlsApp:
-    withdraw, limits = withdrawal_hooks(demo.bridge)
-    login = LoginPane(demo.bridge, user=DEMO_USER, withdraw=withdraw, limits=limits)
+    withdraw, limits = withdrawal_hooks(lambda: demo.bridge)
+    login = LoginPane(lambda: demo.bridge, user=DEMO_USER, withdraw=withdraw, limits=limits)
     return SlsApp(demo.sessions, keymap=load_keymap(keymap), login=login, real_time=False)
 
 

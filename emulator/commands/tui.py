@@ -10,9 +10,16 @@ from __future__ import annotations
 import argparse
 import contextlib
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from slsio.cli import EXIT_OK, UsageError
+
+if TYPE_CHECKING:
+    from emulator.tui.app import SlsApp
+    from emulator.tui.keymap import Keymap
+    from host_bridge.service import Bridge
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -33,32 +40,57 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def tui_command(args: argparse.Namespace) -> int:
     """Open the app; return when the user quits."""
-    from emulator.session import DeviceSession
-    from emulator.tui.app import SlsApp
-    from emulator.tui.demo_setup import ensure_demo
     from emulator.tui.keymap import load_keymap
-    from emulator.tui.login_pane import LoginPane
-    from emulator.tui.withdrawals import withdrawal_hooks
-    from host_bridge.service import Bridge
 
     keymap = load_keymap(args.keymap)  # bad keymap: one line, exit 2, nothing opened
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        raise UsageError(
-            "slsemu tui needs a terminal (for a scripted login without one: slsemu demo)"
-        )
     images: list[Path] = list(args.image or [])
     for image in images:
         if not image.is_file():
             raise UsageError(f"image {image} not found")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError(
+            "slsemu tui needs a terminal (for a scripted login without one: slsemu demo)"
+        )
     with contextlib.ExitStack() as stack:
-        bridge = stack.enter_context(Bridge.open())
-        user = args.user
-        if not images:
-            demo = ensure_demo(bridge)
-            images = list(demo.images)
-            user = user or demo.user
-        sessions = [stack.enter_context(DeviceSession(image)) for image in images]
-        withdraw, limits = withdrawal_hooks(bridge)
-        login = LoginPane(bridge, user=user, withdraw=withdraw, limits=limits)
-        SlsApp(sessions, keymap=keymap, login=login).run()
+        open_tui(stack, images=images, user=args.user, keymap=keymap).run()
     return EXIT_OK
+
+
+def open_tui(
+    stack: contextlib.ExitStack,
+    *,
+    images: Sequence[Path],
+    user: str | None,
+    keymap: Keymap,
+    home: Path | None = None,
+    on_ready: Callable[[], None] | None = None,
+) -> SlsApp:
+    """The app `slsemu tui` runs: the images (default: the demo, set up on first use), the
+    login pane on the host store in `home` (default: the data folder). `stack` closes the device
+    sessions and the store. The store is opened when the login first needs it, unless the demo
+    must be set up first."""
+    from emulator.session import DeviceSession
+    from emulator.tui.app import SlsApp
+    from emulator.tui.demo_setup import DEMO_USER, demo_folder, demo_images, ensure_demo
+    from emulator.tui.login_pane import LoginPane
+    from emulator.tui.withdrawals import withdrawal_hooks
+
+    bridges: list[Bridge] = []
+
+    def connect() -> Bridge:
+        if not bridges:
+            from host_bridge.service import Bridge
+
+            bridges.append(stack.enter_context(Bridge.open(home)))
+        return bridges[0]
+
+    paths = list(images)
+    if not paths:
+        folder = demo_folder(home)
+        ready = demo_images(folder)
+        paths = list(ready if ready is not None else ensure_demo(connect(), folder).images)
+        user = user or DEMO_USER
+    sessions = [stack.enter_context(DeviceSession(path)) for path in paths]
+    withdraw, limits = withdrawal_hooks(connect)
+    login = LoginPane(connect, user=user, withdraw=withdraw, limits=limits)
+    return SlsApp(sessions, keymap=keymap, login=login, on_ready=on_ready)

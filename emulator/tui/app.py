@@ -22,23 +22,28 @@ import asyncio
 import time
 from collections.abc import Callable, Sequence
 
-from textual import events, on
+from textual import events
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import (
+    ContentSwitcher,
     DataTable,
     Footer,
-    Header,
     RichLog,
     Static,
-    TabbedContent,
-    TabPane,
 )
 
 from emulator.session import DeviceSession
-from emulator.tui.faceplates import FACEPLATES, SHORT_NAMES, DeviceView, Faceplate, SccFaceplate
+from emulator.tui.faceplates import (
+    FACEPLATES,
+    SHORT_NAMES,
+    DeviceTabs,
+    DeviceView,
+    Faceplate,
+    SccFaceplate,
+)
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
@@ -118,6 +123,7 @@ class HelpScreen(ModalScreen[None]):
 
 _APP_KEYS: tuple[tuple[str, str], ...] = (
     ("? / f1", "(app) this help"),
+    ("f2", "(app) next device"),
     ("tab / shift+tab", "(app) move focus"),
     ("ctrl+q", "(app) quit"),
 )
@@ -131,6 +137,7 @@ class SlsApp(App[None]):
     SUB_TITLE = "Secure Login System emulator"
     BINDINGS = [
         Binding("question_mark,f1", "help", "Keys", key_display="?"),
+        Binding("f2", "next_device", "Next device"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -155,6 +162,7 @@ class SlsApp(App[None]):
             self._sessions[view.serial] = session
             self._views[view.serial] = view
         self._faces: dict[str, Faceplate] = {}
+        self._active = next(iter(self._sessions))
         self._login = login
         self._on_ready = on_ready
         self.handled_keys = 0
@@ -164,14 +172,18 @@ class SlsApp(App[None]):
     # --- layout -----------------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield Static(f"{self.TITLE} — {self.SUB_TITLE}", id="title")
+        labels = {
+            serial: f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
+            for serial, view in self._views.items()
+        }
         with Horizontal(id="main"):
-            with TabbedContent(id="devices"):
-                for serial, view in self._views.items():
-                    label = f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
-                    face = make_faceplate(self._sessions[serial], view, f"face-{serial}")
-                    self._faces[serial] = face
-                    with TabPane(label, id=f"tab-{serial}"):
+            with Vertical(id="devices"):
+                yield DeviceTabs(labels, self._active, id="device-tabs")
+                with ContentSwitcher(id="device-switcher", initial=f"face-{self._active}"):
+                    for serial, view in self._views.items():
+                        face = make_faceplate(self._sessions[serial], view, f"face-{serial}")
+                        self._faces[serial] = face
                         yield face
             if self._login is not None:
                 yield self._login
@@ -198,8 +210,7 @@ class SlsApp(App[None]):
     @property
     def active_serial(self) -> str:
         """The serial of the device on the visible tab."""
-        active = self.query_one("#devices", TabbedContent).active
-        return active.removeprefix("tab-") if active else next(iter(self._sessions))
+        return self._active
 
     def session(self, serial: str) -> DeviceSession:
         """The session of device `serial`."""
@@ -210,19 +221,27 @@ class SlsApp(App[None]):
         return self._faces[serial]
 
     def show_device(self, serial: str) -> None:
-        """Bring device `serial` to the front (does nothing for a device not loaded here)."""
-        if serial in self._sessions:
-            self.query_one("#devices", TabbedContent).active = f"tab-{serial}"
+        """Bring device `serial` to the front and focus it (nothing for a device not loaded)."""
+        if serial not in self._sessions:
+            return
+        self._active = serial
+        self.query_one("#device-switcher", ContentSwitcher).current = f"face-{serial}"
+        self.query_one("#device-tabs", DeviceTabs).active = serial
+        self.call_after_refresh(self.focus_device)
+
+    def on_device_tabs_chosen(self, message: DeviceTabs.Chosen) -> None:
+        self.show_device(message.serial)
+
+    def action_next_device(self) -> None:
+        """Show the next device (F2)."""
+        serials = self.serials
+        self.show_device(serials[(serials.index(self._active) + 1) % len(serials)])
 
     def focus_device(self) -> None:
         """Give keyboard focus to the visible faceplate, where the keymap acts."""
         face = self.faceplate(self.active_serial)
         if face.is_mounted:
             face.focus()
-
-    @on(TabbedContent.TabActivated, "#devices")
-    def _tab_changed(self) -> None:
-        self.call_after_refresh(self.focus_device)
 
     # --- input → model ----------------------------------------------------------------------------
 
@@ -247,7 +266,8 @@ class SlsApp(App[None]):
 
     def on_faceplate_pressed(self, message: Faceplate.Pressed) -> None:
         serial = (message.faceplate.id or "").removeprefix("face-")
-        self.show_device(serial)
+        if serial != self._active:
+            self.show_device(serial)
         self.press_button(message.button, serial)
 
     def press_button(self, button: str, serial: str | None = None) -> None:
@@ -315,7 +335,6 @@ class SlsApp(App[None]):
     def on_second_factor_chosen(self, message: SecondFactorChosen) -> None:
         """The login asks for a device: show it, and point an SCC at the requested cells."""
         self.show_device(message.serial)
-        self.call_after_refresh(self.focus_device)
         if message.serial not in self._sessions:
             return
         face = self.faceplate(message.serial)

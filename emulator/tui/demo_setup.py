@@ -14,11 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from firmware_model.ibkey import IBKEY_SUITE
-from host_bridge.errors import BridgeError
-from host_bridge.service import Bridge
 from slsio.home import data_home
+
+if TYPE_CHECKING:
+    from host_bridge.service import Bridge
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published demo credential, see docs/tui.md
@@ -62,8 +64,17 @@ def demo_folder(home: Path | None = None) -> Path:
     return (home or data_home()) / DEMO_FOLDER
 
 
+def demo_images(folder: Path | None = None) -> tuple[Path, ...] | None:
+    """The demo's image files if every one exists (the demo is set up), else None."""
+    folder = folder or demo_folder()
+    images = tuple(folder / device.image_name for device in DEMO_DEVICES)
+    return images if all(path.is_file() for path in images) else None
+
+
 def ensure_demo(bridge: Bridge, folder: Path | None = None) -> DemoSetup:
     """Create whatever part of the demo is missing; return the demo. Idempotent."""
+    from host_bridge.errors import BridgeError
+
     folder = folder or demo_folder(bridge.home)
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     bridge.init()

@@ -22,6 +22,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual import on
 from textual.app import ComposeResult
@@ -34,8 +35,10 @@ from textual.widgets.option_list import Option
 from emulator.tui.faceplates import SHORT_NAMES
 from firmware_model.errors import SlsError
 from host_bridge.policies.devices import display_name
-from host_bridge.service import Bridge, DeviceInfo
 from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME, Challenge
+
+if TYPE_CHECKING:
+    from host_bridge.service import Bridge, DeviceInfo
 
 
 class Step(enum.Enum):
@@ -114,25 +117,38 @@ def device_label(device: DeviceInfo) -> str:
 
 
 class LoginPane(Vertical):
-    """The login screen. `bridge` is used from the app's thread only (sqlite)."""
+    """The login screen.
+
+    `connect` returns the host bridge; it is called on the first login, not at start-up, so the
+    first screen does not wait for the store (and its crypto) to load. The bridge is used from the
+    app's thread only (sqlite).
+    """
 
     step: reactive[Step] = reactive(Step.CREDENTIALS)
 
     def __init__(
         self,
-        bridge: Bridge,
+        connect: Callable[[], Bridge],
         *,
         user: str | None = None,
         withdraw: Withdraw | None = None,
         limits: Limits | None = None,
     ) -> None:
         super().__init__(id="login")
-        self.bridge = bridge
+        self._connect = connect
+        self._bridge: Bridge | None = None
         self._default_user = user or ""
         self._withdraw = withdraw
         self._limits = limits
         self.user: str | None = None
         self.challenge: Challenge | None = None
+
+    @property
+    def bridge(self) -> Bridge:
+        """The host bridge (connected on first use)."""
+        if self._bridge is None:
+            self._bridge = self._connect()
+        return self._bridge
 
     def compose(self) -> ComposeResult:
         yield Static("Secure Login", classes="pane-title")

@@ -8,16 +8,16 @@ could confirm the amount.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from emulator.tui.faceplates import SHORT_NAMES
 from emulator.tui.login_pane import Limits, Withdraw, WithdrawalAnswer
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
-from host_bridge.service import Bridge, money_to_cents
 
 if TYPE_CHECKING:
     from host_bridge.policy_store import Policies
+    from host_bridge.service import Bridge
 
 
 def _usd(cents: int | None) -> str:
@@ -39,10 +39,13 @@ def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[
     return lines
 
 
-def withdrawal_hooks(bridge: Bridge, policies: Policies | None = None) -> tuple[Withdraw, Limits]:
+def withdrawal_hooks(
+    connect: Callable[[], Bridge], policies: Policies | None = None
+) -> tuple[Withdraw, Limits]:
     """The callables the login pane's withdrawal form uses (on the app's thread).
 
-    The policy layer is loaded on the first withdrawal, not at start-up (a faster first screen).
+    `connect` returns the host bridge (the login pane's, already open when a form is shown). The
+    policy layer is loaded on the first withdrawal, not at start-up (a faster first screen).
     """
     made: list[Policies] = [policies] if policies is not None else []
 
@@ -50,14 +53,16 @@ def withdrawal_hooks(bridge: Bridge, policies: Policies | None = None) -> tuple[
         if not made:
             from host_bridge.policy_store import Policies
 
-            made.append(Policies(bridge))
+            made.append(Policies(connect()))
         return made[0]
 
     def limits(user: str) -> list[str]:
         caps = made[0].config.limits if made else DEFAULT_LIMITS
-        return limit_lines(bridge, caps, user)
+        return limit_lines(connect(), caps, user)
 
     def withdraw(user: str, serial: str, amount: str) -> WithdrawalAnswer:
+        from host_bridge.service import money_to_cents
+
         decision = policy().withdraw(user, serial, money_to_cents(amount))
         text = decision.reason
         if decision.allowed:
