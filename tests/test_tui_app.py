@@ -280,3 +280,20 @@ def test_demo_setup_is_idempotent(slsemu_home: Path) -> None:
         assert bridge.check_password(DEMO_USER, DEMO_PASSWORD)
         for path in first.images:
             assert path.stat().st_mode & 0o777 == 0o600
+
+
+async def test_open_tui_sets_up_the_demo_once_and_logs_in(slsemu_home: Path) -> None:
+    from emulator.commands.tui import open_tui
+
+    (slsemu_home).mkdir(parents=True, exist_ok=True)
+    (slsemu_home / "bridge.toml").write_text("scrypt_n = 1024\n")
+    for run in range(2):  # first run: the demo is made; second run: it is found
+        with contextlib.ExitStack() as stack:
+            app = open_tui(stack, images=[], user=None, keymap=load_keymap(None))
+            assert [app.session(s).device.model for s in app.serials] == ["dscplus", "scc", "ibkey"]
+            async with running(app) as pilot:
+                assert app.query_one("#username", Input).value == DEMO_USER
+                await log_in_with_password(pilot)
+                assert login(app).step is Step.CHOOSE, run
+                listing = app.query_one("#device-list", OptionList)
+                assert [option.id for option in listing.options] == app.serials
