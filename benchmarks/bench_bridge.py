@@ -1,12 +1,13 @@
 """BENCH bridge_verify_durable: challenge + verification per second through the store with durable
-writes (WAL, synchronous=FULL), beside a bare SQLite loop with the same settings on the same file
-system in the same run.
+writes (WAL, synchronous=FULL), beside a bare SQLite insert-and-commit loop with the same pragmas
+on the same file system in the same run.
 
-A challenge and its verification are two transactions by design (store the challenge; consume it,
-check the answer, move the counters and append the audit row). The baseline therefore does two
-bare insert-and-commit rounds per operation — the least durable work any store needs for a
-single-use challenge — so ratio = 1.0 would mean the bridge adds nothing beyond the two commits.
-The single-commit rate of the bare loop is printed too (`bare_commits_per_s`).
+ratio = logins per second / bare commits per second. A login is two transactions by design (store
+the challenge; consume it, check the answer, move the counters, append the audit row), so 0.5
+would mean a login costs exactly two bare commits. Both databases are warmed up first so the
+write-ahead log is at its working size (its first growth is slower for everyone) before the
+interleaved rounds are timed. `per_two_commits` is the same figure against a baseline of two bare
+commits per operation.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from firmware_model.ocra import OcraCalculator
 from host_bridge.service import Bridge, BridgeConfig
 
 PIN = "2468"
+WARM_UP = 1500
 
 
 def _bare_connection(path: Path) -> sqlite3.Connection:
@@ -57,12 +59,13 @@ def run() -> list[BenchResult]:
             bare.execute("INSERT INTO t (at, v) VALUES (?, ?)", (1.0, "x" * 32))
             bare.execute("COMMIT")
 
-        def baseline() -> None:
+        for _ in range(WARM_UP):  # the WAL reaches its working size on both sides
+            project()
             commit_once()
             commit_once()
-
-        project_rate, baseline_rate = compare_rates(project, baseline, rounds=7, min_seconds=0.4)
-        single = 2 * baseline_rate
+        project_rate, baseline_rate = compare_rates(
+            project, commit_once, rounds=7, min_seconds=0.4
+        )
         bridge.close()
         bare.close()
     finally:
@@ -73,9 +76,10 @@ def run() -> list[BenchResult]:
             value=project_rate,
             unit="logins/s",
             ratio=project_rate / baseline_rate,
-            baseline="sqlite_two_durable_commits",
+            baseline="sqlite_insert_commit",
             target=">=0.5",
-            extra=f"bare_commits_per_s={single:.6g}",
+            extra=f"bare_commits_per_s={baseline_rate:.6g} "
+            f"per_two_commits={2 * project_rate / baseline_rate:.3f}",
         )
     ]
 

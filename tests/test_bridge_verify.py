@@ -291,3 +291,33 @@ def test_provision_refuses_bad_input_and_changes_nothing(bridge: Bridge, tmp_pat
     with pytest.raises(BridgeError, match="exists"):
         bridge.provision("alice", "scc", image_path=tmp_path / "taken.img")
     assert (tmp_path / "taken.img").read_bytes() == b"keep me"
+
+
+def test_any_response_gets_a_verdict_or_a_documented_error(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    folder = tmp_path_factory.mktemp("any-response")
+    clock = FakeClock()
+    bridge = open_bridge(folder / "home", clock,
+                         BridgeConfig(scrypt_n=FAST.scrypt_n, lockout_after=1000))
+    bridge.add_user("alice", "pw")
+    serials = [
+        bridge.provision("alice", "dscplus", pin=PIN, image_path=folder / "p.img").serial,
+        bridge.provision("alice", "scc", image_path=folder / "s.img").serial,
+        bridge.provision("alice", "dsc", pin="1234", image_path=folder / "d.img").serial,
+        bridge.provision("alice", "ibkey", pin="1234", image_path=folder / "i.img").serial,
+    ]
+
+    @settings(max_examples=60, deadline=None)
+    @given(st.sampled_from(serials), st.text(max_size=200))
+    def check(serial: str, response: str) -> None:
+        challenge = bridge.issue_challenge(serial)
+        try:
+            verdict = bridge.verify(serial, challenge.id, response)
+        except BridgeError:
+            assert len(response) > 128
+            return
+        assert verdict.reason in {"accepted", "wrong response", "replayed code"}
+        assert not bridge.verify(serial, challenge.id, response).accepted
+
+    check()
