@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import os
 from typing import Any
 
 from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.masterkey import ENV_MASTER_KEY
 from host_bridge.service import Bridge
 
 
@@ -21,6 +23,11 @@ def _init(bridge: Bridge, args: argparse.Namespace) -> int:
         print_json({"home": str(bridge.home), "store": str(bridge.store.path),
                     "master_key_created": created is not None})
     else:
-        what = f"created {created}" if created else "master key already in place"
+        if created:
+            what = f"created {created}"
+        elif os.environ.get(ENV_MASTER_KEY) is not None:
+            what = f"master key from ${ENV_MASTER_KEY}"
+        else:
+            what = "master key already in place"
         print(f"initialised {bridge.home} ({what})")
     return 0
