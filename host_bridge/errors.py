@@ -20,3 +20,12 @@ class StoreError(SlsError):
 
 class PskcError(BridgeError):
     """A PSKC file is malformed or unsupported; nothing was imported."""
+
+
+class NotUsable(BridgeError):
+    """A well-formed request the bridge refuses: the device is locked, not active or expired.
+
+    A negative answer (exit 1), not bad input.
+    """
+
+    exit_code = 1

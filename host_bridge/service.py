@@ -57,7 +57,7 @@ from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import scc_grid
 from host_bridge import verification as v
 from host_bridge.audit import AuditLog
-from host_bridge.errors import BridgeError, StoreError
+from host_bridge.errors import BridgeError, NotUsable, StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
 from host_bridge.passwords import PasswordHash, ScryptParams, check_password, hash_password
 from host_bridge.sms import Message, Outbox
@@ -845,7 +845,7 @@ class Bridge:
     def _check_usable(self, record: DeviceRecord, now: float) -> None:
         reason = _unusable_reason(record, now)
         if reason is not None:
-            raise BridgeError(f"device {record.serial}: {reason}")
+            raise NotUsable(f"device {record.serial}: {reason}")
 
     # --- audit ------------------------------------------------------------------------------
 

@@ -179,3 +179,17 @@ def test_sms_cli_outbox_and_resend_limit(cli: Cli) -> None:
     assert code == 1 and "resend limit" in err
     assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
                "--response", sent["code"])[0] == 0
+
+
+def test_a_locked_device_is_refused_then_unlocked(cli: Cli, home: Path) -> None:
+    serial = cli("provision", "--user", "alice", "--model", "scc", "--image",
+                 str(home / "c.img"))[1].strip()
+    for _ in range(5):
+        challenge_id = json.loads(cli("challenge", "--serial", serial, "--json")[1])["id"]
+        assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
+                   "--response", "AAAAAA")[0] == 1
+    code, _, err = cli("challenge", "--serial", serial)
+    assert code == 1 and "device locked" in err
+    assert json.loads(cli("devices", "--user", "alice", "--json")[1])["devices"] == []
+    assert cli("unlock", "--serial", serial)[0] == 0
+    assert cli("challenge", "--serial", serial)[0] == 0
