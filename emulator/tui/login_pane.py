@@ -158,27 +158,50 @@ class LoginPane(Vertical):
             )
             yield Input(placeholder="password", password=True, id="password", compact=True)
             yield Button("Log in", id="login-button", variant="primary", compact=True)
-        with Vertical(id="step-choose", classes="step"):
-            yield Static("Select Second Factor Device", classes="step-title")
-            yield OptionList(id="device-list")
-        with Vertical(id="step-respond", classes="step"):
-            yield Static("", id="challenge")
-            yield Input(placeholder="response", id="response", compact=True)
-            with Horizontal(classes="row"):
-                yield Button("Submit", id="submit-button", variant="primary", compact=True)
-                yield Button("Other device", id="other-button", compact=True)
         yield Static("", id="result")
-        with VerticalScroll(id="step-done", classes="step"):
-            yield Static("Withdrawal", classes="step-title")
-            yield Static("", id="limits")
-            yield OptionList(id="withdraw-device")
-            yield Input(placeholder="amount in USD", id="amount", compact=True)
-            yield Button("Withdraw", id="withdraw-button", compact=True)
-            yield Static("", id="withdraw-result")
         yield Button("Log out", id="logout-button", compact=True)
 
     def on_mount(self) -> None:
         self._show_step()
+        # The later steps are hidden at first: mount them after the first frame (faster start).
+        self.call_after_refresh(self._mount_later_steps)
+
+    async def _mount_later_steps(self) -> None:
+        if not self.is_attached:
+            return  # the app is already closing
+        choose = Vertical(
+            Static("Select Second Factor Device", classes="step-title"),
+            OptionList(id="device-list"),
+            id="step-choose",
+            classes="step",
+        )
+        respond = Vertical(
+            Static("", id="challenge"),
+            Input(placeholder="response", id="response", compact=True),
+            Horizontal(
+                Button("Submit", id="submit-button", variant="primary", compact=True),
+                Button("Other device", id="other-button", compact=True),
+                classes="row",
+            ),
+            id="step-respond",
+            classes="step",
+        )
+        done = VerticalScroll(
+            Static("Withdrawal", classes="step-title"),
+            Static("", id="limits"),
+            OptionList(id="withdraw-device"),
+            Input(placeholder="amount in USD", id="amount", compact=True),
+            Button("Withdraw", id="withdraw-button", compact=True),
+            Static("", id="withdraw-result"),
+            id="step-done",
+            classes="step",
+        )
+        for step in (choose, respond, done):
+            step.display = False
+        result = self.query_one("#result")
+        await self.mount(choose, respond, before=result)
+        await self.mount(done, after=result)
+        self._show_step(focus=False)
 
     # --- step machine -----------------------------------------------------------------------------
 
@@ -193,11 +216,14 @@ class LoginPane(Vertical):
         if self.is_mounted:
             self._show_step()
 
-    def _show_step(self) -> None:
+    def _show_step(self, focus: bool = True) -> None:
         for step in Step:
-            self.query_one(f"#step-{step.value}").display = step is self.step
+            for container in self.query(f"#step-{step.value}"):  # later steps may not be mounted
+                container.display = step is self.step
         self.query_one("#logout-button").display = self.step is not Step.CREDENTIALS
         # While answering, focus goes to the device (the app moves it there), so its keys work.
+        if not focus:
+            return
         if self.step is Step.CREDENTIALS:
             self.query_one("#password" if self._default_user else "#username").focus()
         elif self.step is Step.CHOOSE:
