@@ -256,6 +256,8 @@ async def test_keymap_focus_and_help(demo: Demo) -> None:
         assert rows["POWER"] == "q"
         assert rows["1"] == "a, 1"
         assert rows["OK"] == "space, enter"
+        await pilot.press("a")  # with the help open, keys do not reach the device
+        assert app.read_display(serial) == "PIN>***"
         await pilot.press("escape")
         await pilot.pause()
         assert app.screen.id != "help"

@@ -251,6 +251,8 @@ class SlsApp(App[None]):
         Only while a faceplate has focus: elsewhere (login fields, lists, buttons) keys keep their
         usual meaning, so Enter in the login pane never presses OK on a card by accident.
         """
+        if isinstance(self.screen, ModalScreen):
+            return  # the help screen is open
         if self.focused is not None and not isinstance(self.focused, Faceplate):
             return
         button = self.keymap.button_for(event.key)
