@@ -5,10 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from firmware_model.ocra import ocra
 from host_bridge.errors import BridgeError, PskcError
-from host_bridge.pskc_io import Decryption, read_pskc, write_pskc
+from host_bridge.pskc_io import Decryption, parse_pskc, read_pskc, write_pskc
 from host_bridge.service import Bridge
 from tests.bridge_helpers import FakeClock, open_bridge
 
@@ -113,3 +115,20 @@ def test_export_then_import_round_trip(tmp_path: Path) -> None:
         assert made_one.image is not None and key.key == made_one.image.key
         assert target.device(key.serial).model == source.device(made_one.serial).model
     assert any(r.event == "pskc.export" for r in source.audit())
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.one_of(
+    st.binary(max_size=300),
+    st.sampled_from(sorted(p.name for p in VECTORS.glob("*.pskcxml"))).flatmap(
+        lambda name: st.integers(0, (VECTORS / name).stat().st_size).map(
+            lambda cut: (VECTORS / name).read_bytes()[:cut]
+        )
+    ),
+))
+def test_any_bytes_parse_or_give_a_pskc_error(data: bytes) -> None:
+    try:
+        keys = parse_pskc(data, decryption=Decryption(password="qwerty"), pin="1234")
+    except PskcError:
+        return
+    assert keys and all(k.key and k.serial for k in keys)
