@@ -229,8 +229,9 @@ class Store:
         except BaseException:
             conn.close()
             raise
-        with contextlib.suppress(OSError):  # e.g. a read-only mount; the folder is 0700 anyway
-            target.chmod(0o600)
+        for suffix in ("", "-wal", "-shm"):  # user data: private, like the folder (0700)
+            with contextlib.suppress(OSError):  # e.g. a read-only mount or no WAL file yet
+                Path(f"{target}{suffix}").chmod(0o600)
         return cls(conn, target)
 
     @property
