@@ -6,7 +6,9 @@
   ratio = project / minimal (target <= 2.0).
 * `tui_key_latency`: one key through the app's keymap to the DSC+ faceplate, until the screen
   refresh that shows it — against a minimal app whose key handler updates one `Static`.
-  Value: project microseconds per key; ratio = project / minimal (target <= 2.0). The device
+  Value: project microseconds per key; ratio = project / minimal (target <= 2.0). Both are
+  bounded below by Textual's refresh interval (about 1/60 s); the CPU time per key of each is
+  printed beside them (`cpu_per_key`), the work the frame hides. The device
   image sits on a tmpfs when there is one (`/dev/shm`): every DSC+ press is durable (battery), so
   on a disk the figure would measure the disk's fsync, not the TUI.
 
@@ -31,7 +33,7 @@ from firmware_model.device import ImageSpec
 from firmware_model.models import new_image
 
 ROUNDS = 5
-KEYS_PER_ROUND = 200
+KEYS_PER_ROUND = 60
 SIZE = (100, 40)
 REPO = Path(__file__).resolve().parent.parent
 
@@ -106,7 +108,7 @@ def cold_start() -> BenchResult:
     )
 
 
-async def _project_latency(image: Path) -> float:
+async def _project_latency(image: Path) -> tuple[float, float]:
 
     from emulator.tui.app import SlsApp
 
@@ -117,13 +119,13 @@ async def _project_latency(image: Path) -> float:
             app.focus_device()
             await _key(app, "p", lambda: app.handled_keys)  # power on: PIN>
             keys = ["1", "backspace"] * (KEYS_PER_ROUND // 2)  # PIN>* / PIN>: always a change
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.process_time()
             for key in keys:
                 await _key(app, key, lambda: app.handled_keys)
-            return (time.perf_counter() - start) / len(keys)
+            return _per_key(start, cpu, len(keys))
 
 
-async def _minimal_latency() -> float:
+async def _minimal_latency() -> tuple[float, float]:
     from textual.app import App, ComposeResult
     from textual.widgets import Static
 
@@ -142,10 +144,15 @@ async def _minimal_latency() -> float:
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         keys = ["1", "backspace"] * (KEYS_PER_ROUND // 2)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for key in keys:
             await _key(app, key, lambda: app.handled)
-        return (time.perf_counter() - start) / len(keys)
+        return _per_key(start, cpu, len(keys))
+
+
+def _per_key(start: float, cpu: float, keys: int) -> tuple[float, float]:
+    """(wall seconds, CPU seconds) per key since `start`/`cpu`."""
+    return (time.perf_counter() - start) / keys, (time.process_time() - cpu) / keys
 
 
 async def _key(app: object, key: str, handled: object) -> None:
@@ -173,17 +180,18 @@ def key_latency() -> BenchResult:
             options={"battery_presses": 10**9},
         )  # fmt: skip
         save_image(image, new_image(spec, os.urandom))
-        best_project = best_minimal = float("inf")
+        best_project = best_minimal = (float("inf"), float("inf"))
         for _ in range(ROUNDS):
             best_project = min(best_project, asyncio.run(_project_latency(image)))
             best_minimal = min(best_minimal, asyncio.run(_minimal_latency()))
     return BenchResult(
         "tui_key_latency",
-        best_project * 1e6,
+        best_project[0] * 1e6,
         "us",
-        best_project / best_minimal,
+        best_project[0] / best_minimal[0],
         "minimal_textual_app",
-        extra=f"minimal={best_minimal * 1e6:.0f}us target<=2.0",
+        extra=f"minimal={best_minimal[0] * 1e6:.0f}us cpu_per_key={best_project[1] * 1e6:.0f}us "
+        f"minimal_cpu_per_key={best_minimal[1] * 1e6:.0f}us target<=2.0",
     )
 
 
