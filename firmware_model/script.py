@@ -20,6 +20,8 @@ Format, one statement a line (`#` starts a comment, blank lines are ignored):
     expect "TEXT"           the display is exactly TEXT (`expect ""`: the display is blank)
     expect /REGEX/          the display fully matches REGEX (`\\/` for a slash)
     capture NAME            remember the display as NAME (printed as NAME=VALUE; usable as ${NAME})
+    capture NAME /REGEX/    remember the part of the display REGEX's first group matches (or the
+                            whole match if it has no group); no match is a failed expectation
 
 `${NAME}` may appear in `type` and in `expect`; `$$` is a literal `$`. In a regex, a variable
 matches its value literally. Strings know two escapes: `\\"` and `\\\\`.
@@ -208,10 +210,12 @@ class ExpectRegex:
 
 @dataclass(frozen=True, slots=True)
 class Capture:
-    """`capture NAME`."""
+    """`capture NAME` or `capture NAME /REGEX/` (`pattern` and `shown` set for the latter)."""
 
     line: int
     name: str
+    pattern: Template | None = None
+    shown: str = ""
 
     def __post_init__(self) -> None:
         _check_line(self.line)
@@ -251,8 +255,8 @@ def describe(statement: Statement) -> str:
             return f"wait {seconds:g}"
         case ExpectText(shown=shown) | ExpectRegex(shown=shown):
             return f"expect {shown}"
-        case Capture(name=name):
-            return f"capture {name}"
+        case Capture(name=name, shown=shown):
+            return f"capture {name} {shown}".rstrip()
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +294,8 @@ def _references(statement: Statement) -> frozenset[str]:
     if isinstance(statement, ExpectText):
         return statement.text.names
     if isinstance(statement, ExpectRegex):
+        return statement.pattern.names
+    if isinstance(statement, Capture) and statement.pattern is not None:
         return statement.pattern.names
     return frozenset()
 
@@ -335,15 +341,37 @@ def parse_line(raw: str, line: int) -> Statement | None:
         (seconds,) = _words(words, 1, "wait takes seconds, e.g. wait 30", line)
         return Wait(line, _seconds(seconds, line))
     if keyword == "capture":
-        (name,) = _words(words, 1, "capture takes a name, e.g. capture RESPONSE", line)
-        if not NAME_RE.fullmatch(name):
-            raise ScriptError(
-                line, f"bad name {name[:MAX_NAME_CHARS]!r} (letters, digits and _, at most "
-                f"{MAX_NAME_CHARS}, not starting with a digit)"
-            )
-        return Capture(line, name)
+        return _parse_capture(rest, line)
     known = "press, hold, type, wait, expect, capture"
     raise ScriptError(line, f"unknown statement {keyword[:40]!r} (known: {known})")
+
+
+def _parse_capture(rest: str, line: int) -> Capture:
+    usage = "capture takes a name and an optional /REGEX/, e.g. capture RESPONSE /(\\d{8})/"
+    name, *tail = rest.split(None, 1) or [""]
+    if not name or name.startswith("#"):
+        raise ScriptError(line, usage)
+    if not NAME_RE.fullmatch(name):
+        raise ScriptError(
+            line, f"bad name {name[:MAX_NAME_CHARS]!r} (letters, digits and _, at most "
+            f"{MAX_NAME_CHARS}, not starting with a digit)"
+        )
+    after = tail[0] if tail else ""
+    if not after or after.startswith("#"):
+        return Capture(line, name)
+    if not after.startswith("/"):
+        raise ScriptError(line, usage)
+    template, shown = _parse_regex_argument(after, line)
+    return Capture(line, name, template, shown)
+
+
+def _parse_regex_argument(rest: str, line: int) -> tuple[Template, str]:
+    """A `/REGEX/` argument (variables allowed): its template and the text as written."""
+    body, end = _scan_regex(rest, line)
+    _only_comment_after(rest[end:], line)
+    template = _parse_template(body, line)
+    _compile(template.render(dict.fromkeys(template.names, "x")), line)
+    return template, rest[:end]
 
 
 def _words(words: list[str], count: int, usage: str, line: int) -> list[str]:
@@ -378,11 +406,8 @@ def _parse_expect(rest: str, line: int) -> ExpectText | ExpectRegex:
         _only_comment_after(rest[end:], line)
         return ExpectText(line, _parse_template(body, line), rest[:end])
     if opener == "/":
-        body, end = _scan_regex(rest, line)
-        _only_comment_after(rest[end:], line)
-        template = _parse_template(body, line)
-        _compile(template.render(dict.fromkeys(template.names, "x")), line)
-        return ExpectRegex(line, template, rest[:end])
+        template, shown = _parse_regex_argument(rest, line)
+        return ExpectRegex(line, template, shown)
     raise ScriptError(line, 'expect takes "TEXT" or /REGEX/')
 
 
@@ -551,9 +576,18 @@ def _run_one(
                 if pattern.fullmatch(display) is None:
                     failures.append(Failure(line, shown, display))
                 return display
-            case Capture(name=name):
+            case Capture(name=name, pattern=None):
                 display = target.read_display()
                 captures[name] = values[name] = display
+                return display
+            case Capture(line=line, name=name, pattern=Template() as template, shown=shown):
+                display = target.read_display()
+                match = _compile(template.render(values, re.escape), line).search(display)
+                if match is None:
+                    failures.append(Failure(line, shown, display))
+                    values[name] = display  # later lines still run; the failure is reported
+                else:
+                    captures[name] = values[name] = match.group(1) if match.re.groups else match[0]
                 return display
     except ScriptError:
         raise
