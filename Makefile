@@ -24,8 +24,10 @@ system-deps:
 	  fi; }
 	@command -v socat >/dev/null 2>&1 || { echo "error: socat is required by the serial tests (apt-get install socat)" >&2; exit 1; }
 
+# In a terminal: the TUI with the built-in demo user and devices. Without one (CI, a pipe): the
+# scripted DSC+ login, which prints every display step.
 demo: venv
-	$(VENV)/bin/slsemu demo
+	@if [ -t 0 ] && [ -t 1 ]; then $(VENV)/bin/slsemu tui; else $(VENV)/bin/slsemu demo; fi
 
 lint: venv
 	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks
