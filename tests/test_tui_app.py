@@ -299,3 +299,14 @@ async def test_open_tui_sets_up_the_demo_once_and_logs_in(slsemu_home: Path) -> 
                 assert login(app).step is Step.CHOOSE, run
                 listing = app.query_one("#device-list", OptionList)
                 assert [option.id for option in listing.options] == app.serials
+
+
+async def test_typing_at_start_goes_to_the_password_not_the_card(demo: Demo) -> None:
+    """A newcomer types the password first: no key of it may press the card (p = POWER)."""
+    app = make_app(demo)
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        await pilot.press(*"demo-password", "enter")
+        await pilot.pause()
+        assert app.read_display(serial) == ""
+        assert login(app).step is Step.CHOOSE

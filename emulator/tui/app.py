@@ -191,7 +191,12 @@ class SlsApp(App[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.focus_device()
+        # A login starts with the password, so the login pane gets the keys first; the faceplate
+        # gets them once a device is chosen (or when the user clicks or tabs to it).
+        if self._login is not None:
+            self._login.focus_entry()
+        else:
+            self.focus_device()
         if self.real_time:
             self.set_interval(TICK_SECONDS, self.tick)
         self.log_event("app", f"keymap {self.keymap.name}: press ? for the key list")

@@ -229,6 +229,10 @@ class LoginPane(Vertical):
         elif self.step is Step.CHOOSE:
             self.query_one("#device-list").focus()
 
+    def focus_entry(self) -> None:
+        """Focus the field the current step wants typed into (password first)."""
+        self._show_step(focus=True)
+
     def _say(self, text: str) -> None:
         self.query_one("#result", Static).update(text)
 
