@@ -181,30 +181,15 @@ CARD_LAYOUTS: Mapping[str, CardLayout] = {
 }
 
 
-class CardFaceplate(Faceplate):
-    """A credit-card device: segment LCD, the display as plain text, indicators, keys."""
+class DisplayFaceplate(Faceplate):
+    """A device with a screen: the screen (`#screen_id`), the display as plain text, indicators."""
 
-    def compose(self) -> ComposeResult:
-        layout = self.layout_spec
-        view = self.view
-        serial = view.serial if view else ""
-        yield Static(f"{layout.title}  ·  {serial}", classes="card-title")
-        with Horizontal(classes="card-top"):
-            yield Static(self._indicators(), id="indicators", classes="indicators")
-            if view is not None and "POWER" in view.buttons:
-                yield self.keypad((("POWER",),), layout.labels, classes="keypad power")
-        yield Static(self._lcd_text(), id="lcd", classes="lcd")
-        yield Static(self._plain_text(), id="plain", classes="plain")
-        yield self.keypad(layout.keypad, layout.labels)
+    screen_id: ClassVar[str]
 
-    @property
-    def layout_spec(self) -> CardLayout:
+    def _screen_text(self) -> str:
+        """The screen as the device draws it (plain text here; cards draw segments)."""
         view = self.view
-        return CARD_LAYOUTS[view.model if view is not None else "dscplus"]
-
-    def _lcd_text(self) -> str:
-        view = self.view
-        return "\n".join(render_lcd(view.display if view else "", self.layout_spec.lcd_width))
+        return view.display if view else ""
 
     def _plain_text(self) -> str:
         view = self.view
@@ -216,9 +201,37 @@ class CardFaceplate(Faceplate):
     def watch_view(self) -> None:
         if not self.is_mounted:
             return
-        self.query_one("#lcd", Static).update(self._lcd_text(), layout=False)
+        self.query_one(f"#{self.screen_id}", Static).update(self._screen_text(), layout=False)
         self.query_one("#plain", Static).update(self._plain_text(), layout=False)
         self.query_one("#indicators", Static).update(self._indicators(), layout=False)
+
+
+class CardFaceplate(DisplayFaceplate):
+    """A credit-card device: segment LCD, the display as plain text, indicators, keys."""
+
+    screen_id = "lcd"
+
+    def compose(self) -> ComposeResult:
+        layout = self.layout_spec
+        view = self.view
+        serial = view.serial if view else ""
+        yield Static(f"{layout.title}  ·  {serial}", classes="card-title")
+        with Horizontal(classes="card-top"):
+            yield Static(self._indicators(), id="indicators", classes="indicators")
+            if view is not None and "POWER" in view.buttons:
+                yield self.keypad((("POWER",),), layout.labels, classes="keypad power")
+        yield Static(self._screen_text(), id="lcd", classes="lcd")
+        yield Static(self._plain_text(), id="plain", classes="plain")
+        yield self.keypad(layout.keypad, layout.labels)
+
+    @property
+    def layout_spec(self) -> CardLayout:
+        view = self.view
+        return CARD_LAYOUTS[view.model if view is not None else "dscplus"]
+
+    def _screen_text(self) -> str:
+        view = self.view
+        return "\n".join(render_lcd(view.display if view else "", self.layout_spec.lcd_width))
 
 
 class SccFaceplate(Faceplate):
@@ -294,8 +307,10 @@ _PHONE_LABELS: Mapping[str, str] = {
 }
 
 
-class PhoneFaceplate(Faceplate):
+class PhoneFaceplate(DisplayFaceplate):
     """IB Key (IBKR Mobile) on a phone: the app screen, push approve/deny, PIN and digits."""
+
+    screen_id = "phone-screen"
 
     def compose(self) -> ComposeResult:
         view = self.view
@@ -314,20 +329,6 @@ class PhoneFaceplate(Faceplate):
         if view is None or not view.display:
             return "(app closed)"
         return view.display
-
-    def _plain_text(self) -> str:
-        view = self.view
-        return f"display: {view.display}" if view and view.display else "display: (blank)"
-
-    def _indicators(self) -> str:
-        return indicator_text(self.view) if self.view else ""
-
-    def watch_view(self) -> None:
-        if not self.is_mounted:
-            return
-        self.query_one("#phone-screen", Static).update(self._screen_text(), layout=False)
-        self.query_one("#plain", Static).update(self._plain_text(), layout=False)
-        self.query_one("#indicators", Static).update(self._indicators(), layout=False)
 
 
 class DeviceTabs(Static):
