@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import pkgutil
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from firmware_model.errors import SlsError
 
@@ -37,6 +38,24 @@ class OneLineParser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
         sys.stderr.write(f"{self.prog}: error: {message}\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+def add_json(parser: argparse.ArgumentParser) -> None:
+    """Give a command the `--json` flag (DESIGN.md: every command that reports data has it)."""
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def print_json(value: Any) -> None:
+    """One JSON object on one line of stdout."""
+    sys.stdout.write(json.dumps(value, sort_keys=True) + "\n")
+
+
+def emit(args: argparse.Namespace, data: Mapping[str, Any], text: str) -> None:
+    """One JSON object with `--json`, else the human text (printed as is, plus a newline)."""
+    if getattr(args, "json", False):
+        print_json(dict(data))
+    else:
+        print(text)
 
 
 def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:

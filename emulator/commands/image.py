@@ -11,7 +11,7 @@ from emulator.images import ImageLock, load_image, save_image
 from firmware_model.device import ImageSpec
 from firmware_model.image import JsonValue
 from firmware_model.models import MODEL_NAMES, make_serial, new_image
-from slsio.cli import EXIT_OK, UsageError
+from slsio.cli import EXIT_OK, UsageError, add_json, emit
 
 _OPTION_NAME_MAX = 64
 
@@ -38,6 +38,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     new.add_argument("--out", required=True, type=Path, metavar="FILE")
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    add_json(new)
     new.set_defaults(handler=new_command)
 
     show = actions.add_parser("show", help="print an image as JSON (never the key or a PIN)")
@@ -98,7 +99,7 @@ def new_command(args: argparse.Namespace) -> int:
         if out.exists() and not args.force:
             raise UsageError(f"{out}: file exists (use --force to overwrite it)")
         save_image(out, image)
-    print(image.serial)
+    emit(args, {"serial": image.serial, "model": image.model, "path": str(out)}, image.serial)
     return EXIT_OK
 
 

@@ -14,7 +14,7 @@ import re
 
 from emulator.commands.image import parse_key
 from firmware_model.ocra import OcraCalculator
-from slsio.cli import EXIT_OK
+from slsio.cli import EXIT_OK, add_json, emit
 
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
@@ -54,20 +54,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="UNIX_SECONDS",
         help="the time, for suites with T (the suite's T gives the step)",
     )
+    add_json(parser)
     parser.set_defaults(handler=ocra_command)
 
 
 def ocra_command(args: argparse.Namespace) -> int:
     """Print the OCRA response for the given inputs."""
     calculator = OcraCalculator(args.suite, parse_key(args.key))
-    print(
-        calculator.response(
-            counter=args.counter,
-            question=args.question,
-            pin=args.pin,
-            pin_hash=args.pin_hash,
-            session=args.session,
-            time=args.time,
-        )
+    response = calculator.response(
+        counter=args.counter,
+        question=args.question,
+        pin=args.pin,
+        pin_hash=args.pin_hash,
+        session=args.session,
+        time=args.time,
     )
+    emit(args, {"suite": calculator.suite.text, "response": response}, response)
     return EXIT_OK

@@ -14,7 +14,7 @@ import time
 from emulator.commands.image import parse_key
 from emulator.commands.ocra import natural, unix_seconds
 from firmware_model.hotp import ALGORITHMS, MAX_DIGITS, MIN_OTP_DIGITS, hotp, totp
-from slsio.cli import EXIT_OK, UsageError
+from slsio.cli import EXIT_OK, UsageError, add_json, emit
 
 _DIGIT_CHOICES = range(MIN_OTP_DIGITS, MAX_DIGITS + 1)
 
@@ -43,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     hotp_parser = subparsers.add_parser("hotp", help="compute an RFC 4226 HOTP code")
     _common(hotp_parser, 6)
     hotp_parser.add_argument("--counter", required=True, type=natural, metavar="N")
+    add_json(hotp_parser)
     hotp_parser.set_defaults(handler=hotp_command)
 
     totp_parser = subparsers.add_parser("totp", help="compute an RFC 6238 TOTP code")
@@ -56,6 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     totp_parser.add_argument(
         "--t0", type=natural, default=0, metavar="T0", help="Unix seconds of step 0 (default 0)"
     )
+    add_json(totp_parser)
     totp_parser.set_defaults(handler=totp_command)
 
 
@@ -66,7 +68,7 @@ def hotp_command(args: argparse.Namespace) -> int:
         code = hotp(key, args.counter, digits=args.digits, algorithm=args.algorithm)
     except ValueError as exc:  # out-of-range input: the library's message names no secret
         raise UsageError(str(exc)) from None
-    print(code)
+    emit(args, {"counter": args.counter, "code": code}, code)
     return EXIT_OK
 
 
@@ -80,5 +82,5 @@ def totp_command(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         raise UsageError(str(exc)) from None
-    print(code)
+    emit(args, {"time": now, "code": code}, code)
     return EXIT_OK

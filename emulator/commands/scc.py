@@ -8,7 +8,7 @@ from pathlib import Path
 
 from emulator.images import load_image
 from firmware_model.scc import SecurityCodeCardDevice
-from slsio.cli import EXIT_OK, UsageError
+from slsio.cli import EXIT_OK, UsageError, add_json, print_json
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -18,6 +18,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actions.required = True
     show = actions.add_parser("show", help="print the card: every cell as index and code")
     show.add_argument("image", type=Path, metavar="IMG")
+    add_json(show)
     show.set_defaults(handler=show_command)
 
 
@@ -27,5 +28,10 @@ def show_command(args: argparse.Namespace) -> int:
     if image.model != SecurityCodeCardDevice.model:
         raise UsageError(f"{args.image}: a {image.model} image, not a Security Code Card (scc)")
     card = SecurityCodeCardDevice.from_image(image, os.urandom).card
-    print(card.render(), end="")
+    if args.json:
+        cells = {str(index): code for index, code in enumerate(card.grid(), start=1)}
+        print_json({"serial": image.serial, "online": card.online,
+                    "valid_until": card.valid_until, "cells": cells})
+    else:
+        print(card.render(), end="")
     return EXIT_OK

@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 import functools
 import getpass
-import json
 import sqlite3
 import sys
 from collections.abc import Callable
-from typing import Any
 
 from host_bridge.errors import StoreError
 from host_bridge.service import Bridge
-from slsio.cli import UsageError
+from slsio.cli import UsageError, add_json, print_json
+
+__all__ = ["add_json", "print_json", "read_line", "read_secret", "with_bridge"]
 
 MAX_LINE = 4096
 
@@ -61,10 +61,3 @@ def read_secret(from_stdin: bool, prompt: str = "Password: ") -> str:
     return getpass.getpass(prompt)
 
 
-def print_json(value: Any) -> None:
-    """One JSON object on stdout."""
-    sys.stdout.write(json.dumps(value, sort_keys=True) + "\n")
-
-
-def add_json(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print one JSON object")

@@ -6,10 +6,9 @@ import argparse
 import datetime as dt
 from typing import Any
 
-from host_bridge.commands._common import add_json, print_json
 from host_bridge.policy_store import Policies, load_policy_config
 from host_bridge.service import Bridge
-from slsio.cli import UsageError
+from slsio.cli import UsageError, add_json, emit
 
 __all__ = ["add_json", "emit", "parse_date", "parse_id", "policies", "subcommands"]
 
@@ -43,9 +42,3 @@ def subcommands(parser: argparse.ArgumentParser, dest: str) -> Any:
     )
 
 
-def emit(args: argparse.Namespace, data: dict[str, Any], text: str) -> None:
-    """One JSON object with `--json`, else the human line(s)."""
-    if getattr(args, "json", False):
-        print_json(data)
-    else:
-        print(text)
