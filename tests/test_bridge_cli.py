@@ -191,5 +191,9 @@ def test_a_locked_device_is_refused_then_unlocked(cli: Cli, home: Path) -> None:
     code, _, err = cli("challenge", "--serial", serial)
     assert code == 1 and "device locked" in err
     assert json.loads(cli("devices", "--user", "alice", "--json")[1])["devices"] == []
-    assert cli("unlock", "--serial", serial)[0] == 0
+    code, out, _ = cli("unlock", "--serial", serial, "--json")
+    assert code == 0 and json.loads(out) == {"serial": serial, "status": "unlocked"}
     assert cli("challenge", "--serial", serial)[0] == 0
+    code, out, _ = cli("revoke", "--serial", serial, "--json")
+    assert code == 0 and json.loads(out) == {"serial": serial, "status": "revoked"}
+    assert cli("challenge", "--serial", serial)[0] == 1

@@ -7,6 +7,7 @@ from typing import Any
 
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
 from host_bridge.service import Bridge
+from slsio.cli import emit
 
 
 def register(subparsers: Any) -> None:
@@ -20,9 +21,11 @@ def register(subparsers: Any) -> None:
     activate.add_argument("--token", help="IB Key: the activation token sent by SMS")
     activate.add_argument("--pin-stdin", action="store_true",
                           help="IB Key: read the PIN chosen in the app from stdin")
+    add_json(activate)
     activate.set_defaults(handler=with_bridge(_activate))
     revoke = subparsers.add_parser("revoke", help="take a device out of use for good")
     revoke.add_argument("--serial", required=True)
+    add_json(revoke)
     revoke.set_defaults(handler=with_bridge(_revoke))
 
 
@@ -39,13 +42,14 @@ def _devices(bridge: Bridge, args: argparse.Namespace) -> int:
 def _activate(bridge: Bridge, args: argparse.Namespace) -> int:
     pin = read_line() if args.pin_stdin else None
     if not bridge.activate(args.serial, token=args.token, pin=pin):
-        print(f"{args.serial} not activated (wrong or expired token)")
+        emit(args, {"serial": args.serial, "activated": False},
+             f"{args.serial} not activated (wrong or expired token)")
         return 1
-    print(f"{args.serial} active")
+    emit(args, {"serial": args.serial, "activated": True}, f"{args.serial} active")
     return 0
 
 
 def _revoke(bridge: Bridge, args: argparse.Namespace) -> int:
     bridge.revoke(args.serial)
-    print(f"{args.serial} revoked")
+    emit(args, {"serial": args.serial, "status": "revoked"}, f"{args.serial} revoked")
     return 0

@@ -8,11 +8,13 @@ from typing import Any
 
 from host_bridge.commands._common import add_json, print_json, with_bridge
 from host_bridge.service import Bridge
+from slsio.cli import emit
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("unlock", help="unlock a device locked by wrong answers")
     parser.add_argument("--serial", required=True)
+    add_json(parser)
     parser.set_defaults(handler=with_bridge(_unlock))
     code = subparsers.add_parser("unlock-code", help="unlock code for a PIN-locked DSC+")
     code.add_argument("--serial", required=True)
@@ -23,7 +25,7 @@ def register(subparsers: Any) -> None:
 
 def _unlock(bridge: Bridge, args: argparse.Namespace) -> int:
     bridge.unlock(args.serial)
-    print(f"{args.serial} unlocked")
+    emit(args, {"serial": args.serial, "status": "unlocked"}, f"{args.serial} unlocked")
     return 0
 
 
