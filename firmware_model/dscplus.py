@@ -55,7 +55,6 @@ visible before the failure it may cost is on disk.
 from __future__ import annotations
 
 import enum
-import hashlib
 import hmac
 import math
 from collections.abc import Callable, Mapping
@@ -67,6 +66,7 @@ from firmware_model.errors import ImageError, SuiteError, UnknownButton
 from firmware_model.image import DeviceImage, JsonValue
 from firmware_model.models import random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
+from firmware_model.secret_hash import SaltedHash
 
 __all__ = [
     "DEVICE_SUITE",
@@ -97,7 +97,6 @@ numeric (QN), so an unlock code and a login response never share an HMAC input."
 PIN_LENGTH: Final = 4
 LOCK_NUMBER_DIGITS: Final = 7
 DISPLAY_WIDTH: Final = 8
-_SALT_BYTES: Final = 16
 _UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
 
 
@@ -261,11 +260,9 @@ def _check_pin_text(pin: object) -> str:
     return pin
 
 
-def _pin_hash(salt: bytes, pin: str) -> bytes:
-    """HMAC-SHA256 keyed by the salt. A 4-digit PIN cannot resist an offline search whatever
-    the hash; the image also holds the card key, so the hash only keeps the PIN from being read
-    off the file directly."""
-    return hmac.digest(salt, pin.encode("ascii"), hashlib.sha256)
+PIN_LABEL: Final = "dscplus-pin"
+"""The `SaltedHash` label of the card PIN (see `firmware_model.secret_hash` for why a plain salted
+HMAC and not a slow KDF: the image holds the card key too)."""
 
 
 def _check_suite(text: str, pin_mode: str) -> OcraSuite:
@@ -328,19 +325,16 @@ class DscPlus(Device):
                     "it): make the image without a PIN, or use pin_mode 'device'"
                 )
         else:
-            salt = hash_hex = None
+            pin_json = None
             if spec.pin is not None:
-                pin = _check_pin_text(spec.pin)
-                raw_salt = entropy(_SALT_BYTES)
-                salt, hash_hex = raw_salt.hex(), _pin_hash(raw_salt, pin).hex()
+                pin_json = SaltedHash.make(PIN_LABEL, _check_pin_text(spec.pin), entropy).to_json()
             state.update(
                 failures=0,
                 locked=False,
                 lock_number=None,
                 unlock_failures=0,
                 unlock_blocked_until=None,
-                pin_salt=salt,
-                pin_hash=hash_hex,
+                pin=pin_json,
             )
         return DeviceImage(cls.model, spec.serial, spec.key, suite, config.to_mapping(), state)
 
@@ -404,15 +398,13 @@ class DscPlus(Device):
         self._lock_number: str | None = None
         self._unlock_failures = 0
         self._blocked_until: float | None = None
-        self._pin_salt: bytes | None = None
-        self._pin_digest: bytes | None = None
+        self._pin_hash: SaltedHash | None = None
         if not self._device_pin:
             return
         none = type(None)
         failures, unlock_failures = get("failures", int), get("unlock_failures", int)
         locked, lock_number = get("locked", bool), get("lock_number", str, none)
         blocked = get("unlock_blocked_until", int, float, none)
-        salt, digest = get("pin_salt", str, none), get("pin_hash", str, none)
         assert isinstance(failures, int) and isinstance(unlock_failures, int)
         assert isinstance(locked, bool)
         assert lock_number is None or isinstance(lock_number, str)
@@ -429,13 +421,12 @@ class DscPlus(Device):
             problems.append("lock state and lock number disagree")
         if blocked is not None and not math.isfinite(blocked):
             problems.append("unlock_blocked_until is not a time")
-        try:
-            self._pin_salt = None if salt is None else bytes.fromhex(str(salt))
-            self._pin_digest = None if digest is None else bytes.fromhex(str(digest))
-        except ValueError:
-            problems.append("PIN hash is not hex")
-        if (self._pin_salt is None) != (self._pin_digest is None):
-            problems.append("PIN salt and hash disagree")
+        stored_pin = state.get("pin")
+        if stored_pin is not None:
+            try:
+                self._pin_hash = SaltedHash.from_json(PIN_LABEL, stored_pin)
+            except ImageError:
+                problems.append("PIN hash is malformed")
         if problems:
             raise ImageError(f"inconsistent {self.model} image: {'; '.join(problems)}")
         self._failures, self._unlock_failures = failures, unlock_failures
@@ -452,8 +443,7 @@ class DscPlus(Device):
                 lock_number=self._lock_number,
                 unlock_failures=self._unlock_failures,
                 unlock_blocked_until=self._blocked_until,
-                pin_salt=None if self._pin_salt is None else self._pin_salt.hex(),
-                pin_hash=None if self._pin_digest is None else self._pin_digest.hex(),
+                pin=None if self._pin_hash is None else self._pin_hash.to_json(),
             )
         return self._image.with_state(state)
 
@@ -497,7 +487,7 @@ class DscPlus(Device):
             "locked": self._locked,
         }
         if self._device_pin:
-            info["pin_set"] = self._pin_digest is not None
+            info["pin_set"] = self._pin_hash is not None
             info["pin_failures"] = self._failures
             info["unlock_failures"] = self._unlock_failures
             info["unlock_blocked"] = (
@@ -599,7 +589,7 @@ class DscPlus(Device):
             return State.PIN
         if self._locked:
             return State.LOCKED
-        if self._pin_digest is None:
+        if self._pin_hash is None:
             self._reason = _NewPinReason.FIRST
             return State.NEW_PIN
         return State.PIN
@@ -662,10 +652,9 @@ class DscPlus(Device):
         return self._check_pin(now)
 
     def _check_pin(self, now: float) -> tuple[str, ...]:
-        assert self._pin_salt is not None and self._pin_digest is not None
+        assert self._pin_hash is not None
         self._failures += 1  # counted before comparing (decrement-before-compare)
-        candidate = _pin_hash(self._pin_salt, self._buffer)
-        if hmac.compare_digest(candidate, self._pin_digest):
+        if self._pin_hash.matches(self._buffer):
             self._failures = 0
             self._enter(State.CHALLENGE)
             return _EV_PIN_OK
@@ -746,8 +735,7 @@ class DscPlus(Device):
             self._new_pin = ""
             self._enter(State.NEW_PIN)  # mismatch: choose again
             return _NO_EVENTS
-        salt = self._entropy(_SALT_BYTES)
-        self._pin_salt, self._pin_digest = salt, _pin_hash(salt, self._new_pin)
+        self._pin_hash = SaltedHash.make(PIN_LABEL, self._new_pin, self._entropy)
         self._new_pin = ""
         self._failures = 0
         events: tuple[str, ...] = _EV_PIN_SET

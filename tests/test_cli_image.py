@@ -148,11 +148,11 @@ def test_image_show_never_shows_key_or_pin(
     shown = json.loads(out)
     assert (shown["model"], shown["serial"], shown["key_bytes"]) == ("dscplus", "DP7", len(KEY))
     raw_state = load_image(path).state
-    secrets = [KEY_HEX, KEY_HEX.upper(), "9731", str(raw_state["pin_hash"]),
-               str(raw_state["pin_salt"])]
+    secrets = [KEY_HEX, KEY_HEX.upper(), "9731", raw_state["pin"]["secret_hash"],
+               raw_state["pin"]["secret_salt"]]
     for secret in secrets:
         assert secret not in out
-    assert "pin_hash" not in out and '"key"' not in out
+    assert "secret_hash" not in out and '"key"' not in out
 
 
 def _valid_image_bytes(tmp_path: Path, capsys: Capture) -> bytes:

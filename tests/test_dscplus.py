@@ -436,15 +436,17 @@ def test_device_image_keeps_a_salted_hash_never_the_pin(entropy: Entropy) -> Non
     image = make_image(entropy, pin="2468", pin_mode="device")
     assert image.suite == DEVICE_SUITE
     state = image.state
-    assert len(bytes.fromhex(state["pin_salt"])) == 16
-    assert len(bytes.fromhex(state["pin_hash"])) == 32
+    pin = state["pin"]
+    assert len(bytes.fromhex(pin["secret_salt"])) == 16
+    assert len(bytes.fromhex(pin["secret_hash"])) == 32
     assert "2468" not in encode_image(image).decode()
     assert state["failures"] == 0 and state["locked"] is False
     summary = json.dumps(image.summary())
-    assert state["pin_hash"] not in summary and state["pin_salt"] not in summary
+    assert pin["secret_hash"] not in summary and pin["secret_salt"] not in summary
+    assert "pin" not in image.summary()["state"]
     other = make_image(entropy, pin="2468", pin_mode="device")
-    assert other.state["pin_salt"] != state["pin_salt"]  # a fresh salt from the entropy
-    assert other.state["pin_hash"] != state["pin_hash"]
+    assert other.state["pin"]["secret_salt"] != pin["secret_salt"]  # a fresh salt
+    assert other.state["pin"]["secret_hash"] != pin["secret_hash"]
 
 
 @pytest.mark.parametrize("pin", ["123", "12345", "12a4", "", "\uff11\uff12\uff13\uff14"])
@@ -649,7 +651,7 @@ def test_pin_change_can_be_cancelled(entropy: Entropy) -> None:
 
 def test_device_card_without_pin_asks_for_one_first(entropy: Entropy) -> None:
     card = make(entropy, pin_mode="device")
-    assert card.to_image().state["pin_hash"] is None
+    assert card.to_image().state["pin"] is None
     assert keys(card, "POWER").display == "NEW PIN"
     assert keys(card, "BACK").display == "NEW PIN"  # nothing to cancel to
     assert keys(card, "5555 OK 5555 OK").display == "PIN SET"
@@ -664,7 +666,7 @@ def test_device_status_has_lock_indicators_and_no_secrets(entropy: Entropy) -> N
     assert status["locked"] is False and status["unlock_blocked"] is False
     state = card.to_image().state
     text = json.dumps(status)
-    assert state["pin_hash"] not in text and state["pin_salt"] not in text
+    assert state["pin"]["secret_hash"] not in text and state["pin"]["secret_salt"] not in text
     assert KEY.hex() not in text
 
 
@@ -674,8 +676,8 @@ def test_device_status_has_lock_indicators_and_no_secrets(entropy: Entropy) -> N
         ({"failures": 4}, "failures out of range"),
         ({"locked": True}, "lock state"),
         ({"lock_number": "123"}, "lock state"),
-        ({"pin_hash": "zz"}, "not hex"),
-        ({"pin_salt": None}, "disagree"),
+        ({"pin": {"secret_salt": "00", "secret_hash": "zz"}}, "PIN hash is malformed"),
+        ({"pin": "2468"}, "PIN hash is malformed"),
         ({"unlock_blocked_until": "soon"}, "unlock_blocked_until"),
         ({"locked": 1}, "locked"),
     ],
