@@ -128,7 +128,7 @@ class Outcome:
 
 Clock = Callable[[], float]
 _OK: Final = Outcome((Ok(),))
-_OK_WIRE: Final = ((encode_reply(Ok()),), (encode_reply(Ok(), with_checksum=True),))
+_OK_WIRE: Final = (encode_reply(Ok()), encode_reply(Ok(), with_checksum=True))
 """`OK` as sent without and with the line checksum (index: checksum on)."""
 
 
@@ -212,6 +212,14 @@ class DeviceLine:
             return _OK  # the common case, without allocating
         return Outcome((*self._device_events(), Ok()))
 
+    def _press(self, request: Press) -> Outcome:
+        # The hot path of a rig: `_acknowledged` inlined (no events is the common case).
+        session = self.session
+        session.press(request.button)
+        if session.last_reaction.events:
+            return Outcome((*self._device_events(), Ok()))
+        return _OK
+
     def _needs_virtual_clock(self) -> None:
         if not self.virtual_clock:
             raise ProtocolError(ErrCode.CLOCK, "clock control needs a server run --virtual-clock")
@@ -232,10 +240,6 @@ class DeviceLine:
 
     def _read(self, _request: Read) -> Outcome:
         return Outcome((Display(self.session.read_display()),))
-
-    def _press(self, request: Press) -> Outcome:
-        self.session.press(request.button)
-        return self._acknowledged()
 
     def _type(self, request: Type) -> Outcome:
         device = self.session.device
@@ -319,6 +323,7 @@ class LineWriter:
         self._loop = loop
         self._timed = config.baud is not None or config.delay > 0
         self._faulty = config.faulty
+        self._plain = not (self._timed or self._faulty)
         self._queue: deque[tuple[float, bytes]] = deque()
         self._timer: asyncio.TimerHandle | None = None
         self._line_free_at = 0.0
@@ -341,6 +346,13 @@ class LineWriter:
             self._line_free_at = start + wire_time
             self._queue.append((self._line_free_at, line))
         self._schedule()
+
+    def send_line(self, line: bytes) -> None:
+        """Send one encoded line: `send((line,))`, without the detours when nothing is injected."""
+        if self._plain and not self.paused and not self._transport.is_closing():
+            self._transport.write(line)
+        else:
+            self.send((line,))
 
     def _schedule(self) -> None:
         if self._timer is None and self._queue:
@@ -440,7 +452,10 @@ class LineProtocol(asyncio.Protocol):
             loop = asyncio.get_running_loop()
             self._busy = loop.call_later(outcome.busy_seconds, self._release, outcome.replies)
             return
-        self._send(outcome.replies)
+        if outcome is _OK and self._writer is not None:
+            self._writer.send_line(_OK_WIRE[self._checksum_out])  # encoded once
+        else:
+            self._send(outcome.replies)
         if isinstance(item, Checksum):
             self._checksum_out = item.on  # after the OK, as documented
 
@@ -454,7 +469,7 @@ class LineProtocol(asyncio.Protocol):
         if self._writer is None:
             return
         if replies is _OK.replies:  # the most common answer, encoded once
-            self._writer.send(_OK_WIRE[self._checksum_out])
+            self._writer.send_line(_OK_WIRE[self._checksum_out])
         else:
             self._writer.send([encode_reply(reply, self._checksum_out) for reply in replies])
 
@@ -518,9 +533,9 @@ class PtyTransport(asyncio.WriteTransport):
             except OSError as exc:
                 self._close(exc)
                 return
+            if written == len(data):
+                return  # the common case: the pty took it all
             data = data[written:]
-            if not data:
-                return
             self._loop.add_writer(self._master, self._write_ready)
         self._buffer += data
         self._check_pause()

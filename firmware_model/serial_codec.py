@@ -482,6 +482,7 @@ class Event:
 
 
 Reply = Ok | Err | Display | HelloReply | StateReply | ClockReply | Event
+_OK_REPLY: Final = Ok()
 
 
 def _bad_reply(message: str) -> ProtocolError:
@@ -716,16 +717,18 @@ class RequestDecoder:
 
     def feed(self, data: bytes) -> list[Request | Err]:
         """Decode received bytes. A `Checksum` request changes what the next lines need."""
+        splitter = self._splitter
         if (
             not self.checksum_required
-            and self._splitter.idle
+            and not splitter._buffer  # idle: no half line held, nothing being discarded
+            and not splitter._discarding
+            and len(data) <= splitter.limit + 2
             and data.find(b"\n") == len(data) - 1
-            and len(data) <= self._splitter.limit + 2
         ):
             # One whole line on a fresh line state: the answer depends on the bytes alone.
-            items = _decode_whole_line(data, self._splitter.limit)
-            if items and isinstance(items[-1], Checksum):
-                self.checksum_required = items[-1].on
+            items, checksum_on = _decode_whole_line(data, splitter.limit)
+            if checksum_on is not None:
+                self.checksum_required = checksum_on
             return list(items)
         return self._feed(data)
 
@@ -753,9 +756,13 @@ class RequestDecoder:
 
 
 @functools.lru_cache(maxsize=PARSE_CACHE_LINES)
-def _decode_whole_line(data: bytes, limit: int) -> tuple[Request | Err, ...]:
-    """What a fresh `RequestDecoder` makes of one whole line (remembered: it is pure)."""
-    return tuple(RequestDecoder(limit)._feed(data))
+def _decode_whole_line(data: bytes, limit: int) -> tuple[tuple[Request | Err, ...], bool | None]:
+    """What a fresh `RequestDecoder` makes of one whole line (remembered: it is pure), and the
+    checksum mode it leaves behind (None: unchanged)."""
+    decoder = RequestDecoder(limit)
+    items = tuple(decoder._feed(data))
+    changed = items and isinstance(items[-1], Checksum)
+    return items, (decoder.checksum_required if changed else None)
 
 
 class ReplyDecoder:
@@ -769,6 +776,8 @@ class ReplyDecoder:
 
     def feed(self, data: bytes) -> list[Reply | ProtocolError]:
         """Decode received bytes."""
+        if data == b"OK\n" and not self.checksum_required and self._splitter.idle:
+            return [_OK_REPLY]  # the most common reply, whole: what the loop below makes of it
         out: list[Reply | ProtocolError] = []
         for item in self._splitter.feed(data):
             if isinstance(item, Overlong):

@@ -17,6 +17,10 @@ the first one may have been carried out.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import math
+import os
+import select
 import time
 from collections import deque
 from collections.abc import Callable
@@ -144,6 +148,14 @@ def expect(reply: Reply, kind: type[R]) -> R:
     return reply
 
 
+def _native_fd(port: serial.SerialBase) -> int | None:
+    """The file descriptor of a plain POSIX serial device (a tty, a pty), else None (a URL)."""
+    if os.name != "posix" or type(port) is not serial.Serial:
+        return None
+    fd: int = port.fileno()
+    return fd
+
+
 def _timeout(request: Request) -> ProtocolError:
     word = request.to_line().split(" ", 1)[0]
     return ProtocolError(ErrCode.TIMEOUT, f"no reply to {word} in time")
@@ -170,6 +182,10 @@ class SerialClient:
         except (serial.SerialException, ValueError) as exc:
             raise OSError(f"{port}: cannot open the serial port ({exc})") from None
         self._port.reset_input_buffer()  # stale lines from before we came are not ours
+        self._fd = _native_fd(self._port)
+        self._poll = select.poll()
+        if self._fd is not None:
+            self._poll.register(self._fd, select.POLLIN)
         try:
             self._port.write(CANCEL)  # voids a half line another host left behind
             if self.config.checksum:
@@ -235,22 +251,47 @@ class SerialClient:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise _timeout(request)
-            current = self._port.timeout
-            if current is None or left < current:
-                # Setting a pyserial timeout reconfigures the port (termios calls): only
-                # shorten it when the deadline is near, never below MIN_POLL.
-                self._port.timeout = max(left, MIN_POLL)
+            exchange.feed(self._read(left))
+
+    def _read(self, left: float) -> bytes:
+        """What has arrived within `left` seconds (possibly nothing), at most READ_CHUNK bytes."""
+        if self._fd is not None:
+            # A plain POSIX device: one poll and one read of whatever is there (pyserial's
+            # read is a select per call, and would need an ioctl to learn how much to ask for).
+            if not self._poll.poll(math.ceil(left * 1000)):
+                return b""
             try:
-                data = self._port.read(max(1, min(self._port.in_waiting, READ_CHUNK)))
-            except serial.SerialException as exc:
-                raise OSError(f"serial line failed: {exc}") from None
-            exchange.feed(data)
+                data = os.read(self._fd, READ_CHUNK)
+            except (BlockingIOError, InterruptedError):
+                return b""
+            except OSError as exc:
+                raise OSError(f"serial line failed: {exc.strerror or exc}") from None
+            if not data:  # readable but empty: the device went away
+                raise OSError("serial line failed: the device is gone")
+            return data
+        current = self._port.timeout
+        if current is None or left < current:
+            # Setting a pyserial timeout reconfigures the port (termios calls): only
+            # shorten it when the deadline is near, never below MIN_POLL.
+            self._port.timeout = max(left, MIN_POLL)
+        try:
+            return self._port.read(max(1, min(self._port.in_waiting, READ_CHUNK)))
+        except serial.SerialException as exc:
+            raise OSError(f"serial line failed: {exc}") from None
 
     def _write(self, data: bytes) -> None:
         try:
-            self._port.write(data)
+            if self._fd is not None:
+                # One write syscall; pyserial's write adds a select after every write.
+                with contextlib.suppress(BlockingIOError, InterruptedError):
+                    data = data[os.write(self._fd, data) :]
+                if not data:
+                    return
+            self._port.write(data)  # the rest, waiting for room as pyserial does
         except serial.SerialException as exc:
             raise OSError(f"serial line failed: {exc}") from None
+        except OSError as exc:
+            raise OSError(f"serial line failed: {exc.strerror or exc}") from None
 
     def poll_events(self, seconds: float) -> list[str]:
         """Read for `seconds` and return (and clear) the `EVT` lines received."""
