@@ -65,8 +65,10 @@ from host_bridge.store import (
     AuditRecord,
     ChallengeRecord,
     DeviceRecord,
+    DeviceState,
     Identification,
     Store,
+    TakenChallenge,
     UserRecord,
 )
 from host_bridge.verification import Challenge, Verdict
@@ -86,6 +88,8 @@ SMS_SERIAL_PREFIX: Final = "SM"
 ACTIVATION_TOKEN_DIGITS: Final = 8
 KEY_CACHE_SIZE: Final = 1024
 KIND_ACTIVATION: Final = "activation"
+DeviceRow = DeviceRecord | DeviceState
+"""A full device row, or the columns a verification reads: both name the same fields."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -723,9 +727,12 @@ class Bridge:
         now = self.clock()
         with self.store.transaction():
             verdict, failures, issued = self._verify_locked(serial, challenge_id, response, now)
-            self._audit("verify", "accepted" if verdict.accepted else "refused", serial=serial,
-                        reason=verdict.reason, challenge_id=challenge_id, issued=issued,
-                        failures=failures)
+            # Stamped with the decision's own time (no second clock read on the hot path).
+            self.audit_log.record(
+                now, "verify", "accepted" if verdict.accepted else "refused", serial=serial,
+                reason=verdict.reason, challenge_id=challenge_id, issued=issued,
+                failures=failures,
+            )
         return verdict
 
     def _verify_locked(
@@ -733,7 +740,9 @@ class Bridge:
     ) -> tuple[Verdict, int | None, float | None]:
         """The decision, the device's failure count after it, and when the challenge was
         issued (the audit row carries it: issuing a challenge writes no audit row of its own)."""
-        record = self.store.get_device(serial)  # unknown device: bad input (BridgeError)
+        record = self.store.device_state(serial)
+        if record is None:  # unknown device: bad input
+            raise BridgeError(f"no device {serial!r}")
         challenge = self.store.take_challenge(challenge_id, now)  # consumed from here on
         if challenge is None:
             known = self.store.get_challenge(challenge_id)
@@ -765,7 +774,7 @@ class Bridge:
         return Verdict(True, v.ACCEPTED), 0, challenge.created
 
     def _check_answer(
-        self, record: DeviceRecord, challenge: ChallengeRecord, response: str, now: float
+        self, record: DeviceRow, challenge: TakenChallenge, response: str, now: float
     ) -> str | dict[str, int]:
         """A refusal reason, or the device columns to store on success."""
         kind = challenge.kind
@@ -801,7 +810,7 @@ class Bridge:
             return v.WRONG
         return {"counter": next_counter} if calculator.suite.counter else {}
 
-    def _key(self, record: DeviceRecord) -> bytes:
+    def _key(self, record: DeviceRow) -> bytes:
         """The device key, decrypted (cached per sealed value: a re-keyed row misses)."""
         cached = self._keys.get((record.serial, record.key_enc))
         if cached is None:
@@ -812,7 +821,7 @@ class Bridge:
             self._keys[(record.serial, record.key_enc)] = cached
         return cached
 
-    def _calculator(self, record: DeviceRecord, key: bytes) -> OcraCalculator:
+    def _calculator(self, record: DeviceRow, key: bytes) -> OcraCalculator:
         """An OCRA calculator for the device (key schedule set up once per process)."""
         assert record.suite is not None
         slot = (record.serial, record.key_enc, record.suite)
@@ -822,7 +831,7 @@ class Bridge:
             self._calculators[slot] = calculator
         return calculator
 
-    def _pin_hash(self, record: DeviceRecord, calculator: OcraCalculator) -> bytes | None:
+    def _pin_hash(self, record: DeviceRow, calculator: OcraCalculator) -> bytes | None:
         """The PIN hashed as the suite's P asks (cached per sealed PIN), or None without one."""
         algorithm = calculator.suite.pin_hash
         if record.pin_enc is None or algorithm is None:
@@ -889,7 +898,7 @@ class TooSoon(BridgeError):
         self.wait_seconds = wait_seconds
 
 
-def _unusable_reason(record: DeviceRecord, now: float) -> str | None:
+def _unusable_reason(record: DeviceRow, now: float) -> str | None:
     if record.status == "locked":
         return v.LOCKED
     if record.status != "active":

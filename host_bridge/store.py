@@ -20,7 +20,7 @@ import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from host_bridge.errors import BridgeError, StoreError
 from host_bridge.passwords import PasswordHash, ScryptParams
@@ -29,6 +29,8 @@ from slsio.home import data_home
 
 STORE_FILE_NAME: Final = "bridge.sqlite3"
 DEFAULT_BUSY_TIMEOUT_MS: Final = 30_000
+# One encoder for every audit row: `json.dumps` with options builds a new encoder per call.
+_AUDIT_JSON: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +128,39 @@ class ChallengeRecord:
     used_at: float | None
 
 
+class DeviceState(NamedTuple):
+    """The device columns a verification reads, fetched under its write lock.
+
+    A plain tuple, not a `DeviceRecord`: one is built for every login, and building a validated
+    18-field dataclass cost more than the SELECT itself. The schema's CHECK constraints have
+    validated the row already.
+    """
+
+    serial: str
+    status: str
+    suite: str | None
+    key_enc: bytes
+    counter: int
+    pin_enc: bytes | None
+    time_step: int | None
+    drift: int
+    last_step: int | None
+    failures: int
+    valid_until: float | None
+
+
+class TakenChallenge(NamedTuple):
+    """A challenge as it was when `Store.take_challenge` used it (unused until then)."""
+
+    id: str
+    serial: str
+    kind: str
+    text: str
+    data_enc: bytes | None
+    created: float
+    expires: float
+
+
 @dataclass(frozen=True, slots=True)
 class AuditRecord:
     """One audit row. `detail` never holds a secret."""
@@ -159,9 +194,20 @@ _USER_COLUMNS: Final = (
     "id_number, entity, account, equity_cents, balance_cents, opt_out, primary_user, created"
 )
 _CHALLENGE_COLUMNS: Final = "id, serial, kind, text, data_enc, created, expires, used, used_at"
+_DEVICE_STATE_COLUMNS: Final = ", ".join(DeviceState._fields)
+_TAKEN_COLUMNS: Final = ", ".join(TakenChallenge._fields)
 _DEVICE_UPDATABLE: Final = frozenset(
     {"status", "counter", "pin_enc", "drift", "last_step", "failures", "valid_until",
      "replaced_by", "activated", "temporary", "suite", "time_step", "pin_mode"}
+)
+
+
+_SELECT_DEVICE_STATE: Final = (
+    f"SELECT {_DEVICE_STATE_COLUMNS} FROM devices WHERE serial = ?"  # noqa: S608 (constants)
+)
+_TAKE_CHALLENGE: Final = (
+    "UPDATE challenges SET used = 1, used_at = ? WHERE id = ? AND used = 0 "  # noqa: S608
+    f"RETURNING {_TAKEN_COLUMNS}"
 )
 
 
@@ -333,6 +379,11 @@ class Store:
             raise BridgeError(f"no device {serial!r}")
         return _device(row)
 
+    def device_state(self, serial: str) -> DeviceState | None:
+        """The columns a verification needs of device `serial`, or None if there is none."""
+        row = self._conn.execute(_SELECT_DEVICE_STATE, (serial,)).fetchone()
+        return DeviceState._make(row) if row is not None else None
+
     def update_device(self, serial: str, now: float, **changes: Any) -> None:
         """Change some columns of a device row (inside the caller's transaction if any)."""
         unknown = set(changes) - _DEVICE_UPDATABLE
@@ -422,16 +473,12 @@ class Store:
         ).fetchone()
         return _challenge(row) if row else None
 
-    def take_challenge(self, challenge_id: str, now: float) -> ChallengeRecord | None:
+    def take_challenge(self, challenge_id: str, now: float) -> TakenChallenge | None:
         """Mark an unused challenge used and return it (as it was), in one statement; None if it
         is unknown or already used (`get_challenge` tells which)."""
         with self.transaction() as conn:
-            row = conn.execute(
-                "UPDATE challenges SET used = 1, used_at = ? WHERE id = ? AND used = 0 "  # noqa: S608
-                f"RETURNING {_CHALLENGE_COLUMNS}",
-                (now, challenge_id),
-            ).fetchone()
-        return _challenge(row, was_unused=True) if row is not None else None
+            row = conn.execute(_TAKE_CHALLENGE, (now, challenge_id)).fetchone()
+        return TakenChallenge._make(row) if row is not None else None
 
     def consume_challenge(self, challenge_id: str, now: float) -> bool:
         """Mark a challenge used. True if this call used it (False: already used or unknown)."""
@@ -471,7 +518,7 @@ class Store:
         detail: Mapping[str, Any] | None = None,
     ) -> None:
         """Append one audit row (the caller guarantees `detail` holds no secret)."""
-        text = json.dumps(dict(detail or {}), sort_keys=True, separators=(",", ":"))
+        text = _AUDIT_JSON.encode(detail if isinstance(detail, dict) else dict(detail or {}))
         with self.transaction() as conn:
             conn.execute(
                 "INSERT INTO audit (at, event, outcome, user, serial, detail) "
@@ -530,11 +577,9 @@ def _device(row: Sequence[Any]) -> DeviceRecord:
     )
 
 
-def _challenge(row: Sequence[Any], was_unused: bool = False) -> ChallengeRecord:
-    """A challenge row; `was_unused` gives it as it was before a RETURNING update used it."""
+def _challenge(row: Sequence[Any]) -> ChallengeRecord:
     return ChallengeRecord(
         id=row[0], serial=row[1], kind=row[2], text=row[3],
         data_enc=bytes(row[4]) if row[4] is not None else None, created=float(row[5]),
-        expires=float(row[6]), used=False if was_unused else bool(row[7]),
-        used_at=None if was_unused else row[8],
+        expires=float(row[6]), used=bool(row[7]), used_at=row[8],
     )
