@@ -30,8 +30,12 @@ import functools
 import hashlib
 import hmac
 import re
+import struct
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, TypeAlias
+
+from cryptography.hazmat.primitives.hmac import HMAC
 
 from firmware_model.errors import SuiteError
 from firmware_model.hotp import KeyedHmac, truncate
@@ -59,6 +63,23 @@ _ORDER: Final = "CQPST"
 _COUNTER_LIMIT: Final = 1 << 64
 _HEX = re.compile(r"[0-9A-Fa-f]*")
 _ZEROS: Final = tuple(bytes(n) for n in range(_QUESTION_FIELD + 1))  # padding, made once
+# The fast path packs a numeric question as one unsigned 64-bit field: up to 19 decimal digits
+# (10**19 - 1 < 2**64), left-justified by shifting out the unused low nibbles.
+_FAST_QUESTION_DIGITS: Final = 19
+_NIBBLE_SHIFT: Final = tuple(64 - 4 * ((bits + 3) >> 2) for bits in range(65))
+
+#: counter, question, pin, pin_hash, session, time → response (positional: no keyword cost).
+_Responder: TypeAlias = Callable[
+    [
+        int | None,
+        str | None,
+        str | None,
+        bytes | str | None,
+        bytes | str | None,
+        int | float | None,
+    ],
+    str,
+]
 
 
 def _is_decimal(text: str) -> bool:
@@ -332,6 +353,7 @@ class OcraCalculator:
         "_prefix",
         "_question_format",
         "_question_max",
+        "_respond",
         "_session_length",
         "_step",
         "suite",
@@ -354,6 +376,11 @@ class OcraCalculator:
         self._pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
         self._session_length = suite.session_length
         self._step = suite.time_step
+        # The suite is fixed, so the shape of the hot path is decided here, once.
+        self._respond: _Responder = (
+            _numeric_fast_path(suite, self._new_context, self._generic_response)
+            or self._generic_response
+        )
 
     def __repr__(self) -> str:
         return f"OcraCalculator(suite={self.suite.text!r})"
@@ -385,10 +412,7 @@ class OcraCalculator:
         time: int | float | None = None,
     ) -> str:
         """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0."""
-        context = self._new_context()
-        context.update(self._body(counter, question, pin, pin_hash, session, time))
-        mac = context.finalize()
-        return truncate(mac, self._digits) if self._digits else mac.hex()
+        return self._respond(counter, question, pin, pin_hash, session, time)
 
     def verify(
         self,
@@ -407,14 +431,25 @@ class OcraCalculator:
         """
         if not isinstance(candidate, str):
             raise TypeError("candidate must be a str")
-        # Not self.response(...): one call level less on the host's hot path.
-        context = self._new_context()
-        context.update(self._body(counter, question, pin, pin_hash, session, time))
-        mac = context.finalize()
-        expected = truncate(mac, self._digits) if self._digits else mac.hex()
+        expected = self._respond(counter, question, pin, pin_hash, session, time)
         # compare_digest takes ASCII str directly; a non-ASCII candidate can never match, and
         # refusing it early tells nothing about the expected code.
         return candidate.isascii() and hmac.compare_digest(candidate, expected)
+
+    def _generic_response(
+        self,
+        counter: int | None,
+        question: str | None,
+        pin: str | None,
+        pin_hash: bytes | str | None,
+        session: bytes | str | None,
+        time: int | float | None,
+    ) -> str:
+        """Any suite, any inputs: pack with `_body` (which does every check), HMAC, truncate."""
+        context = self._new_context()
+        context.update(self._body(counter, question, pin, pin_hash, session, time))
+        mac = context.finalize()
+        return truncate(mac, self._digits) if self._digits else mac.hex()
 
     def _body(
         self,
@@ -556,6 +591,83 @@ class OcraCalculator:
         except ValueError:
             raise self._fail("time must be a finite, non-negative number of Unix seconds") from None
         return steps.to_bytes(8, "big")
+
+
+def _numeric_fast_path(
+    suite: OcraSuite, new_context: Callable[[], HMAC], generic: _Responder
+) -> _Responder | None:
+    """A responder specialised for the common suites: ``[C-]QN<len>[-P<hash>]`` with digits.
+
+    The devices and the host spend their time here (DSC+ ``QN06-PSHA1`` and ``QN06``, IB Key
+    ``C-QN06-PSHA1``), so these suites get a closure with no per-call branching on the suite
+    and as few Python operations as possible: one `struct` call packs C ‖ Q ‖ P, and the
+    dynamic truncation of `firmware_model.hotp.truncate` is done inline on the digest read as
+    one integer. It accepts only the inputs it can prove valid (ASCII-digit questions of at
+    most 19 digits, exact `int` counters in range, a `bytes` PIN hash of the right size, no
+    unused input) and hands everything else — other types, refusals — to `generic`, which
+    checks and reports exactly as before. `None` when the suite has another shape.
+    """
+    if (
+        suite.question_format != "N"
+        or suite.session_length is not None
+        or suite.time_step is not None
+        or not suite.digits
+    ):
+        return None
+    longest = min(2 * suite.question_length, _FAST_QUESTION_DIGITS)  # mutual mode: two questions
+    pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
+    layout = ("Q" if suite.counter else "") + f"Q{_QUESTION_FIELD - 8}x{pin_size}s"
+    pack = struct.Struct(">" + layout).pack  # C (8 bytes) ‖ Q (128 bytes) ‖ P (0 if none)
+    with_counter = suite.counter
+    digits = suite.digits
+    modulus = 10**digits
+    # Truncation on the digest as one big-endian integer x: the offset is its last nibble
+    # (x & 15), and the 4 bytes at that offset are x shifted right by this many bits.
+    at = tuple((_DIGEST_SIZES[suite.hash_name] - 4 - offset) * 8 for offset in range(16))
+    from_bytes = int.from_bytes
+    counter_limit = _COUNTER_LIMIT
+
+    def respond(
+        counter: int | None,
+        question: str | None,
+        pin: str | None,
+        pin_hash: bytes | str | None,
+        session: bytes | str | None,
+        time: int | float | None,
+    ) -> str:
+        if (
+            type(question) is str
+            and len(question) <= longest
+            and question.isascii()
+            and question.isdigit()  # also refuses ""
+            and pin is None
+            and session is None
+            and time is None
+            and (
+                type(pin_hash) is bytes and len(pin_hash) == pin_size
+                if pin_size
+                else pin_hash is None
+            )
+            and (
+                type(counter) is int and 0 <= counter < counter_limit
+                if with_counter
+                else counter is None
+            )
+        ):
+            # The number's hex digits left-justified in the 128-byte field (RFC 6287 Appendix
+            # A); an odd number of hex digits ends in half a byte, then zeros.
+            number = int(question)
+            field = number << _NIBBLE_SHIFT[number.bit_length()]
+            context = new_context()
+            if with_counter:
+                context.update(pack(counter, field, pin_hash or b""))
+            else:
+                context.update(pack(field, pin_hash or b""))
+            x = from_bytes(context.finalize())
+            return str(((x >> at[x & 15]) & 0x7FFFFFFF) % modulus).zfill(digits)
+        return generic(counter, question, pin, pin_hash, session, time)
+
+    return respond
 
 
 def ocra(

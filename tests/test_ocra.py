@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import string
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given, settings
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from firmware_model import ocra as ocra_module
 from firmware_model.errors import SuiteError
+from firmware_model.hotp import truncate
 from firmware_model.ocra import OcraCalculator, OcraSuite, ocra
 from tests.vector_file import load_vectors
 
@@ -491,3 +493,105 @@ def test_response_verifies_and_pin_equals_its_hash(question: str, pin: str) -> N
     code = calc.response(question=question, pin=pin)
     assert len(code) == 8 and code.isdigit()
     assert calc.verify(code, question=question, pin_hash=hashlib.sha1(pin.encode()).digest())
+
+
+# -- the fast path for the common suites agrees with the generic path ---------------------
+
+# Suites the specialised responder serves ([C-]QN..[-P..] with digits), plus one it must not.
+FAST_SHAPED = [
+    "OCRA-1:HOTP-SHA1-8:QN06-PSHA1",
+    "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1",
+    "OCRA-1:HOTP-SHA1-8:QN06",
+    "OCRA-1:HOTP-SHA256-6:C-QN08",
+    "OCRA-1:HOTP-SHA512-10:QN10-PSHA256",
+    "OCRA-1:HOTP-SHA256-4:C-QN64-PSHA512",
+    "OCRA-1:HOTP-SHA1-0:QN06-PSHA1",  # no truncation: always the generic path
+]
+_DIGITS_AND_LOOKALIKES = string.digits * 4 + "١٢³ +-_a\t"
+_FIELDS = ("counter", "question", "pin", "pin_hash", "session", "time")
+# Values that are wrong for some field or suite: types, sizes, ranges, look-alike digits.
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.text(_DIGITS_AND_LOOKALIKES, max_size=24),
+    st.text(string.digits, min_size=12, max_size=40),
+    st.sampled_from([-1, 0, 2**64, 2**64 - 1, True, 123456, 1.5, "00", 60]),
+    st.binary(max_size=70),
+    st.binary(min_size=20, max_size=20).map(bytearray),
+    st.binary(min_size=20, max_size=20).map(bytes.hex),
+)
+
+
+@st.composite
+def _suite_and_inputs(draw: st.DrawFn) -> tuple[str, dict[str, object]]:
+    """A suite, inputs that fit it, and sometimes one or two of them replaced by odd values."""
+    suite = draw(st.sampled_from(FAST_SHAPED))
+    parsed = OcraSuite.parse(suite)
+    longest = 2 * parsed.question_length
+    inputs: dict[str, object] = {
+        "question": draw(st.text(string.digits, min_size=1, max_size=min(longest, 24)))
+    }
+    if parsed.counter:
+        inputs["counter"] = draw(st.integers(0, 2**64 - 1))
+    if parsed.pin_hash:
+        if draw(st.booleans()):
+            size = {"sha1": 20, "sha256": 32, "sha512": 64}[parsed.pin_hash]
+            inputs["pin_hash"] = draw(st.binary(min_size=size, max_size=size))
+        else:
+            inputs["pin"] = draw(st.text("0123456789", min_size=1, max_size=6))
+    for _ in range(draw(st.integers(0, 2))):
+        inputs[draw(st.sampled_from(_FIELDS))] = draw(_ODD_VALUES)
+    return suite, {name: value for name, value in inputs.items() if value is not None}
+
+
+def _outcome(call: Callable[[], object]) -> tuple[str, object]:
+    try:
+        return ("ok", call())
+    except (SuiteError, TypeError, ValueError) as error:
+        return (type(error).__name__, str(error))
+
+
+@settings(max_examples=300, deadline=None)
+@given(case=_suite_and_inputs())
+def test_fast_path_agrees_with_the_generic_path(case: tuple[str, dict[str, object]]) -> None:
+    """Same code for good inputs, same refusal (type and message) for everything else."""
+    suite, inputs = case
+    calc = OcraCalculator(suite, KEY20)
+    args = tuple(inputs.get(name) for name in _FIELDS)
+    fast = _outcome(lambda: calc.response(**inputs))  # type: ignore[arg-type]
+    generic = _outcome(lambda: calc._generic_response(*args))  # type: ignore[arg-type]
+    assert fast == generic
+    if fast[0] == "ok":
+        # An independent HMAC over the packed data input gives the same code ...
+        parsed = calc.suite
+        data = calc.data_input(**inputs)  # type: ignore[arg-type]
+        mac = hmac.digest(KEY20, data, parsed.hash_name)
+        expected = truncate(mac, parsed.digits) if parsed.digits else mac.hex()
+        assert fast[1] == expected
+        # ... and verify accepts exactly that code.
+        assert calc.verify(expected, **inputs)  # type: ignore[arg-type]
+
+
+def test_fast_path_serves_the_device_and_host_suites() -> None:
+    """The hot suites get the specialised responder; others keep the generic one."""
+    for suite in FAST_SHAPED[:-1]:
+        assert OcraCalculator(suite, KEY20)._respond.__name__ == "respond"
+    for suite in (FAST_SHAPED[-1], "OCRA-1:HOTP-SHA1-6:QA08", "OCRA-1:HOTP-SHA1-6:QN08-T1M"):
+        assert OcraCalculator(suite, KEY20)._respond.__name__ == "_generic_response"
+
+
+def test_fast_path_keeps_the_refusals() -> None:
+    calc = OcraCalculator("OCRA-1:HOTP-SHA1-8:QN06-PSHA1", KEY20)
+    long_but_small = "0" * 13  # the number fits, the length does not
+    with pytest.raises(SuiteError, match="13 characters; QN06 allows at most 12"):
+        calc.response(question=long_but_small, pin_hash=PIN_SHA1)
+    with pytest.raises(SuiteError, match="decimal digits"):
+        calc.response(question="١٢٣٤٥٦", pin_hash=PIN_SHA1)
+    with pytest.raises(SuiteError, match="20 bytes"):
+        calc.response(question="123456", pin_hash=PIN_SHA1[:19])
+    with pytest.raises(SuiteError, match="no counter"):
+        calc.response(counter=0, question="123456", pin_hash=PIN_SHA1)
+    counted = OcraCalculator("OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1", KEY20)
+    with pytest.raises(TypeError):
+        counted.response(counter=True, question="123456", pin_hash=PIN_SHA1)
+    with pytest.raises(SuiteError, match="2\\*\\*64-1"):
+        counted.response(counter=2**64, question="123456", pin_hash=PIN_SHA1)
