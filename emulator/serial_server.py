@@ -448,12 +448,13 @@ class LineProtocol(asyncio.Protocol):
         except Exception:  # a bug: keep serving the other devices, but show it in full
             traceback.print_exc(file=sys.stderr)
             outcome = Outcome((Err(ErrCode.INTERNAL, "internal error (see the server log)"),))
-        if outcome.busy_seconds > 0:
+        if outcome is _OK:  # the common answer (never busy), encoded once
+            if self._writer is not None:
+                self._writer.send_line(_OK_WIRE[self._checksum_out])
+        elif outcome.busy_seconds > 0:
             loop = asyncio.get_running_loop()
             self._busy = loop.call_later(outcome.busy_seconds, self._release, outcome.replies)
             return
-        if outcome is _OK and self._writer is not None:
-            self._writer.send_line(_OK_WIRE[self._checksum_out])  # encoded once
         else:
             self._send(outcome.replies)
         if isinstance(item, Checksum):

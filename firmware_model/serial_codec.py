@@ -709,27 +709,31 @@ _parse_cached: Final = functools.lru_cache(maxsize=PARSE_CACHE_LINES)(_parse_or_
 class RequestDecoder:
     """Device side: bytes in, `Request`s (or `Err` replies for bad lines) out, in order."""
 
-    __slots__ = ("_splitter", "checksum_required")
+    __slots__ = ("_last_items", "_last_line", "_splitter", "checksum_required")
 
     def __init__(self, limit: int = MAX_REQUEST_BYTES) -> None:
         self._splitter = LineSplitter(limit, cancel=CANCEL)
         self.checksum_required = False
+        # The last whole line decoded on a fresh line state, and what it gave: a rig sends
+        # the same line again and again, and comparing a few bytes is the cheapest memo.
+        self._last_line = b""
+        self._last_items: tuple[Request | Err, ...] = ()
 
     def feed(self, data: bytes) -> list[Request | Err]:
         """Decode received bytes. A `Checksum` request changes what the next lines need."""
         splitter = self._splitter
-        if (
-            not self.checksum_required
-            and not splitter._buffer  # idle: no half line held, nothing being discarded
-            and not splitter._discarding
-            and len(data) <= splitter.limit + 2
-            and data.find(b"\n") == len(data) - 1
-        ):
-            # One whole line on a fresh line state: the answer depends on the bytes alone.
-            items, checksum_on = _decode_whole_line(data, splitter.limit)
-            if checksum_on is not None:
-                self.checksum_required = checksum_on
-            return list(items)
+        if not self.checksum_required and not splitter._buffer and not splitter._discarding:
+            # A fresh line state (no half line held, nothing being discarded, no mandatory
+            # checksum): for one whole line the answer depends on the bytes alone.
+            if data == self._last_line:
+                return list(self._last_items)
+            if len(data) <= splitter.limit + 2 and data.find(b"\n") == len(data) - 1:
+                items, checksum_on = _decode_whole_line(data, splitter.limit)
+                if checksum_on is None:
+                    self._last_line, self._last_items = data, items
+                else:
+                    self.checksum_required = checksum_on
+                return list(items)
         return self._feed(data)
 
     def _feed(self, data: bytes) -> list[Request | Err]:
