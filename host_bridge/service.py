@@ -64,11 +64,11 @@ from host_bridge.sms import Message, Outbox
 from host_bridge.store import (
     AuditRecord,
     ChallengeRecord,
+    ClaimedChallenge,
     DeviceRecord,
     DeviceState,
     Identification,
     Store,
-    TakenChallenge,
     UserRecord,
 )
 from host_bridge.verification import Challenge, Verdict
@@ -740,15 +740,12 @@ class Bridge:
     ) -> tuple[Verdict, int | None, float | None]:
         """The decision, the device's failure count after it, and when the challenge was
         issued (the audit row carries it: issuing a challenge writes no audit row of its own)."""
-        record = self.store.device_state(serial)
-        if record is None:  # unknown device: bad input
-            raise BridgeError(f"no device {serial!r}")
-        challenge = self.store.take_challenge(challenge_id, now)  # consumed from here on
+        # Unknown device: bad input (BridgeError). The challenge is consumed from here on.
+        record, challenge = self.store.claim_challenge(serial, challenge_id, now)
         if challenge is None:
-            known = self.store.get_challenge(challenge_id)
-            if known is None:
-                return Verdict(False, v.UNKNOWN), None, None
-            return Verdict(False, v.USED), None, known.created
+            return Verdict(False, v.UNKNOWN), None, None
+        if challenge.used:
+            return Verdict(False, v.USED), None, challenge.created
         if challenge.serial != serial:
             return Verdict(False, v.OTHER_DEVICE), None, challenge.created
         if now >= challenge.expires:
@@ -774,7 +771,7 @@ class Bridge:
         return Verdict(True, v.ACCEPTED), 0, challenge.created
 
     def _check_answer(
-        self, record: DeviceRow, challenge: TakenChallenge, response: str, now: float
+        self, record: DeviceRow, challenge: ClaimedChallenge, response: str, now: float
     ) -> str | dict[str, int]:
         """A refusal reason, or the device columns to store on success."""
         kind = challenge.kind

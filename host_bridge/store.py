@@ -149,8 +149,9 @@ class DeviceState(NamedTuple):
     valid_until: float | None
 
 
-class TakenChallenge(NamedTuple):
-    """A challenge as it was when `Store.take_challenge` used it (unused until then)."""
+class ClaimedChallenge(NamedTuple):
+    """A challenge as `Store.claim_challenge` found it: `used` tells whether it had been used
+    before (if not, the claim has used it now)."""
 
     id: str
     serial: str
@@ -159,6 +160,7 @@ class TakenChallenge(NamedTuple):
     data_enc: bytes | None
     created: float
     expires: float
+    used: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -194,20 +196,19 @@ _USER_COLUMNS: Final = (
     "id_number, entity, account, equity_cents, balance_cents, opt_out, primary_user, created"
 )
 _CHALLENGE_COLUMNS: Final = "id, serial, kind, text, data_enc, created, expires, used, used_at"
-_DEVICE_STATE_COLUMNS: Final = ", ".join(DeviceState._fields)
-_TAKEN_COLUMNS: Final = ", ".join(TakenChallenge._fields)
+_STATE_SIZE: Final = len(DeviceState._fields)
 _DEVICE_UPDATABLE: Final = frozenset(
     {"status", "counter", "pin_enc", "drift", "last_step", "failures", "valid_until",
      "replaced_by", "activated", "temporary", "suite", "time_step", "pin_mode"}
 )
 
 
-_SELECT_DEVICE_STATE: Final = (
-    f"SELECT {_DEVICE_STATE_COLUMNS} FROM devices WHERE serial = ?"  # noqa: S608 (constants)
-)
-_TAKE_CHALLENGE: Final = (
-    "UPDATE challenges SET used = 1, used_at = ? WHERE id = ? AND used = 0 "  # noqa: S608
-    f"RETURNING {_TAKEN_COLUMNS}"
+# A verification reads the device and the challenge in one statement (a LEFT JOIN: the device
+# row always, the challenge row if there is one); cheaper than a SELECT plus an UPDATE … RETURNING.
+_CLAIM_CHALLENGE: Final = (
+    f"SELECT {', '.join('d.' + name for name in DeviceState._fields)}, "  # noqa: S608
+    "c.serial, c.kind, c.text, c.data_enc, c.created, c.expires, c.used "
+    "FROM devices d LEFT JOIN challenges c ON c.id = ? WHERE d.serial = ?"
 )
 
 
@@ -379,11 +380,6 @@ class Store:
             raise BridgeError(f"no device {serial!r}")
         return _device(row)
 
-    def device_state(self, serial: str) -> DeviceState | None:
-        """The columns a verification needs of device `serial`, or None if there is none."""
-        row = self._conn.execute(_SELECT_DEVICE_STATE, (serial,)).fetchone()
-        return DeviceState._make(row) if row is not None else None
-
     def update_device(self, serial: str, now: float, **changes: Any) -> None:
         """Change some columns of a device row (inside the caller's transaction if any)."""
         unknown = set(changes) - _DEVICE_UPDATABLE
@@ -473,12 +469,28 @@ class Store:
         ).fetchone()
         return _challenge(row) if row else None
 
-    def take_challenge(self, challenge_id: str, now: float) -> TakenChallenge | None:
-        """Mark an unused challenge used and return it (as it was), in one statement; None if it
-        is unknown or already used (`get_challenge` tells which)."""
+    def claim_challenge(
+        self, serial: str, challenge_id: str, now: float
+    ) -> tuple[DeviceState, ClaimedChallenge | None]:
+        """Device `serial` and challenge `challenge_id` as they are, marking the challenge used
+        if it was not: the first step of a verification, inside its write transaction.
+
+        The challenge is None if there is no such challenge. Raises `BridgeError` if there is no
+        such device (then nothing is used).
+        """
         with self.transaction() as conn:
-            row = conn.execute(_TAKE_CHALLENGE, (now, challenge_id)).fetchone()
-        return TakenChallenge._make(row) if row is not None else None
+            row = conn.execute(_CLAIM_CHALLENGE, (challenge_id, serial)).fetchone()
+            if row is None:
+                raise BridgeError(f"no device {serial!r}")
+            device = DeviceState._make(row[:_STATE_SIZE])
+            if row[_STATE_SIZE] is None:  # challenges.serial is NOT NULL: no challenge row
+                return device, None
+            challenge = ClaimedChallenge._make((challenge_id, *row[_STATE_SIZE:-1], bool(row[-1])))
+            if not challenge.used:  # the write lock is held: nobody can use it in between
+                conn.execute(
+                    "UPDATE challenges SET used = 1, used_at = ? WHERE id = ?", (now, challenge_id)
+                )
+        return device, challenge
 
     def consume_challenge(self, challenge_id: str, now: float) -> bool:
         """Mark a challenge used. True if this call used it (False: already used or unknown)."""
