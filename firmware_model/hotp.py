@@ -3,7 +3,8 @@
 Theory of operation: every OATH code is HMAC(key, message) followed by the RFC 4226 "dynamic
 truncation" to a number of decimal digits. This module owns the two shared pieces —
 `KeyedHmac` (a key set up once, then one HMAC per call) and `truncate` — and HOTP/TOTP on top
-of them. `firmware_model.ocra` imports both; there is no second copy of either.
+of them. `firmware_model.ocra` imports both; its fast path for numeric suites inlines the
+truncation arithmetic (a call less per code), and a property test holds it equal to `truncate`.
 
 Pure: no clock. TOTP takes the time as an argument; the caller reads the clock.
 """

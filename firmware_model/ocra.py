@@ -599,13 +599,15 @@ def _numeric_fast_path(
     """A responder specialised for the common suites: ``[C-]QN<len>[-P<hash>]`` with digits.
 
     The devices and the host spend their time here (DSC+ ``QN06-PSHA1`` and ``QN06``, IB Key
-    ``C-QN06-PSHA1``), so these suites get a closure with no per-call branching on the suite
-    and as few Python operations as possible: one `struct` call packs C ‖ Q ‖ P, and the
-    dynamic truncation of `firmware_model.hotp.truncate` is done inline on the digest read as
-    one integer. It accepts only the inputs it can prove valid (ASCII-digit questions of at
-    most 19 digits, exact `int` counters in range, a `bytes` PIN hash of the right size, no
-    unused input) and hands everything else — other types, refusals — to `generic`, which
-    checks and reports exactly as before. `None` when the suite has another shape.
+    ``C-QN06-PSHA1``), so these suites get a closure whose layout, sizes and truncation shifts
+    are worked out once, and which does as few Python operations per call as possible: one
+    `struct` call packs C ‖ Q ‖ P, and the dynamic truncation of `firmware_model.hotp.truncate`
+    is done inline on the digest read as one integer (a call less; the property test in
+    tests/test_ocra.py holds the two equal). It accepts only inputs it can prove valid
+    (ASCII-digit questions of at most 19 digits, exact `int` counters in range, a `bytes` PIN
+    hash of the right size, no unused input) and hands everything else — other types, every
+    refusal — to `generic`, which checks and reports exactly as before. `None` when the suite
+    has another shape (A/H questions, S, T, or no truncation).
     """
     if (
         suite.question_format != "N"
