@@ -40,7 +40,7 @@ import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from firmware_model.device import Entropy, ImageSpec
 from firmware_model.image import DeviceImage, JsonValue, encode_image
@@ -251,7 +251,7 @@ class Bridge:
         self._keys: dict[tuple[str, bytes], bytes] = {}
         self._calculators: dict[tuple[str, bytes, str], OcraCalculator] = {}
         self._pin_hashes: dict[tuple[str, bytes], bytes] = {}
-        self._static: dict[str, tuple[str, str | None]] = {}  # serial → (model, suite)
+        self._static: dict[str, _StaticDevice] = {}
 
     @classmethod
     def open(
@@ -637,9 +637,10 @@ class Bridge:
         """Store a new single-use challenge for device `serial` (one commit) and return it.
 
         Card challenges are ONE statement: an `INSERT … SELECT` that stores the challenge only if
-        the device is still active and unexpired (checked by the database at that instant, so a
-        lock or revocation by another process is never missed); a trigger audits it. The
-        device's model and suite, which never change, are remembered per process.
+        the device is still active and unexpired and still has the suite the question was made
+        for (checked by the database at that instant, so a lock or revocation by another process
+        is never missed). The device's kind, suite and question length are remembered per
+        process; a device whose suite changed is looked up afresh.
 
         SMS devices: the code goes to the outbox (`voice=True`: a voice callback entry); a new
         code at most every `sms_resend_seconds` (`TooSoon`, exit code 1, otherwise).
@@ -649,18 +650,15 @@ class Bridge:
         if static is None:
             record = self.store.get_device(serial)
             self._check_usable(record, now)
-            static = (record.model, record.suite)
+            static = _StaticDevice.of(record)
             if len(self._static) >= KEY_CACHE_SIZE:
                 self._static.clear()
             self._static[serial] = static
-        model, suite = static
-        kind = v.kind_of(model)
+        kind, suite, digits = static
         if kind == v.KIND_SMS:
             return self._issue_sms(serial, voice, now)
-        if kind == v.KIND_OCRA:
-            if suite is None:
-                raise StoreError(f"device {serial} has no suite in the store")
-            text = v.ocra_question(suite, self.entropy)
+        if digits:
+            text = random_digits(digits, self.entropy)
         elif kind == v.KIND_SCC:
             first, second = v.scc_indices(self.entropy)
             text = f"{first} {second}"
@@ -883,6 +881,24 @@ class Bridge:
         """How many cells the card of `serial` has (a sanity check that needs the key)."""
         record = self.store.get_device(serial)
         return len(scc_grid(self.master.open(_PURPOSE_KEY, serial, record.key_enc)))
+
+
+class _StaticDevice(NamedTuple):
+    """What issuing a challenge needs of a device, remembered per process: its challenge kind,
+    suite and (OCRA) question length. Each issue checks in SQL that the suite is unchanged."""
+
+    kind: str
+    suite: str | None
+    digits: int  # 0: not an OCRA question
+
+    @classmethod
+    def of(cls, record: DeviceRecord) -> _StaticDevice:
+        kind = v.kind_of(record.model)
+        if kind != v.KIND_OCRA:
+            return cls(kind, record.suite, 0)
+        if record.suite is None:
+            raise StoreError(f"device {record.serial} has no suite in the store")
+        return cls(kind, record.suite, v.ocra_question_length(record.suite))
 
 
 class TooSoon(BridgeError):

@@ -40,7 +40,6 @@ from typing import Final
 
 from firmware_model.device import Entropy
 from firmware_model.hotp import time_step
-from firmware_model.models import random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import CELLS, scc_response
 
@@ -129,12 +128,12 @@ class Verdict:
         return {"accepted": self.accepted, "reason": self.reason}
 
 
-def ocra_question(suite: str, entropy: Entropy) -> str:
-    """A uniformly random numeric question of the suite's length (DSC+, IB Key: 6 digits)."""
+def ocra_question_length(suite: str) -> int:
+    """How many digits a question of `suite` has. Raises `ValueError` unless it is numeric."""
     parsed = OcraSuite.parse(suite)
     if parsed.question_format != "N":
         raise ValueError(f"suite {suite} does not take a numeric question")
-    return random_digits(parsed.question_length, entropy)
+    return parsed.question_length
 
 
 def scc_indices(entropy: Entropy) -> tuple[int, int]:
