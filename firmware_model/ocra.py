@@ -68,18 +68,13 @@ _ZEROS: Final = tuple(bytes(n) for n in range(_QUESTION_FIELD + 1))  # padding, 
 _FAST_QUESTION_DIGITS: Final = 19
 _NIBBLE_SHIFT: Final = tuple(64 - 4 * ((bits + 3) >> 2) for bits in range(65))
 
-#: counter, question, pin, pin_hash, session, time → response (positional: no keyword cost).
-_Responder: TypeAlias = Callable[
-    [
-        int | None,
-        str | None,
-        str | None,
-        bytes | str | None,
-        bytes | str | None,
-        int | float | None,
-    ],
-    str,
+#: The per-suite constants of the numeric fast path (see `_numeric_fast_path`), in this order:
+#: longest question, PIN hash size (0: no P), counter (C) or not, the packer of C ‖ Q ‖ P, the
+#: keyed HMAC context factory, the truncation shift per offset, 10**digits, digits.
+_FastPath: TypeAlias = tuple[
+    int, int, bool, Callable[..., bytes], Callable[[], HMAC], tuple[int, ...], int, int
 ]
+_from_bytes: Final = int.from_bytes
 
 
 def _is_decimal(text: str) -> bool:
@@ -347,13 +342,13 @@ class OcraCalculator:
     __slots__ = (
         "_counter_on",
         "_digits",
+        "_fast",
         "_new_context",
         "_numeric",
         "_pin_size",
         "_prefix",
         "_question_format",
         "_question_max",
-        "_respond",
         "_session_length",
         "_step",
         "suite",
@@ -376,11 +371,8 @@ class OcraCalculator:
         self._pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
         self._session_length = suite.session_length
         self._step = suite.time_step
-        # The suite is fixed, so the shape of the hot path is decided here, once.
-        self._respond: _Responder = (
-            _numeric_fast_path(suite, self._new_context, self._generic_response)
-            or self._generic_response
-        )
+        # The suite is fixed, so whether (and how) the hot path applies is decided here, once.
+        self._fast = _numeric_fast_path(suite, self._new_context)
 
     def __repr__(self) -> str:
         return f"OcraCalculator(suite={self.suite.text!r})"
@@ -412,7 +404,43 @@ class OcraCalculator:
         time: int | float | None = None,
     ) -> str:
         """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0."""
-        return self._respond(counter, question, pin, pin_hash, session, time)
+        # The fast path is written out here, not called, because a Python call costs as much
+        # as a quarter of the HMAC; see `_numeric_fast_path` for what it may accept.
+        fast = self._fast
+        if fast is not None:
+            longest, pin_size, with_counter, pack, new_context, at, modulus, digits = fast
+            if (
+                type(question) is str
+                and len(question) <= longest
+                and question.isascii()
+                and question.isdigit()  # also refuses ""
+                and pin is None
+                and session is None
+                and time is None
+                and (
+                    type(pin_hash) is bytes and len(pin_hash) == pin_size
+                    if pin_size
+                    else pin_hash is None
+                )
+                and (
+                    type(counter) is int and 0 <= counter < _COUNTER_LIMIT
+                    if with_counter
+                    else counter is None
+                )
+            ):
+                # The number's hex digits left-justified in the 128-byte field (RFC 6287
+                # Appendix A); an odd number of hex digits ends in half a byte, then zeros.
+                number = int(question)
+                field = number << _NIBBLE_SHIFT[number.bit_length()]
+                context = new_context()
+                if with_counter:
+                    context.update(pack(counter, field, pin_hash or b""))
+                else:
+                    context.update(pack(field, pin_hash or b""))
+                # RFC 4226 dynamic truncation (as `truncate`) on the digest read as one integer.
+                x = _from_bytes(context.finalize())
+                return str(((x >> at[x & 15]) & 0x7FFFFFFF) % modulus).zfill(digits)
+        return self._generic_response(counter, question, pin, pin_hash, session, time)
 
     def verify(
         self,
@@ -431,7 +459,14 @@ class OcraCalculator:
         """
         if not isinstance(candidate, str):
             raise TypeError("candidate must be a str")
-        expected = self._respond(counter, question, pin, pin_hash, session, time)
+        expected = self.response(
+            counter=counter,
+            question=question,
+            pin=pin,
+            pin_hash=pin_hash,
+            session=session,
+            time=time,
+        )
         # compare_digest takes ASCII str directly; a non-ASCII candidate can never match, and
         # refusing it early tells nothing about the expected code.
         return candidate.isascii() and hmac.compare_digest(candidate, expected)
@@ -593,21 +628,20 @@ class OcraCalculator:
         return steps.to_bytes(8, "big")
 
 
-def _numeric_fast_path(
-    suite: OcraSuite, new_context: Callable[[], HMAC], generic: _Responder
-) -> _Responder | None:
-    """A responder specialised for the common suites: ``[C-]QN<len>[-P<hash>]`` with digits.
+def _numeric_fast_path(suite: OcraSuite, new_context: Callable[[], HMAC]) -> _FastPath | None:
+    """The constants of the fast path for the common suites: ``[C-]QN<len>[-P<hash>]``, digits.
 
     The devices and the host spend their time here (DSC+ ``QN06-PSHA1`` and ``QN06``, IB Key
-    ``C-QN06-PSHA1``), so these suites get a closure whose layout, sizes and truncation shifts
-    are worked out once, and which does as few Python operations per call as possible: one
-    `struct` call packs C ‖ Q ‖ P, and the dynamic truncation of `firmware_model.hotp.truncate`
-    is done inline on the digest read as one integer (a call less; the property test in
-    tests/test_ocra.py holds the two equal). It accepts only inputs it can prove valid
-    (ASCII-digit questions of at most 19 digits, exact `int` counters in range, a `bytes` PIN
-    hash of the right size, no unused input) and hands everything else — other types, every
-    refusal — to `generic`, which checks and reports exactly as before. `None` when the suite
-    has another shape (A/H questions, S, T, or no truncation).
+    ``C-QN06-PSHA1``), so for these suites `OcraCalculator.response` does as few Python
+    operations per call as it can: the layout, sizes and truncation shifts are worked out
+    here, once; one `struct` call packs C ‖ Q ‖ P; and the dynamic truncation of
+    `firmware_model.hotp.truncate` is done inline on the digest read as one integer (the
+    property test in tests/test_ocra.py holds the two paths equal). The fast path accepts only
+    inputs it can prove valid (ASCII-digit questions of at most 19 digits, exact `int`
+    counters in range, a `bytes` PIN hash of the right size, no unused input) and hands
+    everything else — other types, every refusal — to the generic path, which checks and
+    reports exactly as before. `None` when the suite has another shape (A/H questions, S, T,
+    or no truncation).
     """
     if (
         suite.question_format != "N"
@@ -620,56 +654,11 @@ def _numeric_fast_path(
     pin_size = _DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
     layout = ("Q" if suite.counter else "") + f"Q{_QUESTION_FIELD - 8}x{pin_size}s"
     pack = struct.Struct(">" + layout).pack  # C (8 bytes) ‖ Q (128 bytes) ‖ P (0 if none)
-    with_counter = suite.counter
-    digits = suite.digits
-    modulus = 10**digits
     # Truncation on the digest as one big-endian integer x: the offset is its last nibble
     # (x & 15), and the 4 bytes at that offset are x shifted right by this many bits.
     at = tuple((_DIGEST_SIZES[suite.hash_name] - 4 - offset) * 8 for offset in range(16))
-    from_bytes = int.from_bytes
-    counter_limit = _COUNTER_LIMIT
-
-    def respond(
-        counter: int | None,
-        question: str | None,
-        pin: str | None,
-        pin_hash: bytes | str | None,
-        session: bytes | str | None,
-        time: int | float | None,
-    ) -> str:
-        if (
-            type(question) is str
-            and len(question) <= longest
-            and question.isascii()
-            and question.isdigit()  # also refuses ""
-            and pin is None
-            and session is None
-            and time is None
-            and (
-                type(pin_hash) is bytes and len(pin_hash) == pin_size
-                if pin_size
-                else pin_hash is None
-            )
-            and (
-                type(counter) is int and 0 <= counter < counter_limit
-                if with_counter
-                else counter is None
-            )
-        ):
-            # The number's hex digits left-justified in the 128-byte field (RFC 6287 Appendix
-            # A); an odd number of hex digits ends in half a byte, then zeros.
-            number = int(question)
-            field = number << _NIBBLE_SHIFT[number.bit_length()]
-            context = new_context()
-            if with_counter:
-                context.update(pack(counter, field, pin_hash or b""))
-            else:
-                context.update(pack(field, pin_hash or b""))
-            x = from_bytes(context.finalize())
-            return str(((x >> at[x & 15]) & 0x7FFFFFFF) % modulus).zfill(digits)
-        return generic(counter, question, pin, pin_hash, session, time)
-
-    return respond
+    digits = suite.digits
+    return (longest, pin_size, suite.counter, pack, new_context, at, 10**digits, digits)
 
 
 def ocra(
