@@ -15,8 +15,10 @@ Theory of operation. One asyncio process serves one or many devices, each on its
 * `LineWriter` sends reply lines: straight to the transport, or — with `--baud` pacing or
   injected delays — one at a time on a timer, in order. Fault injection (drop, garble, delay)
   applies to what the device sends, from one seeded random generator.
-* `PtyTransport` serves the master side of a pseudo-terminal the server made itself. The server
-  keeps the slave end open too, so a host may close and reopen the slave path at will.
+* `FdTransport` serves a tty's file descriptor with one `os.read`/`os.write` per event: the
+  master side of a pseudo-terminal the server made itself (it keeps the slave end open too, so
+  a host may close and reopen the slave path at will), or a POSIX serial device pyserial opened.
+  Ports that are not file descriptors (pyserial URLs) go through pyserial-asyncio.
 * Output is bounded: a host that does not read makes the transport pause writing, and lines sent
   while paused are dropped (a real line does not store bytes for an absent host).
 
@@ -483,67 +485,70 @@ class LineProtocol(asyncio.Protocol):
 # --- a pty the server makes itself ----------------------------------------------------------------
 
 
-class PtyTransport(asyncio.WriteTransport):
-    """Reads and writes the master fd of a pty pair; the slave fd is kept open for the host."""
+class FdTransport(asyncio.WriteTransport):
+    """Reads and writes one non-blocking file descriptor of a tty: a pty master the server made,
+    or a POSIX serial device pyserial opened and configured (`on_close` closes it).
+
+    It is the hot path of every request: one `os.read` per readable event and one `os.write` per
+    reply, where pyserial-asyncio adds a `select` to each read and a writer poll to each write.
+    A read error or an empty read (a device that went away) closes the line.
+    """
 
     def __init__(
         self,
         loop: asyncio.AbstractEventLoop,
-        master: int,
-        slave: int,
+        fd: int,
         protocol: asyncio.Protocol,
+        on_close: Callable[[], None],
     ) -> None:
         super().__init__()
         self._loop = loop
-        self._master = master
-        self._slave = slave
+        self._fd = fd
         self._protocol = protocol
+        self._on_close = on_close
         self._buffer = bytearray()
         self._high = 64 * 1024
         self._low = 16 * 1024
         self._paused = False
         self._closing = False
-        os.set_blocking(master, False)
-        loop.add_reader(master, self._read_ready)
+        os.set_blocking(fd, False)
+        loop.add_reader(fd, self._read_ready)
         protocol.connection_made(self)
-
-    @property
-    def slave_path(self) -> str:
-        """The path a host opens."""
-        return os.ttyname(self._slave)
 
     def _read_ready(self) -> None:
         try:
-            data = os.read(self._master, READ_CHUNK)
+            data = os.read(self._fd, READ_CHUNK)
         except (BlockingIOError, InterruptedError):
             return
-        except OSError as exc:  # EIO: the pty is gone
+        except OSError as exc:  # EIO: the pty or the device is gone
             self._close(exc)
             return
         if data:
             self._protocol.data_received(data)
+        else:  # readable yet empty: how a vanished device shows itself
+            self._close(OSError("the device is gone"))
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         if self._closing or not data:
             return
         if not self._buffer:
             try:
-                written = os.write(self._master, data)
+                written = os.write(self._fd, data)
             except (BlockingIOError, InterruptedError):
                 written = 0
             except OSError as exc:
                 self._close(exc)
                 return
             if written == len(data):
-                return  # the common case: the pty took it all
+                return  # the common case: the line took it all
             data = data[written:]
-            self._loop.add_writer(self._master, self._write_ready)
+            self._loop.add_writer(self._fd, self._write_ready)
         self._buffer += data
         self._check_pause()
 
     def _write_ready(self) -> None:
         try:
-            written = os.write(self._master, self._buffer)
+            written = os.write(self._fd, self._buffer)
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
@@ -551,7 +556,7 @@ class PtyTransport(asyncio.WriteTransport):
             return
         del self._buffer[:written]
         if not self._buffer:
-            self._loop.remove_writer(self._master)
+            self._loop.remove_writer(self._fd)
         if self._paused and len(self._buffer) <= self._low:
             self._paused = False
             self._protocol.resume_writing()
@@ -578,13 +583,21 @@ class PtyTransport(asyncio.WriteTransport):
         if self._closing:
             return
         self._closing = True
-        self._loop.remove_reader(self._master)
-        self._loop.remove_writer(self._master)
+        self._loop.remove_reader(self._fd)
+        self._loop.remove_writer(self._fd)
         self._buffer.clear()
-        for fd in (self._master, self._slave):
+        with contextlib.suppress(OSError):
+            self._on_close()
+        self._loop.call_soon(self._protocol.connection_lost, exc)
+
+
+def _close_fds(*fds: int) -> Callable[[], None]:
+    def close() -> None:
+        for fd in fds:
             with contextlib.suppress(OSError):
                 os.close(fd)
-        self._loop.call_soon(self._protocol.connection_lost, exc)
+
+    return close
 
 
 def open_pty() -> tuple[int, int]:
@@ -636,25 +649,44 @@ class SerialServer:
             line.close()
             raise
         protocol = LineProtocol(line, self.config, self._faults())
-        transport = PtyTransport(asyncio.get_running_loop(), master, slave, protocol)
-        endpoint = Endpoint(line, protocol, transport, transport.slave_path, image)
+        # The slave end stays open here too, so a host may close and reopen its path at will.
+        path = os.ttyname(slave)
+        loop = asyncio.get_running_loop()
+        transport = FdTransport(loop, master, protocol, on_close=_close_fds(master, slave))
+        endpoint = Endpoint(line, protocol, transport, path, image)
         self.endpoints.append(endpoint)
         return endpoint
 
     async def add_port(self, image: Path, port: str, baud: int) -> Endpoint:
-        """Serve `image` on a pyserial port or URL (pyserial-asyncio)."""
+        """Serve `image` on a pyserial port or URL.
+
+        pyserial opens and configures the port (raw 8N1 at `baud`); a POSIX device (a tty, a
+        socat pty end) is then served through its file descriptor (`FdTransport`), anything
+        else (`socket://`, `rfc2217://`, ...) through pyserial-asyncio.
+        """
         import serial
         import serial_asyncio
 
         line = self._session(image)
         protocol = LineProtocol(line, self.config, self._faults())
+        loop = asyncio.get_running_loop()
+        transport: asyncio.BaseTransport
         try:
-            transport, _ = await serial_asyncio.create_serial_connection(
-                asyncio.get_running_loop(), lambda: protocol, port, baudrate=baud
-            )
+            device = serial.serial_for_url(port, baudrate=baud)
         except (serial.SerialException, OSError, ValueError) as exc:
             line.close()
             raise OSError(f"{port}: cannot open the serial port ({exc})") from None
+        try:
+            if os.name == "posix" and type(device) is serial.Serial:
+                transport = FdTransport(loop, device.fileno(), protocol, on_close=device.close)
+            else:
+                transport, _ = await serial_asyncio.connection_for_serial(
+                    loop, lambda: protocol, device
+                )
+        except BaseException:
+            device.close()
+            line.close()
+            raise
         endpoint = Endpoint(line, protocol, transport, port, image)
         self.endpoints.append(endpoint)
         return endpoint
