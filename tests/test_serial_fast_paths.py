@@ -8,6 +8,7 @@ pre-encoded line. These tests drive a real `slsemu serve --pty` both ways.
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -94,3 +95,20 @@ def test_whole_line_memo_keeps_the_checksum_mode() -> None:
             Checksum(False)
         ]
         assert not decoder.checksum_required
+
+
+def test_a_pyserial_url_is_served_through_pyserial_asyncio(tmp_path: Path) -> None:
+    # `socket://` is no file descriptor of a tty: the server keeps pyserial-asyncio for it.
+    image = tmp_path / "card.img"
+    make_image(image, os.urandom)
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        url = f"socket://127.0.0.1:{listener.getsockname()[1]}"
+        with serving(["--image", str(image), "--port", url, "--virtual-clock"]) as served:
+            assert served.path == url
+            listener.settimeout(10)
+            connection, _ = listener.accept()
+            with connection, connection.makefile("rwb", buffering=0) as line:
+                line.write(b"POWER ON\nREAD\nPRESS Z\n")
+                answers = [line.readline() for _ in range(4)]
+            assert answers[:3] == [b"EVT DEVICE power-on\n", b"OK\n", b"DISPLAY PIN>\n"]
+            assert answers[3].startswith(b"ERR BUTTON ")
