@@ -760,10 +760,9 @@ class Bridge:
             else:
                 self.store.update_device(serial, now, failures=failures)
             return Verdict(False, outcome), failures, challenge.created
-        changes = {"failures": 0, **outcome}
-        current = {"failures": record.failures, "counter": record.counter,
-                   "drift": record.drift, "last_step": record.last_step}
-        changed = {name: value for name, value in changes.items() if current[name] != value}
+        changed = {name: value for name, value in outcome.items() if getattr(record, name) != value}
+        if record.failures:
+            changed["failures"] = 0
         if changed:  # an unchanged row is not rewritten: one page less in the commit
             self.store.update_device(serial, now, **changed)
         return Verdict(True, v.ACCEPTED), 0, challenge.created
