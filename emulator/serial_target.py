@@ -4,6 +4,9 @@
 On entering it says `HELLO` (so a wrong port fails at once, before the first key) and asks
 `STATE` whether the server runs a virtual clock: then `wait` becomes `CLOCK ADVANCE` and a script
 gives the same displays and captures as in-process; on a real-time server `wait` really sleeps.
+Then it switches the device off (`POWER OFF`, which does nothing to a device that is off): an
+in-process run starts with the device just loaded, i.e. off, and a script must not depend on
+what the previous user of the line left on the display (a login leaves the response showing).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ class SerialScriptTarget:
         try:
             self._client.hello()
             self.virtual_clock = self._client.state().get("clock") == "virtual"
+            self._client.power(False)
         except BaseException:
             self._client.close()
             raise
