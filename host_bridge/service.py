@@ -642,8 +642,10 @@ class Bridge:
         is never missed). The device's kind, suite and question length are remembered per
         process; a device whose suite changed is looked up afresh.
 
-        SMS devices: the code goes to the outbox (`voice=True`: a voice callback entry); a new
-        code at most every `sms_resend_seconds` (`TooSoon`, exit code 1, otherwise).
+        SMS devices: the code goes to the outbox; a new code at most every `sms_resend_seconds`
+        (`TooSoon`, exit code 1, otherwise). `voice=True` is the voice callback for when the SMS
+        does not arrive (KB3396): it reads out the code still pending — same challenge, no new
+        code, so the resend limit does not stand in its way — or sends a new one by voice.
         """
         now = self.clock()
         static = self._static.get(serial)
@@ -692,6 +694,11 @@ class Bridge:
         wait = 0.0
         with self.store.transaction():
             self._check_usable(self.store.get_device(serial), now)
+            pending = self.store.pending_sms_challenge(serial, now) if voice else None
+            if pending is not None and pending.data_enc is not None:
+                code = self.master.open(_PURPOSE_SMS, pending.id, pending.data_enc).decode()
+                self._deliver(serial, pending.id, code, "voice", now)
+                return Challenge(pending.id, serial, v.KIND_SMS, "", pending.expires)
             last = self.store.last_sms_time(serial)
             wait = 0.0 if last is None else last + self.config.sms_resend_seconds - now
             if wait > 0:  # refused: commit the audit row, then report
@@ -708,11 +715,15 @@ class Bridge:
         serial, challenge_id = record_ch.serial, record_ch.id
         self.store.insert_challenge(record_ch)
         if code is not None:
-            channel = "voice" if voice else "sms"
-            owners = self.store.users_of(serial)
-            self.outbox.send(Message(now, channel, serial, owners[0][0] if owners else None,
-                                     challenge_id, code))
-            self._audit("sms.send", "ok", serial=serial, channel=channel)
+            self._deliver(serial, challenge_id, code, "voice" if voice else "sms", now)
+
+    def _deliver(self, serial: str, challenge_id: str, code: str, channel: str, now: float) -> None:
+        """Put a code in the outbox (the simulated phone) and audit that it went (not the code)."""
+        owners = self.store.users_of(serial)
+        self.outbox.send(
+            Message(now, channel, serial, owners[0][0] if owners else None, challenge_id, code)
+        )
+        self._audit("sms.send", "ok", serial=serial, channel=channel)
 
     def verify(self, serial: str, challenge_id: str, response: str) -> Verdict:
         """Check `response` to challenge `challenge_id` of device `serial`. One transaction.

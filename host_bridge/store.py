@@ -508,6 +508,15 @@ class Store:
         ).fetchone()
         return float(row[0]) if row and row[0] is not None else None
 
+    def pending_sms_challenge(self, serial: str, now: float) -> ChallengeRecord | None:
+        """The newest SMS code of `serial` that is still unused and unexpired, if any."""
+        row = self._conn.execute(
+            "SELECT id FROM challenges WHERE serial = ? AND kind = 'sms' AND used = 0 "
+            "AND expires > ? ORDER BY created DESC LIMIT 1",
+            (serial, now),
+        ).fetchone()
+        return None if row is None else self.get_challenge(str(row[0]))
+
     def open_activation_ids(self, serial: str, now: float) -> list[str]:
         """Unused, unexpired IB Key activation challenges of `serial`, newest first."""
         rows = self._conn.execute(

@@ -175,8 +175,12 @@ def test_sms_cli_outbox_and_resend_limit(cli: Cli) -> None:
     code, out, _ = cli("sms", "outbox", "--serial", serial, "--json")
     sent = json.loads(out)
     assert code == 0 and sent["channel"] == "sms"
-    code, _, err = cli("challenge", "--serial", serial, "--voice")
+    code, _, err = cli("challenge", "--serial", serial)
     assert code == 1 and "resend limit" in err
+    code, out, _ = cli("challenge", "--serial", serial, "--voice", "--json")
+    assert code == 0 and json.loads(out)["id"] == challenge_id  # the same code, read out
+    code, out, _ = cli("sms", "outbox", "--serial", serial, "--json")
+    assert json.loads(out)["channel"] == "voice" and json.loads(out)["code"] == sent["code"]
     assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
                "--response", sent["code"])[0] == 0
 

@@ -228,15 +228,25 @@ def test_sms_outbox_resend_limit_and_voice(bridge: Bridge, clock: FakeClock) -> 
     assert message is not None and message.channel == "sms" and message.user == "alice"
     assert len(message.code) == 6 and message.code.isdigit()
     assert (bridge.home / "sms-outbox.jsonl").stat().st_mode & 0o777 == 0o600
-    clock.advance(119)
+    clock.advance(30)
+    with pytest.raises(TooSoon) as caught:  # a second SMS code within 2 minutes
+        bridge.issue_challenge(sms.serial)
+    assert caught.value.exit_code == 1 and caught.value.wait_seconds == 90
+    # The SMS did not arrive: the voice callback reads out the same pending code at once.
+    again = bridge.issue_challenge(sms.serial, voice=True)
+    read_out = bridge.outbox.latest(sms.serial)
+    assert again.id == challenge.id
+    assert read_out is not None and read_out.channel == "voice" and read_out.code == message.code
+    assert bridge.verify(sms.serial, challenge.id, message.code).accepted
+    # Once that code is used, a voice call needs a new code, and the resend limit applies.
+    clock.advance(89)
     with pytest.raises(TooSoon) as caught:
         bridge.issue_challenge(sms.serial, voice=True)
-    assert caught.value.exit_code == 1 and caught.value.wait_seconds == 1
-    assert bridge.verify(sms.serial, challenge.id, message.code).accepted
+    assert caught.value.wait_seconds == 1
     clock.advance(1)
     voice = bridge.issue_challenge(sms.serial, voice=True)
     spoken = bridge.outbox.latest(sms.serial)
-    assert spoken is not None and spoken.channel == "voice"
+    assert spoken is not None and spoken.channel == "voice" and voice.id != challenge.id
     assert bridge.verify(sms.serial, voice.id, spoken.code).accepted
     rows = bridge.audit(serial=sms.serial)
     assert any(r.event == "sms.send" and r.outcome == "refused" for r in rows)
