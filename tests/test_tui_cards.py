@@ -1,0 +1,96 @@
+"""The legacy DSC and a device-PIN DSC+ in the TUI: a time-passcode login, and the on-card lock.
+
+Same harness as `test_tui_app.py` (the demo user and store), with two more cards provisioned for
+the demo user and shown beside the demo devices.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from textual.widgets import Static
+
+from emulator.session import DeviceSession
+from emulator.tui.app import SlsApp
+from emulator.tui.demo_setup import DEMO_USER, ensure_demo
+from emulator.tui.keymap import load_keymap
+from emulator.tui.login_pane import LoginPane, Step
+from host_bridge.service import Bridge, BridgeConfig
+from tests.test_tui_app import answer, choose, log_in_with_password, login, result_text, running
+
+CARD_PIN = "4321"
+
+
+@dataclass
+class Cards:
+    bridge: Bridge
+    sessions: list[DeviceSession]
+    legacy: str
+    locking: str
+
+
+@pytest.fixture
+def cards(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Cards]:
+    bridge = Bridge.open(slsemu_home, entropy=entropy, config=BridgeConfig(scrypt_n=1 << 10))
+    setup = ensure_demo(bridge)
+    legacy = bridge.provision(DEMO_USER, "dsc", pin=CARD_PIN, image_path=slsemu_home / "dsc.img")
+    locking = bridge.provision(
+        DEMO_USER, "dscplus", pin=CARD_PIN, pin_mode="device", image_path=slsemu_home / "dev.img"
+    )
+    paths = [*setup.images, slsemu_home / "dsc.img", slsemu_home / "dev.img"]
+    with contextlib.ExitStack() as stack:
+        # The legacy DSC's passcode is checked against the bridge's clock (the wall clock here),
+        # so the cards run on the wall clock too.
+        sessions = [stack.enter_context(DeviceSession(path)) for path in paths]
+        yield Cards(bridge, sessions, legacy.serial, locking.serial)
+    bridge.close()
+
+
+def make_app(cards: Cards) -> SlsApp:
+    login_pane = LoginPane(lambda: cards.bridge, user=DEMO_USER)
+    return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=False)
+
+
+async def test_legacy_dsc_time_passcode_login(cards: Cards) -> None:
+    app = make_app(cards)
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, cards.legacy)
+        prompt = str(app.query_one("#challenge", Static).content)
+        assert "6-digit passcode" in prompt  # no challenge: the card shows a time passcode
+        assert app.active_serial == cards.legacy
+        await pilot.press("p")  # the faceplate has focus after choosing: p = POWER
+        assert app.read_display(cards.legacy) == "[ ]"
+        await pilot.press(*CARD_PIN, "enter")
+        passcode = app.read_display(cards.legacy)
+        assert len(passcode) == 6 and passcode.isdigit()
+        await answer(pilot, passcode)
+        assert "Login accepted" in result_text(app)
+        assert login(app).step is Step.DONE
+
+
+async def test_device_pin_card_locks_itself_and_shows_it(cards: Cards) -> None:
+    app = make_app(cards)
+    serial = cards.locking
+    async with running(app) as pilot:
+        app.show_device(serial)
+        await pilot.pause()
+        for attempt in range(1, 4):
+            for button in ("POWER", *"0000", "OK"):
+                app.press_button(button, serial)
+            await pilot.pause()
+            display = app.read_display(serial)
+            if attempt < 3:
+                assert display == f"FAIL {attempt}"
+                app.press_button("POWER", serial)  # power-cycling does not reset the count
+        assert app.read_display(serial) == "LOCK PIN"
+        indicators = str(app.faceplate(serial).query_one("#indicators", Static).content)
+        assert "LOCKED" in indicators
+        app.press_button("POWER", serial)
+        app.press_button("POWER", serial)
+        await pilot.pause()
+        assert app.read_display(serial) == "LOCK PIN"  # still locked after a power cycle
