@@ -56,7 +56,7 @@ class DeviceImage:
         return DeviceImage(self.model, self.serial, self.key, self.suite, self.config, dict(state))
 
     def summary(self) -> dict[str, JsonValue]:
-        """What `slsemu image show` prints: everything but the key and other secrets."""
+        """What `slsemu image show` prints: everything but the key and the other secret fields."""
         return {
             "format": IMAGE_FORMAT,
             "version": IMAGE_VERSION,
