@@ -34,6 +34,7 @@ import hashlib
 import hmac
 import math
 import os
+import re
 import sys
 import time
 import tomllib
@@ -218,13 +219,18 @@ def check_name(name: str, what: str = "user name") -> str:
     return name
 
 
+# ASCII digits only (str.isdigit would take "١٢٣"), commas only as thousands separators, at most
+# two decimals, and at most 15 digits before the point (a trillion dollars and then some).
+_AMOUNT_RE = re.compile(r"([0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15})(?:\.([0-9]{1,2}))?")
+
+
 def money_to_cents(text: str) -> int:
-    """`"1234.56"` (USD) → 123456 cents. Raises `BridgeError` for anything else."""
-    raw = text.strip().replace(",", "").replace("_", "")
-    whole, _, frac = raw.partition(".")
-    if not whole.isdigit() or (frac and (not frac.isdigit() or len(frac) > 2)):
-        raise BridgeError(f"bad amount {text!r} (USD, e.g. 1500000 or 1234.56)")
-    return int(whole) * 100 + int(frac.ljust(2, "0") or "0")
+    """`"1234.56"` or `"1,234.56"` (USD) → 123456 cents. Raises `BridgeError` otherwise."""
+    match = _AMOUNT_RE.fullmatch(text.strip())
+    if match is None:
+        raise BridgeError(f"bad amount {text[:40]!r} (USD, e.g. 1500000, 1,500,000 or 1234.56)")
+    whole, frac = match.group(1).replace(",", ""), match.group(2) or ""
+    return int(whole) * 100 + int(frac.ljust(2, "0"))
 
 
 class Bridge:
