@@ -966,10 +966,9 @@ class Policies:
                 written = False
                 try:
                     result = self.bridge.provision(
-                        user, "dscplus", pin=soft_pin, image_path=image_path
+                        user, "dscplus", pin=soft_pin, image_path=image_path, pending=True
                     )
                     written = image_path is not None
-                    self.store.update_device(result.serial, now, status="pending", activated=None)
                     cursor = conn.execute(
                         "INSERT INTO orders (user, model, status, serial, pin_enc, ordered, "
                         "hold_cents, hold_released) VALUES (?, 'dscplus', 'ordered', ?, NULL, ?, "

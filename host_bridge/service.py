@@ -399,11 +399,14 @@ class Bridge:
         suite: str | None = None,
         valid_until: float | None = None,
         options: Mapping[str, JsonValue] | None = None,
+        pending: bool = False,
     ) -> ProvisionResult:
         """Make a new device for `user`: one random key, stored sealed and written to the image.
 
         The image (0600, atomic) is written inside the store transaction, so a failure leaves
         neither. `valid_until` (Unix seconds) makes a temporary device (Online SCC: required).
+        `pending=True` stores it `pending` until activated (an ordered card still in the post);
+        an IB Key made without a PIN is pending anyway (it waits for its activation token).
         SMS devices have no image. Raises `BridgeError` for bad input.
         """
         if model not in PROVISION_MODELS:
@@ -443,7 +446,7 @@ class Bridge:
                 raise BridgeError(f"cannot make a {model} device: {exc}") from None
         if valid_until is not None and valid_until <= now:
             raise BridgeError("valid_until must be in the future")
-        status = "pending" if token is not None else "active"
+        status = "pending" if pending or token is not None else "active"
         with self.store.transaction():
             self._insert_device(
                 user, model, serial, key, status=status, now=now,
