@@ -125,6 +125,8 @@ def decode_image(data: bytes) -> DeviceImage:
         document = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ImageError("not a device image (not JSON)") from None
+    except RecursionError:  # e.g. a file of 100,000 '[': the parser gives up, we refuse it
+        raise ImageError("not a device image (nested too deeply)") from None
     if not isinstance(document, dict) or document.get("format") != IMAGE_FORMAT:
         raise ImageError("not a device image (foreign file)")
     version = document.get("version")
@@ -135,7 +137,10 @@ def decode_image(data: bytes) -> DeviceImage:
     body, digest = document.get("body"), document.get("sha256")
     if not isinstance(body, dict) or not isinstance(digest, str):
         raise ImageError("damaged device image (missing body or checksum)")
-    expected = hashlib.sha256(_canonical(body)).hexdigest()
+    try:
+        expected = hashlib.sha256(_canonical(body)).hexdigest()
+    except RecursionError:
+        raise ImageError("damaged device image (nested too deeply)") from None
     if not hmac.compare_digest(expected, digest):
         raise ImageError("damaged device image (checksum mismatch)")
     try:

@@ -50,6 +50,8 @@ def test_repr_and_summary_never_show_secrets() -> None:
         (b'{"format": "something-else"}', "foreign"),
         (b'{"format": "slsemu-image", "version": 99}', "unsupported image version"),
         (b'{"format": "slsemu-image", "version": 1}', "missing body"),
+        (b"[" * 100_000, "nested too deeply"),
+        (b'{"format": "slsemu-image", "version": 1, "body": ' + b"[" * 100_000, "nested too"),
     ],
 )
 def test_foreign_or_broken_files_are_refused(data: bytes, reason: str) -> None:
