@@ -448,6 +448,8 @@ class StateReply:
         for name, value in self.fields.items():
             if not isinstance(name, str) or not isinstance(value, str | int | float | bool):
                 raise ValueError(f"bad STATE field {name!r}")
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"STATE field {name!r} is not a finite number")  # not JSON
 
     def to_line(self) -> str:
         text = json.dumps(dict(self.fields), sort_keys=True, separators=(",", ":"))
@@ -514,7 +516,8 @@ def _parse_state(rest: str) -> Reply:
         if not isinstance(fields, dict):
             raise ValueError("not an object")
         return StateReply(fields)
-    except ValueError:  # json.JSONDecodeError is a ValueError too
+    # json.JSONDecodeError is a ValueError too; RecursionError: a line of '[' nests too deep.
+    except (ValueError, RecursionError):
         raise _bad_reply("malformed STATE reply") from None
 
 

@@ -326,7 +326,18 @@ def test_display_text_escapes_round_trip() -> None:
 
 
 @pytest.mark.parametrize(
-    "line", [b"HELLO other 1 dscplus DP1", b"STATE [1]", b"STATE {", b"ERR NOPE x", b"WHAT", b"EVT"]
+    "line",
+    [
+        b"HELLO other 1 dscplus DP1",
+        b"STATE [1]",
+        b"STATE {",
+        b"STATE " + b"[" * 1000,  # deeper than the JSON parser goes: BADREPLY, not a crash
+        b'STATE {"battery_presses_left":NaN}',
+        b'STATE {"x":1e999}',
+        b"ERR NOPE x",
+        b"WHAT",
+        b"EVT",
+    ],
 )
 def test_malformed_replies_are_badreply(line: bytes) -> None:
     with pytest.raises(ProtocolError) as info:
