@@ -15,6 +15,8 @@ from host_bridge.store import AuditRecord, Store
 
 _SECRET_WORDS: Final = ("pin", "key", "code", "password", "secret", "response", "token")
 MAX_DETAIL_TEXT: Final = 200
+MAX_ROWS: Final = 100_000
+"""The most rows one `AuditLog.rows` call returns."""
 
 DetailValue = str | int | float | bool | None
 
@@ -52,8 +54,8 @@ class AuditLog:
         limit: int = 1000,
     ) -> list[AuditRecord]:
         """Rows in order of writing, optionally only for one user or device."""
-        if not 1 <= limit <= 100_000:
-            raise ValueError("limit must be 1 to 100000")
+        if not 1 <= limit <= MAX_ROWS:
+            raise ValueError(f"limit must be 1 to {MAX_ROWS}")
         return self._store.audit(user=user, serial=serial, since_id=since_id, limit=limit)
 
 

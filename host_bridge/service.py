@@ -742,6 +742,8 @@ class Bridge:
         """
         if not isinstance(response, str) or len(response) > v.MAX_RESPONSE_CHARS:
             raise BridgeError(f"a response is at most {v.MAX_RESPONSE_CHARS} characters")
+        if len(challenge_id) > v.MAX_CHALLENGE_ID_CHARS:
+            raise BridgeError(f"a challenge id is at most {v.MAX_CHALLENGE_ID_CHARS} characters")
         now = self.clock()
         with self.store.transaction():
             verdict, failures, issued = self._verify_locked(serial, challenge_id, response, now)

@@ -91,6 +91,8 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path) -> None:
         ("unlock", "--serial", "NOPE"),
         ("pskc", "import", "/nonexistent.pskcxml", "--user", "alice"),
         ("devices",),
+        ("audit", "--limit", "0"),
+        ("audit", "--limit", "-1"),
     ],
 )
 def test_bad_input_is_exit_2_with_one_line(cli: Cli, argv: tuple[str, ...]) -> None:
@@ -100,6 +102,17 @@ def test_bad_input_is_exit_2_with_one_line(cli: Cli, argv: tuple[str, ...]) -> N
         code, err = int(exc.code or 0), "usage"
     assert code == 2
     assert err.count("\n") <= 1 and "Traceback" not in err
+
+
+def test_an_overlong_challenge_id_is_bad_input_and_changes_nothing(cli: Cli, home: Path) -> None:
+    code, out, _ = cli("provision", "--user", "alice", "--model", "scc",
+                       "--image", str(home / "scc.img"))
+    assert code == 0
+    before = cli("audit", "--json")[1]
+    code, _, err = cli("verify", "--serial", out.strip(), "--challenge-id", "a" * 5000,
+                       "--response", "ABCDEF")
+    assert code == 2 and err.count("\n") == 1 and "challenge id" in err
+    assert cli("audit", "--json")[1] == before
 
 
 def test_user_add_twice_changes_nothing(cli: Cli) -> None:

@@ -6,9 +6,10 @@ import argparse
 import datetime
 from typing import Any
 
-from host_bridge.audit import describe
+from host_bridge.audit import MAX_ROWS, describe
 from host_bridge.commands._common import add_json, print_json, with_bridge
 from host_bridge.service import Bridge
+from slsio.cli import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -22,6 +23,8 @@ def register(subparsers: Any) -> None:
 
 
 def _audit(bridge: Bridge, args: argparse.Namespace) -> int:
+    if not 1 <= args.limit <= MAX_ROWS:
+        raise UsageError(f"--limit must be 1 to {MAX_ROWS}")
     rows = bridge.audit(user=args.user, serial=args.serial, since_id=args.since_id,
                         limit=args.limit)
     if args.json:
