@@ -70,8 +70,10 @@ def save_image(path: str | os.PathLike[str], image: DeviceImage) -> None:
 
 
 def lock_path(path: str | os.PathLike[str]) -> Path:
-    """The sidecar lock file of the image at `path`."""
+    """The sidecar lock file of the image at `path`. Raises `ImageError` for a folder-only path."""
     image = Path(path)
+    if not image.name:  # ".", "/": no file name to hang the lock on
+        raise ImageError(f"{path}: not an image file name")
     return image.with_name(image.name + LOCK_SUFFIX)
 
 

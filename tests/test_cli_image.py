@@ -133,6 +133,27 @@ def test_image_new_into_a_missing_folder(tmp_path: Path, capsys: Capture) -> Non
     assert code == 2 and "no such folder" in err
 
 
+@pytest.mark.parametrize("out", [".", "/", "folder"])
+def test_image_new_onto_a_folder_is_one_line_and_leaves_nothing(
+    tmp_path: Path, capsys: Capture, monkeypatch: pytest.MonkeyPatch, out: str
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "folder").mkdir()
+    code, _, err = slsemu(
+        capsys, "image", "new", "--model", "scc", "--key", "aa", "--out", out, "--force"
+    )
+    assert code == 2 and "folder" in err and err.count("\n") == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
+
+
+@pytest.mark.parametrize("command", [["script", str(LOGIN), "--set", "PIN=1", "--set",
+                                      "CHALLENGE=123456"], ["serve", "--pty"]])
+def test_a_folder_as_the_image_is_one_line(capsys: Capture, command: list[str]) -> None:
+    code, _, err = slsemu(capsys, *command, "--image", ".")
+    assert code == 2 and "not an image file" in err and err.count("\n") == 1, err
+
+
+
 # --- image show -----------------------------------------------------------------------------------
 
 

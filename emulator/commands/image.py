@@ -80,6 +80,8 @@ def new_command(args: argparse.Namespace) -> int:
     out: Path = args.out
     if not out.parent.is_dir():
         raise UsageError(f"{out.parent}: no such folder")
+    if not out.name or out.is_dir():
+        raise UsageError(f"{out}: is a folder, not an image file")
     serial = args.serial if args.serial is not None else make_serial(args.model, os.urandom)
     spec = ImageSpec(
         model=args.model,
