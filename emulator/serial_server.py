@@ -110,6 +110,10 @@ class ServeConfig:
             raise ValueError("queue and buffer limits must be positive")
         if self.clock_start is not None and not self.virtual_clock:
             raise ValueError("a clock start time needs the virtual clock")
+        if self.clock_start is not None and not (
+            math.isfinite(self.clock_start) and self.clock_start >= 0
+        ):
+            raise ValueError("the clock start must be finite, non-negative Unix seconds")
 
     @property
     def faulty(self) -> bool:

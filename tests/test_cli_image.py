@@ -153,6 +153,22 @@ def test_a_folder_as_the_image_is_one_line(capsys: Capture, command: list[str]) 
     assert code == 2 and "not an image file" in err and err.count("\n") == 1, err
 
 
+@pytest.mark.parametrize("clock", ["-5", "nan", "inf", "1e400", "9" * 400])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["script", str(LOGIN), "--set", "PIN=1", "--set", "CHALLENGE=123456", "--image", "x.img"],
+        ["demo"],
+        ["serve", "--pty", "--virtual-clock", "--image", "x.img"],
+    ],
+)
+def test_a_bad_clock_start_is_one_line(
+    dscplus: Path, capsys: Capture, command: list[str], clock: str
+) -> None:
+    argv = [str(dscplus) if arg == "x.img" else arg for arg in command]
+    code, _, err = slsemu(capsys, *argv, f"--clock={clock}")
+    assert code == 2 and "--clock" in err and err.count("\n") == 1, err
+
 
 # --- image show -----------------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from emulator.commands.ocra import unix_seconds
 from emulator.images import ImageLock, save_image
 from emulator.session import DeviceSession
 from firmware_model.device import ImageSpec
@@ -51,7 +52,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "demo", help="a scripted DSC+ login on a built-in demo card (demo key and PIN)"
     )
     parser.add_argument("--challenge", metavar="DIGITS", help="use this 6-digit challenge")
-    parser.add_argument("--clock", type=float, metavar="UNIX_SECONDS", help="device clock start")
+    parser.add_argument(
+        "--clock", type=unix_seconds, metavar="UNIX_SECONDS", help="device clock start"
+    )
     parser.set_defaults(handler=demo_command)
 
 

@@ -10,6 +10,7 @@ Prints the response, exactly that, on one line. Input that does not fit the suit
 from __future__ import annotations
 
 import argparse
+import math
 import re
 
 from emulator.commands.image import parse_key
@@ -27,8 +28,8 @@ def natural(text: str) -> int:
 
 
 def unix_seconds(text: str) -> int | float:
-    """An argparse type: Unix seconds, a whole or decimal number ≥ 0."""
-    if _SECONDS.fullmatch(text) is None:
+    """An argparse type: Unix seconds, a whole or decimal number ≥ 0 that fits a float."""
+    if _SECONDS.fullmatch(text) is None or not math.isfinite(float(text)):
         raise argparse.ArgumentTypeError("must be Unix seconds (e.g. 1700000000 or 1700000000.5)")
     return float(text) if "." in text else int(text)
 

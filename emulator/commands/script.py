@@ -16,6 +16,7 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
 
+from emulator.commands.ocra import unix_seconds
 from emulator.session import DeviceSession
 from firmware_model.errors import ScriptError
 from firmware_model.script import (
@@ -56,7 +57,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="give the script variable ${NAME}",
     )
     parser.add_argument(
-        "--clock", type=float, metavar="UNIX_SECONDS", help="start the device clock here"
+        "--clock", type=unix_seconds, metavar="UNIX_SECONDS", help="start the device clock here"
     )
     parser.add_argument("--port", metavar="DEV", help="drive a device over this serial line")
     parser.add_argument("--baud", type=int, metavar="N", help="serial speed (with --port)")

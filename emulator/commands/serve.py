@@ -20,6 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
+from emulator.commands.ocra import unix_seconds
 from emulator.serial_server import SerialServer, ServeConfig
 from slsio.cli import EXIT_OK, UsageError
 
@@ -55,7 +56,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="device time moves only on CLOCK/HOLD requests (for tests)",
     )
     parser.add_argument(
-        "--clock", type=float, metavar="UNIX_SECONDS", help="virtual clock start (default: now)"
+        "--clock",
+        type=unix_seconds,
+        metavar="UNIX_SECONDS",
+        help="virtual clock start (default: now)",
     )
     parser.add_argument(
         "--drop", type=float, default=0.0, metavar="P", help="lose each line sent with chance P"
