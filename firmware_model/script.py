@@ -21,7 +21,8 @@ Format, one statement a line (`#` starts a comment, blank lines are ignored):
     expect /REGEX/          the display fully matches REGEX (`\\/` for a slash)
     capture NAME            remember the display as NAME (printed as NAME=VALUE; usable as ${NAME})
     capture NAME /REGEX/    remember the part of the display REGEX's first group matches (or the
-                            whole match if it has no group); no match is a failed expectation
+                            whole match if it has no group); no match (or a first group that
+                            took no part in it) is a failed expectation
 
 `${NAME}` may appear in `type` and in `expect`; `$$` is a literal `$`. In a regex, a variable
 matches its value literally. Strings know two escapes: `\\"` and `\\\\`.
@@ -583,11 +584,14 @@ def _run_one(
             case Capture(line=line, name=name, pattern=Template() as template, shown=shown):
                 display = target.read_display()
                 match = _compile(template.render(values, re.escape), line).search(display)
-                if match is None:
+                # An optional first group that took no part in the match (`/(a)?b/` on "b")
+                # captured nothing: that is no match too, not a None value.
+                value = None if match is None else match[1] if match.re.groups else match[0]
+                if value is None:
                     failures.append(Failure(line, shown, display))
                     values[name] = display  # later lines still run; the failure is reported
                 else:
-                    captures[name] = values[name] = match.group(1) if match.re.groups else match[0]
+                    captures[name] = values[name] = value
                 return display
     except ScriptError:
         raise

@@ -60,6 +60,15 @@ def test_no_match_is_a_failed_expectation_and_nothing_is_captured() -> None:
     ]
 
 
+def test_an_optional_group_that_matched_nothing_is_a_failed_expectation() -> None:
+    script = parse_script("capture R /(\\d{8})?PIN>/\nexpect \"${R}\"")
+    result = run_script(script, Screen("PIN>"))
+    assert result.captures == {}
+    assert [(f.line, f.expected, f.actual) for f in result.failures] == [
+        (1, "/(\\d{8})?PIN>/", "PIN>")
+    ]
+
+
 def test_captured_value_feeds_later_lines_and_variables_fill_the_regex() -> None:
     script = parse_script('capture R /=(\\d+)/\nexpect /x=${R}/\ncapture S /(${P})/')
     result = run_script(script, Screen("x=77"), {"P": "77"})
