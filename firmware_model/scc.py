@@ -45,6 +45,7 @@ import datetime
 import enum
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -59,6 +60,7 @@ ONLINE_VALIDITY_DAYS = 21
 DERIVATION_LABEL = b"slsemu-scc-v1"
 _ACCEPT_BELOW = 252  # the largest multiple of 36 that fits in a byte
 MAX_KEY_BYTES = 128
+_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 def scc_grid(key: bytes) -> tuple[str, ...]:
@@ -103,7 +105,8 @@ def check_valid_until(valid_until: str | None) -> str | None:
     """`valid_until` if it is None or an ISO date `YYYY-MM-DD`; otherwise `ValueError`."""
     if valid_until is None:
         return None
-    if not isinstance(valid_until, str) or len(valid_until) != 10:
+    # The pattern first: `date.fromisoformat` also takes week dates such as "2026-W01-1".
+    if not isinstance(valid_until, str) or not _ISO_DATE_RE.fullmatch(valid_until):
         raise ValueError("valid_until must be an ISO date YYYY-MM-DD")
     try:
         datetime.date.fromisoformat(valid_until)

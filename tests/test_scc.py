@@ -184,6 +184,8 @@ def test_render_online_card_shows_validity() -> None:
     assert lines[1] == "valid until 2026-12-19"
     with pytest.raises(ValueError, match="ISO date"):
         render_card(b"k", online=True, valid_until="19.12.2026")
+    with pytest.raises(ValueError, match="ISO date"):  # a week date is ISO 8601, not YYYY-MM-DD
+        render_card(b"k", online=True, valid_until="2026-W51-6")
 
 
 def test_card_value_object() -> None:
