@@ -121,7 +121,7 @@ def load_policy_config(home: Path) -> PolicyConfig:
             data = tomllib.load(handle)
     except FileNotFoundError:
         return PolicyConfig()
-    except tomllib.TOMLDecodeError as exc:
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise BridgeError(f"{path}: {exc}") from None
     try:
         return _config_from(data)
@@ -400,9 +400,9 @@ class Policies:
                 raise BridgeError(f"device {serial!r} is not one of {user}'s devices")
             device = linked[serial]
             holidays = self.holidays()
-            ledger = self._ledger(conn, record.account, day, holidays)
             devices = self.held_devices(user)
             try:
+                ledger = self._ledger(conn, record.account, day, holidays)
                 if _usable(device, now):
                     decision = check_withdrawal(
                         amount_cents,

@@ -103,3 +103,12 @@ def test_window_is_business_days_strictly_increasing(
     for a, b in itertools.pairwise(span):
         between = (a + timedelta(days=n) for n in range(1, (b - a).days))
         assert not any(is_business_day(d, holidays) for d in between)
+
+
+def test_the_ends_of_the_calendar_are_a_value_error() -> None:
+    with pytest.raises(ValueError, match="calendar"):
+        previous_business_day(date.min)
+    with pytest.raises(ValueError, match="calendar"):
+        window(date(1, 1, 2))  # fewer than five business days before it
+    with pytest.raises(ValueError, match="calendar"):
+        business_day_of(date.max, {date.max})

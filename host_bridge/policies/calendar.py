@@ -27,20 +27,30 @@ def is_business_day(day: date, holidays: Iterable[date] = ()) -> bool:
 
 
 def business_day_of(day: date, holidays: Iterable[date] = ()) -> date:
-    """The business day a withdrawal dated `day` counts toward: `day` itself or the next one."""
+    """The business day a withdrawal dated `day` counts toward: `day` itself or the next one.
+
+    Raises `ValueError` if that day would fall after `date.max`."""
     closed = frozenset(holidays)
     while not is_business_day(day, closed):
-        day += _ONE_DAY
+        day = _step(day, _ONE_DAY)
     return day
 
 
 def previous_business_day(day: date, holidays: Iterable[date] = ()) -> date:
-    """The last business day strictly before `day`."""
+    """The last business day strictly before `day`. Raises `ValueError` before `date.min`."""
     closed = frozenset(holidays)
-    day -= _ONE_DAY
+    day = _step(day, -_ONE_DAY)
     while not is_business_day(day, closed):
-        day -= _ONE_DAY
+        day = _step(day, -_ONE_DAY)
     return day
+
+
+def _step(day: date, delta: timedelta) -> date:
+    """`day + delta`, with the calendar's end a `ValueError` (bad input), not an OverflowError."""
+    try:
+        return day + delta
+    except OverflowError:
+        raise ValueError(f"no business day near {day.isoformat()} in the calendar") from None
 
 
 def window(day: date, holidays: Iterable[date] = (), length: int = WINDOW_DAYS) -> tuple[date, ...]:
