@@ -146,7 +146,7 @@ class BridgeConfig:
                 values = tomllib.load(handle)
         except FileNotFoundError:
             return cls()
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise BridgeError(f"{path}: {exc}") from None
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(values) - set(known)

@@ -115,6 +115,12 @@ def test_an_overlong_challenge_id_is_bad_input_and_changes_nothing(cli: Cli, hom
     assert cli("audit", "--json")[1] == before
 
 
+def test_a_bridge_toml_that_is_not_utf8_is_one_line_exit_2(cli: Cli, home: Path) -> None:
+    (home / "bridge.toml").write_bytes(b"\xff\xfescrypt_n = 256\n")
+    code, _, err = cli("devices", "--user", "alice")
+    assert code == 2 and err.count("\n") == 1 and "bridge.toml" in err
+
+
 def test_user_add_twice_changes_nothing(cli: Cli) -> None:
     code, _, err = cli("user", "add", "alice", "--password-stdin", stdin="other\n")
     assert code == 2 and "already exists" in err

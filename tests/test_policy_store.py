@@ -471,6 +471,13 @@ def test_bad_policies_toml_is_refused(slsemu_home: Path, text: str) -> None:
         load_policy_config(slsemu_home)
 
 
+def test_policies_toml_that_is_not_utf8_is_refused(slsemu_home: Path) -> None:
+    slsemu_home.mkdir(parents=True, exist_ok=True)
+    (slsemu_home / "policies.toml").write_bytes(b"\xff\xfe[ordering]\n")
+    with pytest.raises(BridgeError, match=r"policies\.toml"):
+        load_policy_config(slsemu_home)
+
+
 def test_a_card_not_yet_shipped_cannot_be_lost(bridge: Bridge, rules: Policies) -> None:
     add_user(bridge, "alice", equity_cents=usd(2_000_000))
     order = rules.order_dscplus("alice", "1234", None)
