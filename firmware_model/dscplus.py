@@ -98,6 +98,8 @@ PIN_LENGTH: Final = 4
 LOCK_NUMBER_DIGITS: Final = 7
 DISPLAY_WIDTH: Final = 8
 _UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
+# Bound for a device time read from an image: far beyond any real clock, and a float holds it.
+_MAX_CLOCK: Final = float(2**62)
 
 
 def unlock_code(key: bytes, lock_number: str) -> str:
@@ -186,7 +188,9 @@ def _number(name: str, value: object, low: float, high: float, *, integer: bool)
         raise ValueError(f"{name} must be a number")
     if integer and not isinstance(value, int):
         raise ValueError(f"{name} must be a whole number")
-    if not (math.isfinite(value) and low <= value <= high):
+    # Comparisons only: they refuse NaN and infinities, and unlike `math.isfinite` they do not
+    # overflow on a huge JSON integer (10**400 must be a ValueError, not an OverflowError).
+    if not low <= value <= high:
         raise ValueError(f"{name} must be {low:g} to {high:g}")
 
 
@@ -419,7 +423,7 @@ class DscPlus(Device):
             and (len(lock_number) != LOCK_NUMBER_DIGITS or not set(lock_number) <= DIGITS)
         ):
             problems.append("lock state and lock number disagree")
-        if blocked is not None and not math.isfinite(blocked):
+        if blocked is not None and not -_MAX_CLOCK <= blocked <= _MAX_CLOCK:  # NaN fails too
             problems.append("unlock_blocked_until is not a time")
         stored_pin = state.get("pin")
         if stored_pin is not None:

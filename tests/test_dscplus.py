@@ -283,6 +283,8 @@ def test_soft_image_contents(entropy: Entropy) -> None:
         ({"auto_off_seconds": 0}, "auto_off_seconds"),
         ({"auto_off_seconds": -5}, "auto_off_seconds"),
         ({"auto_off_seconds": float("nan")}, "auto_off_seconds"),
+        ({"auto_off_seconds": float("inf")}, "auto_off_seconds"),
+        ({"auto_off_seconds": 10**400}, "auto_off_seconds"),  # no OverflowError
         ({"response_seconds": "30"}, "response_seconds"),
         ({"battery_presses": 10.5}, "battery_presses"),
         ({"battery_presses": True}, "battery_presses"),
@@ -679,6 +681,8 @@ def test_device_status_has_lock_indicators_and_no_secrets(entropy: Entropy) -> N
         ({"pin": {"secret_salt": "00", "secret_hash": "zz"}}, "PIN hash is malformed"),
         ({"pin": "2468"}, "PIN hash is malformed"),
         ({"unlock_blocked_until": "soon"}, "unlock_blocked_until"),
+        ({"unlock_blocked_until": 10**400}, "unlock_blocked_until"),  # no OverflowError
+        ({"unlock_blocked_until": float("nan")}, "unlock_blocked_until"),
         ({"locked": 1}, "locked"),
     ],
 )
