@@ -571,16 +571,18 @@ class Bridge:
         A wrong or expired token returns False (audited). Other pending devices: admin
         activation without a token.
         """
-        record = self.store.get_device(serial)
-        if record.status != "pending":
-            raise BridgeError(f"device {serial} is {record.status}, not pending")
         now = self.clock()
-        needs_pin = record.suite is not None and OcraSuite.parse(record.suite).pin_hash
-        if needs_pin and record.pin_enc is None and pin is None:
-            raise BridgeError(f"device {serial} needs the PIN chosen at activation")
-        if pin is not None and not needs_pin:
-            raise BridgeError(f"device {serial} takes no PIN at activation")
+        # The status check and the write are one transaction: a device revoked by another
+        # process in between must not come back to life.
         with self.store.transaction():
+            record = self.store.get_device(serial)
+            if record.status != "pending":
+                raise BridgeError(f"device {serial} is {record.status}, not pending")
+            needs_pin = record.suite is not None and OcraSuite.parse(record.suite).pin_hash
+            if needs_pin and record.pin_enc is None and pin is None:
+                raise BridgeError(f"device {serial} needs the PIN chosen at activation")
+            if pin is not None and not needs_pin:
+                raise BridgeError(f"device {serial} takes no PIN at activation")
             needs_token = token is not None or (record.model == "ibkey" and record.pin_enc is None)
             taken = token is not None and self._take_activation_token(serial, token, now)
             if needs_token and not taken:
@@ -607,19 +609,21 @@ class Bridge:
 
     def unlock(self, serial: str) -> None:
         """Admin unlock of a device the bridge locked: failures back to 0, active again."""
-        record = self.store.get_device(serial)
-        if record.status not in ("locked", "active"):
-            raise BridgeError(f"device {serial} is {record.status}; only a locked device unlocks")
-        with self.store.transaction():
+        with self.store.transaction():  # check and write at once (see `activate`)
+            record = self.store.get_device(serial)
+            if record.status not in ("locked", "active"):
+                raise BridgeError(
+                    f"device {serial} is {record.status}; only a locked device unlocks"
+                )
             self.store.update_device(serial, self.clock(), status="active", failures=0)
             self._audit("device.unlock", "ok", serial=serial, was=record.status)
 
     def revoke(self, serial: str) -> None:
         """Take a device out of use for good."""
-        record = self.store.get_device(serial)
-        if record.status in ("revoked", "replaced"):
-            raise BridgeError(f"device {serial} is already {record.status}")
-        with self.store.transaction():
+        with self.store.transaction():  # check and write at once (see `activate`)
+            record = self.store.get_device(serial)
+            if record.status in ("revoked", "replaced"):
+                raise BridgeError(f"device {serial} is already {record.status}")
             self.store.update_device(serial, self.clock(), status="revoked")
             self._audit("device.revoke", "ok", serial=serial, was=record.status)
 

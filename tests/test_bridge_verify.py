@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -331,3 +332,44 @@ def test_any_response_gets_a_verdict_or_a_documented_error(
         assert not bridge.verify(serial, challenge.id, response).accepted
 
     check()
+
+
+@pytest.mark.parametrize("action", ["unlock", "activate"])
+def test_a_device_revoked_meanwhile_stays_revoked(
+    bridge: Bridge, clock: FakeClock, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    action: str,
+) -> None:
+    """Another process revoking the device between `unlock`'s (or `activate`'s) status check
+    and its write must not bring the device back: the check and the write are atomic."""
+    serial = bridge.provision("alice", "dscplus", image_path=tmp_path / "card.img", pin=PIN).serial
+    if action == "activate":  # e.g. an ordered card waiting for the client
+        bridge.store.update_device(serial, clock.now, status="pending")
+    other = Bridge.open(tmp_path / "home", clock,
+                        config=BridgeConfig(scrypt_n=FAST.scrypt_n, busy_timeout_ms=0))
+    read_row = bridge.store.get_device
+    raced: list[bool] = []
+
+    def get_device_then_race(name: str):  # type: ignore[no-untyped-def]
+        record = read_row(name)
+        if not raced:
+            try:  # the other process's revoke, right after the check read the row
+                other.revoke(name)
+                raced.append(True)
+            except sqlite3.OperationalError as exc:  # the write lock is held: it must wait
+                assert "locked" in str(exc)
+                raced.append(False)
+        return record
+
+    monkeypatch.setattr(bridge.store, "get_device", get_device_then_race)
+    if action == "activate":
+        assert bridge.activate(serial)
+    else:
+        bridge.unlock(serial)
+    monkeypatch.undo()
+    if raced == [True]:
+        assert bridge.device(serial).status == "revoked"
+    else:
+        assert raced == [False]
+        other.revoke(serial)  # once the first transaction is over, the revoke goes through
+        assert bridge.device(serial).status == "revoked"
+    other.close()
