@@ -51,6 +51,14 @@ class DeviceImage:
         if not isinstance(self.key, bytes) or not 1 <= len(self.key) <= 128:
             raise ImageError("key must be 1 to 128 bytes")
 
+    def __repr__(self) -> str:
+        # Not the generated repr: `state` can hold per-user keys and PIN hashes (an IB Key's
+        # `users[].key`, `ocra_pin_hash`), and a repr ends up in tracebacks and test output.
+        return (
+            f"DeviceImage(model={self.model!r}, serial={self.serial!r}, suite={self.suite!r}, "
+            f"config={_without_secrets(self.config)!r}, state={_without_secrets(self.state)!r})"
+        )
+
     def with_state(self, state: Mapping[str, JsonValue]) -> DeviceImage:
         """A copy with new durable state."""
         return DeviceImage(self.model, self.serial, self.key, self.suite, self.config, dict(state))

@@ -38,7 +38,20 @@ def test_repr_and_summary_never_show_secrets() -> None:
     text = repr(image) + json.dumps(image.summary())
     assert KEY.hex() not in text
     assert "pin_hash" not in json.dumps(image.summary())
+    assert "ab" * 16 not in repr(image) and "battery_used" in repr(image)
     assert image.summary()["state"] == {"pin_failures": 0, "battery_used": 12}
+
+
+def test_repr_hides_secrets_nested_in_state() -> None:
+    user_key = bytes(range(100, 120)).hex()
+    image = DeviceImage(
+        "ibkey",
+        "IK1",
+        KEY,
+        state={"users": [{"username": "alice", "key": user_key}], "ocra_pin_hash": "cd" * 20},
+    )
+    assert user_key not in repr(image) and "cd" * 20 not in repr(image)
+    assert "alice" in repr(image)
 
 
 @pytest.mark.parametrize(
