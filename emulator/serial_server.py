@@ -11,7 +11,8 @@ Theory of operation. One asyncio process serves one or many devices, each on its
   device says durable state changed, so an `OK` never runs ahead of the disk.
 * `LineProtocol` is the framing `asyncio.Protocol`: bytes → `RequestDecoder` (bounded lines) →
   requests handled strictly in order. A real-time `HOLD` keeps the line busy for as long as the
-  button is held; requests arriving meanwhile wait in a bounded queue (`ERR BUSY` beyond it).
+  button is held; requests arriving meanwhile wait in a bounded queue. Those beyond it are only
+  counted: each gets its `ERR BUSY` in its turn, after the replies to the requests before it.
 * `LineWriter` sends reply lines: straight to the transport, or — with `--baud` pacing or
   injected delays — one at a time on a timer, in order. Fault injection (drop, garble, delay)
   applies to what the device sends, from one seeded random generator.
@@ -400,6 +401,7 @@ class LineProtocol(asyncio.Protocol):
         self._decoder = RequestDecoder()
         self._checksum_out = False
         self._queue: deque[Request | Err] = deque()
+        self._refused = 0  # requests after a full queue, owed an `ERR BUSY` each, in order
         self._busy: asyncio.TimerHandle | None = None
         self._writer: LineWriter | None = None
         self.lost = asyncio.get_running_loop().create_future()
@@ -416,10 +418,10 @@ class LineProtocol(asyncio.Protocol):
         for item in self._decoder.feed(data):
             if self._busy is None:
                 self._answer(item)
-            elif len(self._queue) < self._config.max_queued:
+            elif not self._refused and len(self._queue) < self._config.max_queued:
                 self._queue.append(item)
             else:
-                self._send((Err(ErrCode.BUSY, "too many requests waiting"),))
+                self._refused += 1  # answered in order: after the replies to those queued
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._decoder.close()  # a half line is never executed
@@ -471,6 +473,21 @@ class LineProtocol(asyncio.Protocol):
         self._send(replies)
         while self._queue and self._busy is None:
             self._answer(self._queue.popleft())
+        if self._busy is None and self._refused:
+            self._refuse_owed()
+
+    def _refuse_owed(self) -> None:
+        """Send the `ERR BUSY` owed to the requests that found the queue full, in turn. Lines a
+        host does not read are dropped, as any output is, so a flood costs no memory."""
+        refused, self._refused = self._refused, 0
+        busy = Err(ErrCode.BUSY, "too many requests waiting")
+        writer = self._writer
+        while refused and writer is not None and not writer.paused:
+            batch = min(refused, self._config.max_queued)
+            self._send((busy,) * batch)
+            refused -= batch
+        if writer is not None:
+            writer.dropped_while_paused += refused
 
     def _send(self, replies: Iterable[Reply]) -> None:
         if self._writer is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -14,6 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulator.images import ImageLock, load_image
+from emulator.serial_server import DeviceLine, Faults, LineProtocol, ServeConfig
+from emulator.session import DeviceSession
 from firmware_model.errors import InvalidToken
 from firmware_model.ocra import ocra
 from firmware_model.serial_codec import (
@@ -436,3 +439,48 @@ def test_port_mode_stops_cleanly_and_reports_a_vanished_port(tmp_path: Path) -> 
     assert code == 2 and "the serial port went away" in err and "Traceback" not in err
     with ImageLock(image):
         pass
+
+
+class _Wire(asyncio.WriteTransport):
+    """What a line carries back to the host, for driving `LineProtocol` in-process."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sent = bytearray()
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self.sent += data
+
+    def is_closing(self) -> bool:
+        return False
+
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        pass
+
+
+async def test_requests_refused_during_a_hold_are_answered_in_their_turn(
+    tmp_path: Path,
+) -> None:
+    # A host matching replies to requests in order must see the HOLD's OK first, then the
+    # answers to the queued requests, then ERR BUSY for those that found the queue full.
+    config = ServeConfig(max_queued=2)
+    line = DeviceLine(DeviceSession(card(tmp_path)), virtual_clock=False)
+    protocol = LineProtocol(line, config, Faults(config))
+    wire = _Wire()
+    protocol.connection_made(wire)
+    try:
+        protocol.data_received(b"HOLD OK 0.05\n" + b"READ\n" * 4)
+        assert wire.sent == b""  # the line is busy: nothing is answered ahead of the HOLD
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if wire.sent.count(b"\n") >= 5:
+                break
+        lines = wire.sent.decode().splitlines()
+        replies = [entry for entry in lines if not entry.startswith("EVT ")]
+        assert replies == ["OK", "DISPLAY", "DISPLAY", *["ERR BUSY too many requests waiting"] * 2]
+        assert not protocol.busy
+        protocol.data_received(b"READ\n")  # and the line serves again at once
+        assert wire.sent.decode().splitlines()[-1] == "DISPLAY"
+    finally:
+        protocol.connection_lost(None)
+        line.close()
