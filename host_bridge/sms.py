@@ -19,11 +19,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from slsio.files import SECRET_MODE, read_limited
+from slsio.files import SECRET_MODE
 
 OUTBOX_FILE_NAME: Final = "sms-outbox.jsonl"
 CHANNELS: Final = ("sms", "voice")
 MAX_OUTBOX_BYTES: Final = 64 << 20
+"""How much of the outbox's end is read: the file only grows, the newest codes are at its end."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,11 +70,18 @@ class Outbox:
             os.close(fd)
 
     def messages(self) -> list[Message]:
-        """Every message so far, oldest first (damaged lines are skipped)."""
+        """The messages in the last `MAX_OUTBOX_BYTES` of the file, oldest first (damaged lines
+        are skipped). Reading only the end keeps a long-used outbox readable and memory bounded.
+        """
         try:
-            data = read_limited(self.path, MAX_OUTBOX_BYTES)
+            with open(self.path, "rb") as handle:
+                start = max(0, handle.seek(0, os.SEEK_END) - MAX_OUTBOX_BYTES)
+                handle.seek(start)
+                data = handle.read(MAX_OUTBOX_BYTES)
         except FileNotFoundError:
             return []
+        if start:
+            data = data.partition(b"\n")[2]  # the first line was cut by the window
         found: list[Message] = []
         for raw in data.decode("utf-8", "replace").splitlines():
             try:

@@ -373,3 +373,21 @@ def test_a_device_revoked_meanwhile_stays_revoked(
         other.revoke(serial)  # once the first transaction is over, the revoke goes through
         assert bridge.device(serial).status == "revoked"
     other.close()
+
+
+def test_the_outbox_stays_readable_past_its_read_limit(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The outbox file only grows; the newest code must still be found once it is larger than
+    the part of it the bridge reads."""
+    from host_bridge import sms
+
+    monkeypatch.setattr(sms, "MAX_OUTBOX_BYTES", 1000)
+    outbox = sms.Outbox(tmp_path)
+    for number in range(40):  # about 170 bytes a line: several times the limit
+        outbox.send(sms.Message(float(number), "sms", f"SM{number % 3:010d}", "alice",
+                                f"{number:032x}", f"{number:06d}"))
+    assert outbox.path.stat().st_size > 5000
+    latest = outbox.latest("SM0000000001")
+    assert latest is not None and latest.code == "000037"
+    assert [m.code for m in outbox.messages()][-1] == "000039"
