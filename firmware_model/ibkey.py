@@ -256,7 +256,7 @@ class Enrolment:
 @dataclass(slots=True)
 class _User:
     username: str
-    key: bytes
+    key: bytes = field(repr=False)  # a repr lands in tracebacks: never the key
     counter: int
     calculator: OcraCalculator
 
@@ -264,7 +264,7 @@ class _User:
 @dataclass(slots=True)
 class _Pending:
     username: str
-    key: bytes
+    key: bytes = field(repr=False)
     token: SaltedHash
     failures: int
 

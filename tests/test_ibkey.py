@@ -507,3 +507,12 @@ def test_phone_buttons(entropy: Entropy) -> None:
     status = app.status()
     assert status["phase"] == "active" and status["screen"] == Screen.CHALLENGE.value
     assert status["selected_user"] == "alice" and status["pin_locked"] is False
+
+
+def test_no_repr_inside_the_app_shows_a_key(entropy: Entropy) -> None:
+    """What a traceback with locals would print of the app's parts never carries a user key."""
+    app = active(entropy)
+    app.offer_user("bob", BOB_KEY, token_hash("55554444", entropy))  # a pending user, too
+    seen = repr(app.to_image()) + "".join(repr(value) for value in vars(app).values())
+    for key in (KEY, BOB_KEY):
+        assert key.hex() not in seen and repr(key) not in seen
