@@ -211,7 +211,7 @@ class Press:
 class Type:
     """Press each digit in turn."""
 
-    digits: str
+    digits: str = field(repr=False)  # often a PIN (slsbridge login types one): not in reprs
 
     def __post_init__(self) -> None:
         if not _DIGITS_RE.fullmatch(self.digits):

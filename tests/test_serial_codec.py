@@ -171,6 +171,11 @@ def test_request_constructors_refuse_bad_values() -> None:
             make()
 
 
+def test_a_typed_pin_stays_out_of_the_request_repr() -> None:
+    assert "4711" not in repr(Type("4711"))
+    assert Type("4711").to_line() == "TYPE 4711"
+
+
 # --- checksums ------------------------------------------------------------------------------
 
 
