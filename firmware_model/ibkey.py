@@ -65,6 +65,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 import math
 import re
 import string
@@ -462,7 +463,7 @@ class IbKey(Device):
         if first_key is None and self._pending:
             first_key = self._pending[0].key
         # The image key is the first user's; an activation whose token went void keeps none.
-        if first_key is not None and first_key != self._image.key:
+        if first_key is not None and not hmac.compare_digest(first_key, self._image.key):
             raise ImageError("ibkey image key is not the first user's key")
         has_pin = self._pin is not None and self._pin_sha1 is not None
         if self._phase is Phase.AWAITING_ACTIVATION:
