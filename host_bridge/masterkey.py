@@ -21,7 +21,8 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from host_bridge.errors import StoreError
-from slsio.files import atomic_write, read_limited
+from host_bridge.newfile import write_new
+from slsio.files import read_limited
 
 ENV_MASTER_KEY: Final = "SLSEMU_MASTER_KEY"
 KEY_FILE_NAME: Final = "master.key"
@@ -87,9 +88,10 @@ def key_file(home: Path) -> Path:
 def create_key_file(home: Path) -> Path:
     """Create a new random master key file (0600). Refuses to replace an existing one."""
     path = key_file(home)
-    if path.exists():
-        raise StoreError(f"{path} already exists (refusing to replace a master key)")
-    atomic_write(path, os.urandom(KEY_BYTES).hex().encode() + b"\n")
+    try:
+        write_new(path, os.urandom(KEY_BYTES).hex().encode() + b"\n")
+    except FileExistsError:
+        raise StoreError(f"{path} already exists (refusing to replace a master key)") from None
     return path
 
 

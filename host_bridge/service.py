@@ -60,6 +60,7 @@ from host_bridge import verification as v
 from host_bridge.audit import AuditLog
 from host_bridge.errors import BridgeError, NotUsable, StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
+from host_bridge.newfile import write_new
 from host_bridge.passwords import PasswordHash, ScryptParams, check_password, hash_password
 from host_bridge.sms import Message, Outbox
 from host_bridge.store import (
@@ -73,7 +74,6 @@ from host_bridge.store import (
     UserRecord,
 )
 from host_bridge.verification import Challenge, Verdict
-from slsio.files import atomic_write
 from slsio.home import data_home
 
 CONFIG_FILE_NAME: Final = "bridge.toml"
@@ -458,7 +458,12 @@ class Bridge:
             if token is not None:
                 self._send_activation_token(user, serial, token, now)
             if image is not None and image_path is not None:
-                atomic_write(image_path, encode_image(image))
+                try:  # never replaces a file, not even one made since the check above
+                    write_new(image_path, encode_image(image))
+                except FileExistsError:
+                    raise BridgeError(
+                        f"{image_path} already exists (refusing to overwrite a device)"
+                    ) from None
         return ProvisionResult(serial, image, status)
 
     def import_keys(self, user: str, keys: list[ImportedKey], source: str) -> list[str]:

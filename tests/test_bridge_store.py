@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from host_bridge.errors import StoreError
+from host_bridge.errors import BridgeError, StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey
 from host_bridge.schema import MIGRATIONS, current_version
 from host_bridge.service import Bridge
@@ -157,3 +157,45 @@ def test_sealed_values_do_not_open_for_another_purpose() -> None:
         master.open("key", "DP1", sealed)
     with pytest.raises(StoreError):
         master.open("pin", "DP2", sealed)
+
+
+def _appears_meanwhile(
+    monkeypatch: pytest.MonkeyPatch, target: Path, content: bytes
+) -> None:
+    """Make `target` appear (another process) just before the next atomic write finishes."""
+    from host_bridge import newfile
+
+    real = newfile.atomic_write
+
+    def racing_write(path: str | os.PathLike[str], data: bytes) -> None:
+        target.write_bytes(content)
+        real(path, data)
+
+    monkeypatch.setattr(newfile, "atomic_write", racing_write)
+
+
+def test_a_master_key_made_meanwhile_by_another_init_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from host_bridge.masterkey import create_key_file
+
+    tmp_path.mkdir(exist_ok=True)
+    theirs = b"ab" * 32 + b"\n"
+    _appears_meanwhile(monkeypatch, tmp_path / "master.key", theirs)
+    with pytest.raises(StoreError, match="already exists"):
+        create_key_file(tmp_path)
+    assert (tmp_path / "master.key").read_bytes() == theirs
+    assert [p.name for p in tmp_path.iterdir()] == ["master.key"]  # no temp file left
+
+
+def test_an_image_made_meanwhile_by_another_provision_is_never_replaced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bridge = open_bridge(tmp_path / "home", FakeClock())
+    bridge.add_user("alice", "pw")
+    image = tmp_path / "card.img"
+    _appears_meanwhile(monkeypatch, image, b"another device's image")
+    with pytest.raises(BridgeError, match="already exists"):
+        bridge.provision("alice", "scc", image_path=image)
+    assert image.read_bytes() == b"another device's image"
+    assert bridge.all_devices("alice") == []  # and no device without its image
