@@ -26,7 +26,8 @@ from firmware_model.errors import ImageError
 IMAGE_FORMAT = "slsemu-image"
 IMAGE_VERSION = 1
 MAX_IMAGE_BYTES = 1 << 20
-SERIAL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+SERIAL_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+"""A serial number (use `fullmatch`: `$` would let a trailing newline through)."""
 
 JsonValue = Any
 """A JSON-compatible value (str, int, float, bool, None, list, dict)."""
@@ -46,7 +47,7 @@ class DeviceImage:
     def __post_init__(self) -> None:
         if not self.model or not self.model.isidentifier():
             raise ImageError(f"bad model name {self.model!r}")
-        if not SERIAL_RE.match(self.serial):
+        if not SERIAL_RE.fullmatch(self.serial):
             raise ImageError(f"bad serial {self.serial!r}")
         if not isinstance(self.key, bytes) or not 1 <= len(self.key) <= 128:
             raise ImageError("key must be 1 to 128 bytes")

@@ -41,6 +41,7 @@ from types import MappingProxyType
 from typing import Final
 
 from firmware_model.errors import SlsError
+from firmware_model.image import SERIAL_RE
 
 PRODUCT: Final = "slsemu"
 PROTOCOL_VERSION: Final = 1
@@ -63,7 +64,6 @@ _SECONDS_RE: Final = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
 _DIGITS_RE: Final = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
 _NOT_PRINTABLE_RE: Final = re.compile(rb"[^\x20-\x7e]")
 _CHECKSUM_RE: Final = re.compile(rb"\*([0-9A-Fa-f]{2})\Z")
-_SERIAL_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _MODEL_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
 
 
@@ -427,7 +427,7 @@ class HelloReply:
     def __post_init__(self) -> None:
         if self.version < 1 or not _MODEL_RE.fullmatch(self.model):
             raise ValueError("bad HELLO version or model")
-        if not _SERIAL_RE.fullmatch(self.serial):
+        if not SERIAL_RE.fullmatch(self.serial):
             raise ValueError(f"bad serial {self.serial!r}")
 
     def to_line(self) -> str:

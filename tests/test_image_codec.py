@@ -100,6 +100,8 @@ def test_bad_fields_are_refused_at_construction() -> None:
         DeviceImage(model="not a model", serial="X1", key=KEY)
     with pytest.raises(ImageError):
         DeviceImage(model="dscplus", serial="has space", key=KEY)
+    with pytest.raises(ImageError):  # a newline would break every line that names the serial
+        DeviceImage(model="dscplus", serial="DP1\n", key=KEY)
     with pytest.raises(ImageError):
         DeviceImage(model="dscplus", serial="X1", key=b"")
 
