@@ -89,9 +89,10 @@ MAX_SCREEN = 32
 PIN_HASH_BYTES = 20  # SHA-1
 PIN_LABEL = "ibkey-pin"
 TOKEN_LABEL = "ibkey-token"  # noqa: S105 - a hash label, not a password
-USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,31}$")
-PUSH_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-TOKEN_RE = re.compile(r"^[A-Za-z0-9]{4,32}$")
+# Matched with `fullmatch` (a `$` anchor would let a trailing newline through).
+USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,31}")
+PUSH_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+TOKEN_RE = re.compile(r"[A-Za-z0-9]{4,32}")
 _COUNTER_LIMIT = 1 << 64
 
 DEFAULT_CONFIG: dict[str, int | bool] = {
@@ -197,7 +198,7 @@ def check_pin_rules(pin: str) -> str:
 
 def check_username(username: str) -> str:
     """`username` if it is a plausible login name (1-32 of letters, digits and . _ @ -)."""
-    if not isinstance(username, str) or not USERNAME_RE.match(username):
+    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
         raise ValueError("a username is 1 to 32 letters, digits or . _ @ -")
     return username
 
@@ -216,7 +217,7 @@ def token_hash(token: str, entropy: Entropy) -> SaltedHash:
 
     Tokens are 4-32 letters or digits; the host chooses the format (e.g. 8 digits).
     """
-    if not isinstance(token, str) or not TOKEN_RE.match(token):
+    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
         raise ValueError("an SMS token is 4 to 32 letters or digits")
     return SaltedHash.make(TOKEN_LABEL, token, entropy)
 
@@ -483,7 +484,7 @@ class IbKey(Device):
         if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "counter"}:
             raise ImageError("ibkey user entry is malformed")
         username, key_hex, counter = entry["username"], entry["key"], entry["counter"]
-        if not isinstance(username, str) or not USERNAME_RE.match(username):
+        if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
             raise ImageError("ibkey user entry has a bad username")
         key = _hex_or_none(key_hex, None, "user key")
         if key is None or not 1 <= len(key) <= 128:
@@ -498,7 +499,7 @@ class IbKey(Device):
         if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "token", "failures"}:
             raise ImageError("ibkey pending entry is malformed")
         username = entry["username"]
-        if not isinstance(username, str) or not USERNAME_RE.match(username):
+        if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
             raise ImageError("ibkey pending entry has a bad username")
         key = _hex_or_none(entry["key"], None, "pending key")
         if key is None or not 1 <= len(key) <= 128:
@@ -699,7 +700,7 @@ class IbKey(Device):
         """
         self._clock(now)
         self._require("push")
-        if not isinstance(push_id, str) or not PUSH_ID_RE.match(push_id):
+        if not isinstance(push_id, str) or not PUSH_ID_RE.fullmatch(push_id):
             raise ValueError("a push id is 1 to 64 letters, digits or . _ -")
         self._user(username)
         check_challenge(challenge)

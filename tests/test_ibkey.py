@@ -516,3 +516,16 @@ def test_no_repr_inside_the_app_shows_a_key(entropy: Entropy) -> None:
     seen = repr(app.to_image()) + "".join(repr(value) for value in vars(app).values())
     for key in (KEY, BOB_KEY):
         assert key.hex() not in seen and repr(key) not in seen
+
+
+def test_a_trailing_newline_makes_a_name_token_or_push_id_invalid(entropy: Entropy) -> None:
+    with pytest.raises(ValueError, match="SMS token"):
+        token_hash(TOKEN + "\n", entropy)
+    with pytest.raises(ValueError, match="username"):
+        awaiting(entropy, username="alice\n")
+    app = active(entropy)
+    with pytest.raises(ValueError, match="push id"):
+        app.receive_push("p1\n", "alice", "123456", T)
+    with pytest.raises(ValueError, match="username"):
+        app.offer_user("bob\n", BOB_KEY, token_hash("55554444", entropy))
+    assert app.pending_usernames == () and app.pending_push is None
