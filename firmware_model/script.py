@@ -47,7 +47,7 @@ MAX_BUTTON_CHARS = 32
 
 NAME_RE = re.compile(rf"[A-Za-z_][A-Za-z0-9_]{{0,{MAX_NAME_CHARS - 1}}}")
 BUTTON_RE = re.compile(rf"[A-Za-z0-9_]{{1,{MAX_BUTTON_CHARS}}}")
-_SECONDS_RE = re.compile(r"(\d{1,10})(?:\.(\d{1,6}))?([smhd]?)")
+_SECONDS_RE = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,6}))?([smhd]?)")  # not \d: ASCII only
 _UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
 _DIGITS_RE = re.compile(r"[0-9]+")
 

@@ -131,6 +131,7 @@ def test_type_repr_hides_digits() -> None:
         ("wait 1e3", 1, "bad number of seconds"),
         ("wait inf", 1, "bad number of seconds"),
         ("wait 5y", 1, "bad number of seconds"),
+        ("wait \u0663\u0660", 1, "bad number of seconds"),  # Arabic-Indic digits: not a number here
         (f"wait {MAX_SECONDS + 1}", 1, "at most"),
         ("wait 99999d", 1, "at most"),
         ("type", 1, "type takes digits"),
