@@ -416,6 +416,22 @@ def test_bad_serve_arguments_exit_2(tmp_path: Path) -> None:
         assert main(["serve", *args]) == 2, args
 
 
+def test_a_bad_image_among_many_announces_no_line_and_releases_the_good_ones(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emulator.cli import main
+
+    good = tmp_path / "a.img"
+    make_image(good, os.urandom)
+    (tmp_path / "b.img").write_text("not an image\n")
+    assert main(["serve", "--images", str(tmp_path)]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # no rig is told of a line that is gone again
+    assert "b.img" in err and err.count("\n") == 1
+    with ImageLock(good):  # the device that did start was shut down cleanly
+        pass
+
+
 def test_login_refused_pin_on_a_device_mode_card(tmp_path: Path) -> None:
     image = card(tmp_path, pin="1111", pin_mode="device", suite="OCRA-1:HOTP-SHA1-8:QN06")
     with serving(["--image", str(image), "--pty", "--virtual-clock"]) as served:

@@ -143,10 +143,12 @@ async def _serve(args: argparse.Namespace, config: ServeConfig, images: list[Pat
         for image in images:
             if args.port is not None:
                 baud = args.baud if args.baud is not None else DEFAULT_BAUD
-                endpoint = await server.add_port(image, args.port, baud)
+                await server.add_port(image, args.port, baud)
             else:
-                endpoint = await server.add_pty(image)
-            sys.stdout.write(f"{endpoint.line.serial} {endpoint.path}\n")
+                await server.add_pty(image)
+        # Only once every device is up: a rig must never be told of a line that a later bad
+        # image closes again before it is served.
+        sys.stdout.writelines(f"{e.line.serial} {e.path}\n" for e in server.endpoints)
         sys.stdout.flush()
         # Everything made so far (devices, sessions, lines) lives until shutdown: keep it out
         # of the cyclic GC's full passes, which would otherwise walk it again and again.
