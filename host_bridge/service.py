@@ -30,6 +30,7 @@ Typical use:
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import math
@@ -219,6 +220,29 @@ def check_name(name: str, what: str = "user name") -> str:
     return name
 
 
+MAX_IDENTIFICATION_CHARS: Final = 64
+_ISO_DATE_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def _check_identification(ident: Identification) -> None:
+    """`BridgeError` unless the date of birth is `YYYY-MM-DD` and every other field is 1-64
+    characters. The values are not echoed: the ID number is personal data."""
+    born = ident.date_of_birth
+    if born is not None:
+        try:
+            if not _ISO_DATE_RE.fullmatch(born):
+                raise ValueError(born)
+            dt.date.fromisoformat(born)
+        except ValueError:
+            raise BridgeError("a date of birth is YYYY-MM-DD") from None
+    for name in ("citizenship", "residence", "id_type", "id_number"):
+        value = getattr(ident, name)
+        if value is not None and not 1 <= len(value) <= MAX_IDENTIFICATION_CHARS:
+            raise BridgeError(
+                f"{name.replace('_', ' ')} must be 1 to {MAX_IDENTIFICATION_CHARS} characters"
+            )
+
+
 # ASCII digits only (str.isdigit would take "١٢٣"), commas only as thousands separators, at most
 # two decimals, and at most 15 digits before the point (a trillion dollars and then some).
 _AMOUNT_RE = re.compile(r"([0-9]{1,3}(?:,[0-9]{3}){1,4}|[0-9]{1,15})(?:\.([0-9]{1,2}))?")
@@ -348,6 +372,7 @@ class Bridge:
             check_name(entity, "entity")
         if equity_cents < 0 or balance_cents < 0:
             raise BridgeError("equity and balance must not be negative")
+        _check_identification(identification or Identification())
         try:
             hashed = hash_password(password, self.config.scrypt)
         except ValueError as exc:

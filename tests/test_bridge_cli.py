@@ -88,6 +88,10 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path) -> None:
         ("user", "add", "bad name!", "--password-stdin"),
         ("user", "add", "carol", "--password-stdin", "--equity", "lots"),
         ("user", "add", "carol", "--password-stdin", "--dob", "1980-13-45"),
+        ("user", "add", "carol", "--password-stdin", "--dob", "19800203"),
+        ("user", "add", "carol", "--password-stdin", "--dob", "1980-W05-7"),
+        ("user", "add", "carol", "--password-stdin", "--id-number", "1" * 5000),
+        ("user", "add", "carol", "--password-stdin", "--citizenship", ""),
         ("unlock", "--serial", "NOPE"),
         ("pskc", "import", "/nonexistent.pskcxml", "--user", "alice"),
         ("devices",),
@@ -119,6 +123,13 @@ def test_a_bridge_toml_that_is_not_utf8_is_one_line_exit_2(cli: Cli, home: Path)
     (home / "bridge.toml").write_bytes(b"\xff\xfescrypt_n = 256\n")
     code, _, err = cli("devices", "--user", "alice")
     assert code == 2 and err.count("\n") == 1 and "bridge.toml" in err
+
+
+def test_identification_is_refused_without_echoing_the_id_number(cli: Cli) -> None:
+    code, _, err = cli("user", "add", "carol", "--password-stdin", "--id-number",
+                       "X" * 65, stdin="pw\n")
+    assert code == 2 and "id number" in err and "XXXX" not in err
+    assert cli("user", "show", "carol")[0] == 2  # nothing was added
 
 
 def test_user_add_twice_changes_nothing(cli: Cli) -> None:

@@ -89,6 +89,7 @@ def test_withdraw_denied_names_the_device_that_could_confirm(cli: Cli) -> None:
         ("--amount", "10", "--date", "2026-13-01"),
         ("--amount", "10", "--device", "NOPE"),
         ("--amount", "10", "--date", "0001-01-01"),  # the window would start before year 1
+        ("--amount", "10", "--date", "20261102"),  # ISO basic form: not YYYY-MM-DD
     ],
 )
 def test_withdraw_bad_input_is_one_line_exit_2(cli: Cli, args: tuple[str, ...]) -> None:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import functools
 import getpass
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -13,9 +15,10 @@ from host_bridge.errors import StoreError
 from host_bridge.service import Bridge
 from slsio.cli import UsageError, add_json, print_json
 
-__all__ = ["add_json", "print_json", "read_line", "read_secret", "with_bridge"]
+__all__ = ["add_json", "parse_date", "print_json", "read_line", "read_secret", "with_bridge"]
 
 MAX_LINE = 4096
+_ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 BridgeHandler = Callable[[Bridge, argparse.Namespace], int]
 
@@ -61,3 +64,14 @@ def read_secret(from_stdin: bool, prompt: str = "Password: ") -> str:
     return getpass.getpass(prompt)
 
 
+def parse_date(text: str | None) -> dt.date | None:
+    """`YYYY-MM-DD` → date (None stays None); `UsageError` otherwise (also for the other ISO
+    forms `date.fromisoformat` takes, such as `20261128` or the week date `2026-W48-6`)."""
+    if text is None:
+        return None
+    try:
+        if not _ISO_DATE.fullmatch(text):
+            raise ValueError(text)
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"bad date {text!r} (expected YYYY-MM-DD)") from None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 from typing import Any
 
+from host_bridge.commands._common import parse_date
 from host_bridge.policy_store import Policies, load_policy_config
 from host_bridge.service import Bridge
 from slsio.cli import UsageError, add_json, emit
@@ -16,16 +16,6 @@ __all__ = ["add_json", "emit", "parse_date", "parse_id", "policies", "subcommand
 def policies(bridge: Bridge) -> Policies:
     """The policies over `bridge`, configured by `policies.toml` in the data folder if any."""
     return Policies(bridge, load_policy_config(bridge.home))
-
-
-def parse_date(text: str | None) -> dt.date | None:
-    """`YYYY-MM-DD` → date (None stays None); `UsageError` otherwise."""
-    if text is None:
-        return None
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"bad date {text!r} (expected YYYY-MM-DD)") from None
 
 
 def parse_id(text: str) -> int:

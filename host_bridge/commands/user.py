@@ -5,10 +5,15 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from host_bridge.commands._common import add_json, print_json, read_secret, with_bridge
+from host_bridge.commands._common import (
+    add_json,
+    parse_date,
+    print_json,
+    read_secret,
+    with_bridge,
+)
 from host_bridge.service import Bridge, money_to_cents
 from host_bridge.store import Identification
-from slsio.cli import UsageError
 
 
 def register(subparsers: Any) -> None:
@@ -37,10 +42,9 @@ def register(subparsers: Any) -> None:
 
 
 def _add(bridge: Bridge, args: argparse.Namespace) -> int:
-    if args.dob is not None:
-        _check_date(args.dob)
-    ident = Identification(args.dob, args.citizenship, args.residence, args.id_type,
-                           args.id_number)
+    dob = parse_date(args.dob)
+    ident = Identification(None if dob is None else dob.isoformat(), args.citizenship,
+                           args.residence, args.id_type, args.id_number)
     equity, balance = money_to_cents(args.equity), money_to_cents(args.balance)
     password = read_secret(args.password_stdin)
     record = bridge.add_user(
@@ -68,11 +72,3 @@ def _show(bridge: Bridge, args: argparse.Namespace) -> int:
             print(f"device: {device['serial']} {device['model']} {device['status']}")
     return 0
 
-
-def _check_date(text: str) -> None:
-    import datetime
-
-    try:
-        datetime.date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"bad date {text!r} (expected YYYY-MM-DD)") from None
