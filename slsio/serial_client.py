@@ -80,8 +80,8 @@ class ClientConfig:
     checksum: bool = False
 
     def __post_init__(self) -> None:
-        if not self.timeout > 0:
-            raise ValueError("timeout must be positive")
+        if not (math.isfinite(self.timeout) and self.timeout > 0):
+            raise ValueError("timeout must be a positive, finite number of seconds")
         if self.retries < 0:
             raise ValueError("retries must not be negative")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import stat
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 
 from slsio.files import atomic_write, read_limited
 from slsio.home import data_home
+from slsio.serial_client import ClientConfig
 
 
 def test_data_home_follows_slsemu_home(slsemu_home: Path) -> None:
@@ -41,3 +43,10 @@ def test_read_limited_refuses_large_files(tmp_path: Path) -> None:
     assert read_limited(big, 11) == b"x" * 11
     with pytest.raises(ValueError, match="larger than 10 bytes"):
         read_limited(big, 10)
+
+
+@pytest.mark.parametrize("timeout", [0.0, -1.0, math.inf, math.nan])
+def test_client_config_refuses_a_timeout_no_wait_can_keep(timeout: float) -> None:
+    # An infinite deadline would hang a host on a silent line (and overflow the poll call).
+    with pytest.raises(ValueError, match="timeout"):
+        ClientConfig(timeout=timeout)
