@@ -208,7 +208,10 @@ _DEVICE_UPDATABLE: Final = frozenset(
 _CLAIM_CHALLENGE: Final = (
     f"SELECT {', '.join('d.' + name for name in DeviceState._fields)}, "  # noqa: S608
     "c.serial, c.kind, c.text, c.data_enc, c.created, c.expires, c.used "
-    "FROM devices d LEFT JOIN challenges c ON c.id = ? WHERE d.serial = ?"
+    # An IB Key activation token is stored as a challenge, but it is no login challenge: a
+    # verification never sees (nor uses up) one.
+    "FROM devices d LEFT JOIN challenges c ON c.id = ? AND c.kind <> 'activation' "
+    "WHERE d.serial = ?"
 )
 
 

@@ -155,6 +155,18 @@ def test_ibkey_activation_with_sms_token(bridge: Bridge, tmp_path: Path) -> None
     assert message.code not in audit_text and "4321" not in audit_text
 
 
+def test_an_activation_token_is_no_login_challenge(bridge: Bridge, tmp_path: Path) -> None:
+    """Verifying against the activation token's id neither answers it nor uses it up."""
+    result = bridge.provision("alice", "ibkey", image_path=tmp_path / "ik.img")
+    message = bridge.outbox.latest(result.serial)
+    assert message is not None
+    verdict = bridge.verify(result.serial, message.challenge_id, message.code)
+    assert (verdict.accepted, verdict.reason) == (False, "unknown challenge")
+    assert bridge.activate(result.serial, token=message.code, pin="4321")  # still usable
+    again = bridge.verify(result.serial, message.challenge_id, "00000000")  # active now
+    assert (again.accepted, again.reason) == (False, "unknown challenge")
+
+
 def test_scc_accepts_both_codes_in_either_case(bridge: Bridge, tmp_path: Path) -> None:
     result = bridge.provision("alice", "scc", image_path=tmp_path / "scc.img")
     key = read_image(tmp_path / "scc.img").key
