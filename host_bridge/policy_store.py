@@ -36,6 +36,7 @@ from typing import Any, Final
 
 from firmware_model.errors import SlsError
 from firmware_model.models import random_digits
+from host_bridge.audit import MAX_DETAIL_TEXT
 from host_bridge.errors import BridgeError
 from host_bridge.passwords import PasswordHash, ScryptParams, check_password, hash_password
 from host_bridge.policies import sharing as sh
@@ -77,7 +78,7 @@ from host_bridge.store import DeviceRecord, UserRecord
 TEMP_CODE_SCRYPT: Final = ScryptParams()
 """Temporary Codes are hashed with fixed scrypt parameters (`temp_access` stores none)."""
 
-_MAX_AUDIT_TEXT: Final = 200
+_MAX_AUDIT_TEXT: Final = MAX_DETAIL_TEXT  # texts that go into an audit row
 _TEMP_KIND: Final = {
     "temporary_code": tmp.Credential.TEMPORARY_CODE,
     "online_scc": tmp.Credential.ONLINE_SCC,
