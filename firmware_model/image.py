@@ -150,7 +150,8 @@ def decode_image(data: bytes) -> DeviceImage:
         expected = hashlib.sha256(_canonical(body)).hexdigest()
     except RecursionError:
         raise ImageError("damaged device image (nested too deeply)") from None
-    if not hmac.compare_digest(expected, digest):
+    # compare_digest refuses non-ASCII str with a TypeError: compare the bytes instead.
+    if not hmac.compare_digest(expected.encode(), digest.encode("utf-8", "replace")):
         raise ImageError("damaged device image (checksum mismatch)")
     try:
         key = bytes.fromhex(body["key"])

@@ -64,6 +64,10 @@ def test_repr_hides_secrets_nested_in_state() -> None:
         (b'{"format": "slsemu-image", "version": 99}', "unsupported image version"),
         (b'{"format": "slsemu-image", "version": 1}', "missing body"),
         (b"[" * 100_000, "nested too deeply"),
+        (  # a non-ASCII checksum (compare_digest would raise TypeError on the str)
+            b'{"format": "slsemu-image", "version": 1, "body": {}, "sha256": "\\u00e9\\ud800"}',
+            "checksum mismatch",
+        ),
         (b'{"format": "slsemu-image", "version": 1, "body": ' + b"[" * 100_000, "nested too"),
     ],
 )
