@@ -310,3 +310,31 @@ async def test_typing_at_start_goes_to_the_password_not_the_card(demo: Demo) -> 
         await pilot.pause()
         assert app.read_display(serial) == ""
         assert login(app).step is Step.CHOOSE
+
+
+async def test_an_image_that_cannot_be_saved_is_reported_not_a_crash(
+    demo: Demo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A full or read-only disk: the key is not acknowledged as saved, the app keeps running
+    # and says so (as `slsemu serve` answers ERR INTERNAL), instead of dying with a traceback.
+    import emulator.session
+
+    def disk_full(*_args: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    app = make_app(demo)
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        app.show_device(serial)
+        save_image = emulator.session.save_image
+        monkeypatch.setattr(emulator.session, "save_image", disk_full)
+        app.press_button("POWER")  # a press uses the battery: durable state changed
+        await pilot.pause()
+        assert isinstance(app.last_error, OSError)
+        events = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
+        assert "could not be saved" in events and "No space left" in events
+        monkeypatch.setattr(emulator.session, "save_image", save_image)
+        app.press_button("POWER")  # the disk is back: the next key saves again
+        await pilot.pause()
+        assert app.last_error is None
+        assert app.is_running

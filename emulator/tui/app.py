@@ -167,7 +167,7 @@ class SlsApp(App[None]):
         self._on_ready = on_ready
         self.handled_keys = 0
         self.key_handled = asyncio.Event()
-        self.last_error: SlsError | None = None
+        self.last_error: SlsError | OSError | None = None
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -316,6 +316,11 @@ class SlsApp(App[None]):
             self.last_error = exc
             self.log_event(serial, f"error: {exc}")
             self.notify(str(exc), severity="error")
+        except OSError as exc:  # as `slsemu serve` says ERR INTERNAL: report it, keep running
+            self.last_error = exc
+            message = f"image could not be saved: {exc.strerror or exc}"
+            self.log_event(serial, f"error: {message}")
+            self.notify(message, severity="error")
         events = session.last_reaction.events
         for text in events:
             self.log_event(serial, _without_codes(text))

@@ -33,7 +33,6 @@ from textual import events
 from emulator.session import DeviceSession
 from emulator.tui.app import SlsApp
 from emulator.tui.keymap import Keymap, load_keymap
-from firmware_model.errors import SlsError
 
 HEADLESS_SIZE = (100, 40)
 START_TIMEOUT_SECONDS = 30.0
@@ -211,8 +210,7 @@ class TuiScriptTarget:
                 posted += 1
         await self._settle(app, posted)
         if app.last_error is not None:
-            error: SlsError = app.last_error
-            raise error
+            raise app.last_error
         return posted
 
     @staticmethod
