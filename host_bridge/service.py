@@ -505,6 +505,8 @@ class Bridge:
                 pin_mode = None
                 if item.model in ("dscplus", "gold", "platinum") and item.suite is not None:
                     pin_mode = "soft" if OcraSuite.parse(item.suite).pin_hash else "device"
+                if item.pin is not None:
+                    _check_host_pin(item.model, item.pin)
                 self._insert_device(
                     user, item.model, item.serial, item.key, status=status, now=now,
                     suite=item.suite, pin=item.pin, pin_mode=pin_mode, valid_until=None,
@@ -613,6 +615,8 @@ class Bridge:
                 raise BridgeError(f"device {serial} needs the PIN chosen at activation")
             if pin is not None and not needs_pin:
                 raise BridgeError(f"device {serial} takes no PIN at activation")
+            if pin is not None:
+                _check_host_pin(record.model, pin)
             needs_token = token is not None or (record.model == "ibkey" and record.pin_enc is None)
             taken = token is not None and self._take_activation_token(serial, token, now)
             if needs_token and not taken:
@@ -1003,11 +1007,26 @@ def _split_pin(
         return pin, None
     if pin is None:
         raise BridgeError(f"a {model} with suite {effective} needs a PIN (the host keeps it)")
-    length: int = getattr(sys.modules[cls.__module__], "PIN_LENGTH", 4)
+    _check_host_pin(model, pin)
+    return None, pin
+
+
+def _check_host_pin(model: str, pin: str) -> None:
+    """`BridgeError` unless `pin` is one the device would take. The host keeps a PIN that feeds
+    the response (soft PIN, IB Key PIN); one the device would refuse makes the device useless.
+    The message never holds the PIN."""
+    if model == "ibkey":
+        from firmware_model.ibkey import check_pin_rules  # the app's own rule
+
+        try:
+            check_pin_rules(pin)
+        except ValueError as exc:
+            raise BridgeError(str(exc)) from None
+        return
+    length: int = getattr(sys.modules[device_class(model).__module__], "PIN_LENGTH", 4)
     if len(pin) != length or not pin.isdigit() or not pin.isascii():
         # The card cannot check a soft PIN, so the host does it here (KB1943: 4 digits).
         raise BridgeError(f"cannot make a {model} device: the soft PIN must be {length} digits")
-    return None, pin
 
 
 def _iso_date(when: float) -> str:

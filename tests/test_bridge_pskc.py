@@ -52,6 +52,24 @@ def test_figure6_preshared_key_decrypts(bridge: Bridge) -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "decryption", "pin"),
+    [
+        ("figure6-ocra-dscplus.pskcxml", Decryption(key=PRESHARED), "12"),  # soft PIN: 4 digits
+        ("figure6-ocra-dscplus.pskcxml", Decryption(key=PRESHARED), "abcd"),
+        ("figure7-ocra-ibkey.pskcxml", Decryption(password="qwerty"), "x"),  # IB Key: 4-6
+    ],
+)
+def test_a_pin_the_device_would_refuse_imports_nothing(
+    bridge: Bridge, name: str, decryption: Decryption, pin: str
+) -> None:
+    keys = read_pskc(VECTORS / name, decryption=decryption, pin=pin)
+    with pytest.raises(BridgeError, match="PIN") as caught:
+        bridge.import_keys("alice", keys, source=name)
+    assert pin not in str(caught.value).split()
+    assert bridge.all_devices("alice") == []
+
+
+@pytest.mark.parametrize(
     ("name", "decryption", "message"),
     [
         ("rfc6030-figure2.pskcxml", None, "no serial"),

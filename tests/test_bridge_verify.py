@@ -155,6 +155,17 @@ def test_ibkey_activation_with_sms_token(bridge: Bridge, tmp_path: Path) -> None
     assert message.code not in audit_text and "4321" not in audit_text
 
 
+def test_activation_refuses_a_pin_the_app_would_refuse(bridge: Bridge, tmp_path: Path) -> None:
+    result = bridge.provision("alice", "ibkey", image_path=tmp_path / "ik.img")
+    message = bridge.outbox.latest(result.serial)
+    assert message is not None
+    for pin in ("x", "1234567", "12 4"):  # the app takes 4-6 letters, digits, specials
+        with pytest.raises(BridgeError, match="IB Key PIN"):
+            bridge.activate(result.serial, token=message.code, pin=pin)
+    assert bridge.device(result.serial).status == "pending"
+    assert bridge.activate(result.serial, token=message.code, pin="4321")  # token not used up
+
+
 def test_an_activation_token_is_no_login_challenge(bridge: Bridge, tmp_path: Path) -> None:
     """Verifying against the activation token's id neither answers it nor uses it up."""
     result = bridge.provision("alice", "ibkey", image_path=tmp_path / "ik.img")
