@@ -108,6 +108,8 @@ def _lost(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _list(bridge: Bridge, args: argparse.Namespace) -> int:
+    if args.user is not None:
+        bridge.user(args.user)  # an unknown user is bad input (exit 2), not an empty list
     records = policies(bridge).orders(args.user)
     emit(
         args,

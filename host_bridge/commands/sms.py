@@ -20,6 +20,7 @@ def register(subparsers: Any) -> None:
 
 
 def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
+    bridge.device(args.serial)  # an unknown device is bad input (exit 2), not "no message"
     message = bridge.outbox.latest(args.serial)
     if message is None:
         if args.json:
