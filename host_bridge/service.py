@@ -706,6 +706,8 @@ class Bridge:
         kind, suite, digits = static
         if kind == v.KIND_SMS:
             return self._issue_sms(serial, voice, now)
+        if voice:
+            raise BridgeError(f"device {serial} is no SMS device: it has no voice callback")
         if digits:
             text = random_digits(digits, self.entropy)
         elif kind == v.KIND_SCC:

@@ -135,6 +135,13 @@ def test_identification_is_refused_without_echoing_the_id_number(cli: Cli) -> No
     assert cli("user", "show", "carol")[0] == 2  # nothing was added
 
 
+def test_voice_callback_is_only_for_sms_devices(cli: Cli, home: Path) -> None:
+    code, out, _ = cli("provision", "--user", "alice", "--model", "scc",
+                       "--image", str(home / "scc.img"))
+    code, _, err = cli("challenge", "--serial", out.strip(), "--voice")
+    assert code == 2 and err.count("\n") == 1 and "SMS" in err
+
+
 def test_user_add_twice_changes_nothing(cli: Cli) -> None:
     code, _, err = cli("user", "add", "alice", "--password-stdin", stdin="other\n")
     assert code == 2 and "already exists" in err
