@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import math
 import os
 import random
@@ -701,6 +702,10 @@ class SerialServer:
             if os.name == "posix" and type(device) is serial.Serial:
                 transport = FdTransport(loop, device.fileno(), protocol, on_close=device.close)
             else:
+                try:  # pyserial-asyncio waits on the port's descriptor
+                    device.fileno()
+                except io.UnsupportedOperation:  # loop:// and other ports with none
+                    raise OSError(f"{port}: cannot be served (no file descriptor)") from None
                 transport, _ = await serial_asyncio.connection_for_serial(
                     loop, lambda: protocol, device
                 )

@@ -432,6 +432,19 @@ def test_a_bad_image_among_many_announces_no_line_and_releases_the_good_ones(
         pass
 
 
+def test_a_port_without_a_file_descriptor_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from emulator.cli import main
+
+    image = card(tmp_path)
+    assert main(["serve", "--image", str(image), "--port", "loop://"]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "loop://" in err and err.count("\n") == 1, err
+    with ImageLock(image):  # released again
+        pass
+
+
 def test_login_refused_pin_on_a_device_mode_card(tmp_path: Path) -> None:
     image = card(tmp_path, pin="1111", pin_mode="device", suite="OCRA-1:HOTP-SHA1-8:QN06")
     with serving(["--image", str(image), "--pty", "--virtual-clock"]) as served:
