@@ -95,6 +95,8 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path) -> None:
         ("unlock", "--serial", "NOPE"),
         ("pskc", "import", "/nonexistent.pskcxml", "--user", "alice"),
         ("devices",),
+        ("login", "--user", "alice", "--password-stdin", "--pin", "2468"),  # --pin needs --via
+        ("login", "--user", "alice", "--password-stdin", "--via", "/dev/null", "--baud", "-5"),
         ("sms", "outbox", "--serial", "NOPE"),
         ("share", "list", "--user", "nobody"),
         ("order", "list", "--user", "nobody"),

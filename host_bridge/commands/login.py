@@ -9,6 +9,7 @@ from typing import Any
 from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
 from host_bridge.login import run_login, serial_source
 from host_bridge.service import Bridge
+from slsio.cli import UsageError
 
 
 class TerminalIO:
@@ -44,6 +45,11 @@ def register(subparsers: Any) -> None:
 
 
 def _login(bridge: Bridge, args: argparse.Namespace) -> int:
+    # Checked before anything happens: a challenge issued for a login that cannot go on is waste.
+    if args.via is None and (args.pin is not None or args.baud is not None):
+        raise UsageError("--pin and --baud go with --via")
+    if args.baud is not None and args.baud <= 0:
+        raise UsageError("--baud must be a positive number of bits per second")
     io = TerminalIO(quiet=args.json)
     password = read_line() if args.password_stdin else None
     source = serial_source(args.via, args.pin, args.baud) if args.via else None
