@@ -234,7 +234,23 @@ class Transaction:
     def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
         if not self._outer:
             return
-        self._conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        if exc_type is None:
+            try:
+                self._conn.execute("COMMIT")
+                return
+            except BaseException:
+                # A failed COMMIT (deferred constraint, busy, I/O) can leave the transaction
+                # open: roll it back, or every later `transaction()` of this connection would
+                # join it and never commit.
+                self._rollback()
+                raise
+        self._rollback()
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back by itself (e.g. disk full): a second ROLLBACK would fail
+        # and hide the error that matters.
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
 
 def default_path() -> Path:

@@ -82,6 +82,24 @@ def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
     assert [r.outcome for r in store.audit()] == ["ok"]
 
 
+def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+    """After a COMMIT that fails, the next write still commits (a long-running process — TUI,
+    serial server — must not go on writing into a transaction that never ends)."""
+    store = Store.open(tmp_path / "s.sqlite3")
+    with store.transaction() as conn:  # a deferred constraint fails at COMMIT, not before
+        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE child (parent INTEGER REFERENCES parent(id) "
+                     "DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
+        conn.execute("INSERT INTO child VALUES (99)")
+    assert not store.connection.in_transaction
+    store.append_audit(1.0, "x", "ok")
+    other = sqlite3.connect(tmp_path / "s.sqlite3")
+    assert other.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
+    assert other.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+    other.close()
+
+
 def test_keys_are_sealed_and_bound_to_their_device(tmp_path: Path) -> None:
     clock = FakeClock()
     bridge = open_bridge(tmp_path / "home", clock)
