@@ -338,3 +338,18 @@ async def test_an_image_that_cannot_be_saved_is_reported_not_a_crash(
         await pilot.pause()
         assert app.last_error is None
         assert app.is_running
+
+
+@pytest.mark.parametrize("model", ["dscplus", "scc", "ibkey"])
+async def test_tab_from_the_chosen_device_reaches_the_response_field(
+    demo: Demo, model: str
+) -> None:
+    # docs/tui.md: after answering on the device, "Tab (or click) to the response field".
+    app = make_app(demo)
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, demo.serial(model))
+        assert app.focused is app.faceplate(demo.serial(model))
+        await pilot.press("tab")
+        await pilot.pause()
+        assert app.focused is app.query_one("#response", Input)

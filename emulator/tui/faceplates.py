@@ -250,7 +250,9 @@ class SccFaceplate(Faceplate):
         yield Static(f"Security Code Card  ·  {serial}", classes="card-title")
         yield Static(self._asked_text(), id="asked", classes="plain")
         yield Static(self._reader_text(), id="plain", classes="plain")
-        with VerticalScroll(classes="scc-scroll"):
+        # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel),
+        # so Tab from the card goes straight to the response field, as on the other cards.
+        with VerticalScroll(classes="scc-scroll", can_focus=False):
             yield Static(self._grid_text(), id="grid", classes="scc-grid")
 
     def _asked_text(self) -> str:
