@@ -217,3 +217,25 @@ def test_an_image_made_meanwhile_by_another_provision_is_never_replaced(
         bridge.provision("alice", "scc", image_path=image)
     assert image.read_bytes() == b"another device's image"
     assert bridge.all_devices("alice") == []  # and no device without its image
+
+
+def test_write_new_without_hard_links_still_never_replaces(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a file system without hard links (FAT) the file is still written, and an existing
+    one is still refused."""
+    import errno
+
+    from host_bridge import newfile
+
+    def no_links(src: object, dst: object) -> None:
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(newfile.os, "link", no_links)
+    newfile.write_new(tmp_path / "a.img", b"first")
+    assert (tmp_path / "a.img").read_bytes() == b"first"
+    assert (tmp_path / "a.img").stat().st_mode & 0o777 == 0o600
+    with pytest.raises(FileExistsError):
+        newfile.write_new(tmp_path / "a.img", b"second")
+    assert (tmp_path / "a.img").read_bytes() == b"first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.img"]
