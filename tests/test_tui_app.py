@@ -353,3 +353,21 @@ async def test_tab_from_the_chosen_device_reaches_the_response_field(
         await pilot.press("tab")
         await pilot.pause()
         assert app.focused is app.query_one("#response", Input)
+
+
+async def test_after_the_login_the_amount_field_has_focus(demo: Demo) -> None:
+    # Typing straight on after "Login accepted" fills in a withdrawal (the login's device is
+    # preselected to confirm it) instead of going nowhere.
+    app = make_app(demo)
+    serial = demo.serial("dscplus")
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        challenge = login(app).challenge
+        assert challenge is not None
+        await pilot.press("p", *DEMO_PIN, "enter", *challenge.text, "enter")
+        await answer(pilot, app.read_display())
+        assert login(app).step is Step.DONE
+        await pilot.press(*"1000", "enter")
+        await pilot.pause()
+        assert "ALLOWED" in str(app.query_one("#withdraw-result", Static).content)

@@ -228,6 +228,10 @@ class LoginPane(Vertical):
             self.query_one("#password" if self._default_user else "#username").focus()
         elif self.step is Step.CHOOSE:
             self.query_one("#device-list").focus()
+        elif self.step is Step.DONE:
+            # The response field just went away; without this nothing has focus and the next
+            # keys go nowhere. The confirming device is preselected (the login's).
+            self.query_one("#amount").focus()
 
     def focus_entry(self) -> None:
         """Focus the field the current step wants typed into (password first)."""
