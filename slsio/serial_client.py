@@ -97,7 +97,10 @@ class Exchange:
         self._checksum = False
 
     def encode(self, request: Request) -> bytes:
-        """The bytes to send for `request`."""
+        """The bytes to send for `request`. A reply still queued now answers nothing of ours
+        (one reply per request: the last request got its own), so it is dropped — it must not
+        pass for the answer to this one, and a chattering line must not grow the queue."""
+        self._replies.clear()
         return encode_request(request, self._checksum)
 
     def feed(self, data: bytes) -> None:

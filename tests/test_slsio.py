@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from firmware_model.serial_codec import Display, Read
 from slsio.files import atomic_write, read_limited
 from slsio.home import data_home
-from slsio.serial_client import ClientConfig
+from slsio.serial_client import ClientConfig, Exchange
 
 
 def test_data_home_follows_slsemu_home(slsemu_home: Path) -> None:
@@ -50,3 +51,14 @@ def test_client_config_refuses_a_timeout_no_wait_can_keep(timeout: float) -> Non
     # An infinite deadline would hang a host on a silent line (and overflow the poll call).
     with pytest.raises(ValueError, match="timeout"):
         ClientConfig(timeout=timeout)
+
+
+def test_a_stray_reply_never_passes_for_the_answer_to_the_next_request() -> None:
+    exchange = Exchange(ClientConfig())
+    exchange.encode(Read())
+    exchange.feed(b"DISPLAY PIN>\nOK\nOK\n")  # the answer, then lines nobody asked for
+    assert exchange.answer() == Display("PIN>")
+    exchange.encode(Read())
+    exchange.feed(b"DISPLAY CHALLNG>\n")
+    assert exchange.answer() == Display("CHALLNG>")
+    assert exchange.answer() is None
