@@ -1030,11 +1030,20 @@ class Policies:
     def sweep_orders(self, day: dt.date | None = None) -> list[OrderRecord]:
         """Activate every shipped card whose three weeks are over (KB1943 note 3)."""
         today = day or self.today()
+
+        def is_due(record: OrderRecord) -> bool:
+            shipped = None if record.shipped is None else _utc(record.shipped).date()
+            return auto_activation_due(record.state, shipped, today, self.config.ordering)
+
         due = []
         for record in self.orders():
-            shipped = None if record.shipped is None else _utc(record.shipped).date()
-            if auto_activation_due(record.state, shipped, today, self.config.ordering):
-                due.append(self._order_event(record.id, OrderEvent.ACTIVATE, auto=True))
+            if not is_due(record):
+                continue
+            # Checked again under the write lock: another sweep (or the client) may have
+            # activated or returned the card since the listing; that is no error.
+            with self.store.transaction():
+                if is_due(self.order(record.id)):
+                    due.append(self._order_event(record.id, OrderEvent.ACTIVATE, auto=True))
         return due
 
     def orders(self, user: str | None = None) -> list[OrderRecord]:

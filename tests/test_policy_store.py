@@ -373,6 +373,20 @@ def test_order_ship_auto_activate_return_releases_hold(
     assert bridge.device(order.serial).status == "revoked"
 
 
+def test_a_sweep_skips_a_card_activated_since_it_listed_the_orders(
+    bridge: Bridge, rules: Policies, slsemu_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_user(bridge, "alice", equity_cents=usd(1_000_001))
+    order = rules.order_dscplus("alice", "1234", None)
+    shipped_on = dt.date(2026, 11, 24)
+    rules.ship_order(order.id, shipped_on)
+    listed = rules.orders()
+    rules.activate_order(order.id)  # by the client (or another sweep) after the listing
+    monkeypatch.setattr(rules, "orders", lambda user=None: listed)
+    assert rules.sweep_orders(shipped_on + dt.timedelta(days=21)) == []
+    assert rules.order(order.id).state is OrderState.ACTIVE
+
+
 def test_lost_card_keeps_the_hold(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
     add_user(bridge, "alice", equity_cents=usd(1_000_001))
     order = rules.order_dscplus("alice", "1234", None)
