@@ -1042,7 +1042,8 @@ class Policies:
             # Checked again under the write lock: another sweep (or the client) may have
             # activated or returned the card since the listing; that is no error.
             with self.store.transaction():
-                if is_due(self.order(record.id)):
+                fresh = self.order(record.id)
+                if is_due(fresh) and self._card_status(fresh) in (None, "pending"):
                     due.append(self._order_event(record.id, OrderEvent.ACTIVATE, auto=True))
         return due
 
@@ -1074,6 +1075,10 @@ class Policies:
             int(row[8]),
         )
 
+    def _card_status(self, record: OrderRecord) -> str | None:
+        """The status of the order's card (None before it has one)."""
+        return None if record.serial is None else self.store.get_device(record.serial).status
+
     def _order_event(
         self, order_id: int, event: OrderEvent, *, auto: bool = False, **columns: float
     ) -> OrderRecord:
@@ -1084,6 +1089,10 @@ class Policies:
                 state = next_order_state(record.state, event)
             except ValueError as exc:
                 raise BridgeError(str(exc)) from None
+            card = self._card_status(record)
+            if state is OrderState.ACTIVE and card not in (None, "pending"):
+                # e.g. revoked by an administrator: activating the order must not revive it
+                raise BridgeError(f"the card {record.serial} of order {order_id} is {card}")
             values: dict[str, Any] = {"status": state.value, **columns}
             if hold_state(state) is Hold.RELEASED:
                 values["hold_released"] = 1

@@ -387,6 +387,21 @@ def test_a_sweep_skips_a_card_activated_since_it_listed_the_orders(
     assert rules.order(order.id).state is OrderState.ACTIVE
 
 
+def test_activating_an_order_never_revives_a_revoked_card(
+    bridge: Bridge, rules: Policies
+) -> None:
+    add_user(bridge, "alice", equity_cents=usd(1_000_001))
+    order = rules.order_dscplus("alice", "1234", None)
+    rules.ship_order(order.id)
+    assert order.serial is not None
+    bridge.revoke(order.serial)  # the administrator took the card out of use
+    with pytest.raises(BridgeError, match="revoked"):
+        rules.activate_order(order.id)
+    assert rules.sweep_orders(rules.today() + dt.timedelta(days=30)) == []  # skipped, no error
+    assert bridge.device(order.serial).status == "revoked"
+    assert rules.order(order.id).state is OrderState.SHIPPED
+
+
 def test_lost_card_keeps_the_hold(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
     add_user(bridge, "alice", equity_cents=usd(1_000_001))
     order = rules.order_dscplus("alice", "1234", None)
