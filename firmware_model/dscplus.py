@@ -55,6 +55,7 @@ visible before the failure it may cost is on disk.
 from __future__ import annotations
 
 import enum
+import hashlib
 import hmac
 import math
 from collections.abc import Callable, Mapping
@@ -376,7 +377,10 @@ class DscPlus(Device):
         self._state = State.DEAD if self._battery_spent() else State.OFF
         self._display = ""
         self._buffer = ""
-        self._pin = ""  # soft mode: the PIN typed this session (an input to the response)
+        # Soft mode: the PIN typed this session, kept only as the suite's PIN hash (the response
+        # input), so the plain PIN is gone as soon as OK is pressed and OCRA takes its fast path.
+        self._pin_input = b""
+        self._soft_pin_hash = suite.pin_hash
         self._new_pin = ""
         self._reason = _NewPinReason.FIRST
         self._notice_next = State.OFF
@@ -568,7 +572,8 @@ class DscPlus(Device):
 
     def _power_off(self) -> None:
         self._state = State.OFF
-        self._display = self._buffer = self._pin = self._new_pin = ""
+        self._display = self._buffer = self._new_pin = ""
+        self._pin_input = b""
         self._off_at = self._notice_until = math.inf
 
     def _enter(self, state: State) -> None:
@@ -604,7 +609,7 @@ class DscPlus(Device):
         return _NO_EVENTS
 
     def _on(self, button: str, now: float) -> tuple[str, ...]:
-        self._pin = ""
+        self._pin_input = b""
         home = self._home()
         if self._battery_low():
             self._notice("BATT LOW", home, now)
@@ -650,7 +655,9 @@ class DscPlus(Device):
         if len(self._buffer) < PIN_LENGTH:
             return _NO_EVENTS  # too few digits: nothing happens
         if not self._device_pin:
-            self._pin = self._buffer  # soft PIN: the card cannot tell a wrong one
+            # Soft PIN: the card cannot tell a wrong one; it only feeds the response.
+            assert self._soft_pin_hash is not None
+            self._pin_input = hashlib.new(self._soft_pin_hash, self._buffer.encode()).digest()
             self._enter(State.CHALLENGE)
             return _NO_EVENTS
         return self._check_pin(now)
@@ -676,7 +683,7 @@ class DscPlus(Device):
             if self._device_pin:
                 code = self._calculator.response(question=self._buffer)
             else:
-                code = self._calculator.response(question=self._buffer, pin=self._pin)
+                code = self._calculator.response(question=self._buffer, pin_hash=self._pin_input)
             self._state = State.RESPONSE
             self._buffer = ""
             self._display = code
