@@ -25,6 +25,7 @@ from emulator.tui.keymap import load_keymap
 from emulator.tui.login_pane import LoginPane, Step
 from emulator.tui.withdrawals import withdrawal_hooks
 from host_bridge.service import Bridge, BridgeConfig
+from tests.tui_pilot import EventWatch, settle
 
 SIZE = (100, 40)
 LOCKOUT_AFTER = 3
@@ -65,39 +66,51 @@ def make_app(demo: Demo, keymap: str | None = None) -> SlsApp:
 @contextlib.asynccontextmanager
 async def running(app: SlsApp) -> AsyncIterator[Pilot[None]]:
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
+        # The login's later steps are mounted after the first frame.
+        await settle(pilot, lambda: bool(app.query("#step-done")), "the login pane mounted")
         yield pilot
 
 
 async def log_in_with_password(pilot: Pilot[None], password: str = DEMO_PASSWORD) -> None:
+    watch = EventWatch(pilot.app)
     field = pilot.app.query_one("#password", Input)
     field.focus()
     field.value = password
     await pilot.press("enter")
-    await pilot.pause()
+    await watch.wait_for(pilot, "password")  # accepted or refused
 
 
 async def choose(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
+    watch = EventWatch(app)
     listing = app.query_one("#device-list", OptionList)
     listing.focus()
     listing.highlighted = [option.id for option in listing.options].index(serial)
     await pilot.press("enter")
-    await pilot.pause()
+    line = await watch.wait_for(pilot, f"challenge for {serial}")
+    if "refused" not in line:
+        # The app brings the chosen card forward and focuses it after the next frame.
+        await settle(pilot, lambda: app.focused is app.faceplate(serial), f"{serial} focused")
 
 
 async def answer(pilot: Pilot[None], response: str) -> None:
+    watch = EventWatch(pilot.app)
     field = pilot.app.query_one("#response", Input)
     field.focus()
     field.value = response
     await pilot.press("enter")
+    await watch.wait_for(pilot, "response from")
     assert field.value == ""  # submitted and cleared (the response is not kept)
-    await pilot.pause()
 
 
 async def click_key(pilot: Pilot[None], app: SlsApp, serial: str, button: str) -> None:
-    """Click a device key with the mouse."""
+    """Click a device key with the mouse (callers wait for the display they expect)."""
     keypad, offset = app.faceplate(serial).key_at(button)
     await pilot.click(keypad, offset=offset)
+
+
+async def display_is(pilot: Pilot[None], app: SlsApp, text: str, serial: str | None = None) -> None:
+    """Wait until the faceplate shows `text` (keys travel through the app's queue)."""
+    await settle(pilot, lambda: app.read_display(serial) == text, f"the display shows {text!r}")
 
 
 def result_text(app: SlsApp) -> str:
@@ -120,12 +133,13 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
         assert app.active_serial == serial
         assert isinstance(app.focused, CardFaceplate)  # the keymap now drives the card
         await click_key(pilot, app, serial, "POWER")  # the "press" button, with the mouse
-        assert app.read_display() == "PIN>"
+        await display_is(pilot, app, "PIN>")
         await pilot.press(*DEMO_PIN)
-        assert app.read_display() == "PIN>****"
+        await display_is(pilot, app, "PIN>****")
         await click_key(pilot, app, serial, "OK")
-        assert app.read_display() == "CHALLNG>"
+        await display_is(pilot, app, "CHALLNG>")
         await pilot.press(*challenge.text, "enter")
+        await settle(pilot, lambda: app.read_display().isdigit(), "the response shows")
         response = app.read_display()
         assert re.fullmatch(r"[0-9]{8}", response)
         plain = str(app.query_one(f"#face-{serial} #plain", Static).content)
@@ -148,11 +162,13 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
 
 
 async def withdraw(pilot: Pilot[None], app: SlsApp, serial: str, amount: str) -> None:
+    watch = EventWatch(app)
     listing = app.query_one("#withdraw-device", OptionList)
     listing.highlighted = [option.id for option in listing.options].index(serial)
     app.query_one("#amount", Input).value = amount
     await pilot.click("#withdraw-button")
-    await pilot.pause()
+    # The click's Pressed message reaches the pane a hop later: wait for its decision.
+    await watch.wait_for(pilot, f"withdrawal of {amount} with {serial}")
 
 
 def withdraw_result(app: SlsApp) -> str:
@@ -195,18 +211,22 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         await log_in_with_password(pilot)
         await choose(pilot, app, serial)
         assert "Login request" in app.read_display()
+        watch = EventWatch(app)
         await pilot.press("b")  # default keymap: b = BIOMETRIC (Face ID / fingerprint)
-        await pilot.pause()
+        await watch.wait_for(pilot, "response from")
         assert "Login accepted" in result_text(app)
         events = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
         assert "PUSH APPROVED" in events
         assert re.search(r"\b[0-9]{8}\b", events) is None  # the response code is not logged
 
+        watch = EventWatch(app)
         await pilot.click("#logout-button")
+        await watch.wait_for(pilot, "logged out")
         await log_in_with_password(pilot)
         await choose(pilot, app, serial)
+        watch = EventWatch(app)
         await click_key(pilot, app, serial, "DENY")
-        await pilot.pause()
+        await watch.wait_for(pilot, f"push for {serial} denied")
         assert "denied on the phone" in result_text(app)
         assert login(app).step is Step.CHOOSE
 
@@ -236,18 +256,20 @@ async def test_keymap_focus_and_help(demo: Demo) -> None:
     app = make_app(demo, keymap="laptop")
     serial = demo.serial("dscplus")
     async with running(app) as pilot:
+        username = app.query_one("#username", Input)
         await pilot.click("#username")
+        await settle(pilot, lambda: app.focused is username, "the username field focused")
         await pilot.press("q")  # typed into the field, not a POWER press
-        assert "q" in app.query_one("#username", Input).value
+        await settle(pilot, lambda: "q" in username.value, "q typed into the username")
         assert app.read_display(serial) == ""
         app.focus_device()
         await pilot.press("q", "a", "s", "d", "f")  # laptop keymap: q = POWER, a s d f = 1 2 3 4
-        assert app.read_display(serial) == "PIN>****"
+        await display_is(pilot, app, "PIN>****", serial)
         await pilot.press("x")  # x = BACK
-        assert app.read_display(serial) == "PIN>***"
+        await display_is(pilot, app, "PIN>***", serial)
 
         await pilot.press("question_mark")
-        await pilot.pause()
+        await settle(pilot, lambda: app.screen.id == "help", "the help screen open")
         table = app.screen.query_one("#help-table", DataTable)
         rows = {
             str(table.get_row_at(index)[0]): str(table.get_row_at(index)[1])
@@ -257,10 +279,10 @@ async def test_keymap_focus_and_help(demo: Demo) -> None:
         assert rows["1"] == "a, 1"
         assert rows["OK"] == "space, enter"
         await pilot.press("a")  # with the help open, keys do not reach the device
-        assert app.read_display(serial) == "PIN>***"
         await pilot.press("escape")
-        await pilot.pause()
-        assert app.screen.id != "help"
+        # Keys are handled in order: once escape closed the help, the "a" was handled too.
+        await settle(pilot, lambda: app.screen.id != "help", "the help screen closed")
+        assert app.read_display(serial) == "PIN>***"
 
 
 def test_demo_setup_is_idempotent(slsemu_home: Path) -> None:
@@ -306,8 +328,9 @@ async def test_typing_at_start_goes_to_the_password_not_the_card(demo: Demo) -> 
     app = make_app(demo)
     serial = demo.serial("dscplus")
     async with running(app) as pilot:
+        watch = EventWatch(app)
         await pilot.press(*"demo-password", "enter")
-        await pilot.pause()
+        await watch.wait_for(pilot, "password accepted")
         assert app.read_display(serial) == ""
         assert login(app).step is Step.CHOOSE
 
@@ -328,11 +351,11 @@ async def test_an_image_that_cannot_be_saved_is_reported_not_a_crash(
         app.show_device(serial)
         save_image = emulator.session.save_image
         monkeypatch.setattr(emulator.session, "save_image", disk_full)
+        watch = EventWatch(app)
         app.press_button("POWER")  # a press uses the battery: durable state changed
-        await pilot.pause()
         assert isinstance(app.last_error, OSError)
-        events = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
-        assert "could not be saved" in events and "No space left" in events
+        line = await watch.wait_for(pilot, "could not be saved")
+        assert "No space left" in line
         monkeypatch.setattr(emulator.session, "save_image", save_image)
         app.press_button("POWER")  # the disk is back: the next key saves again
         await pilot.pause()
@@ -350,9 +373,9 @@ async def test_tab_from_the_chosen_device_reaches_the_response_field(
         await log_in_with_password(pilot)
         await choose(pilot, app, demo.serial(model))
         assert app.focused is app.faceplate(demo.serial(model))
+        response = app.query_one("#response", Input)
         await pilot.press("tab")
-        await pilot.pause()
-        assert app.focused is app.query_one("#response", Input)
+        await settle(pilot, lambda: app.focused is response, "the response field focused")
 
 
 async def test_after_the_login_the_amount_field_has_focus(demo: Demo) -> None:
@@ -366,8 +389,12 @@ async def test_after_the_login_the_amount_field_has_focus(demo: Demo) -> None:
         challenge = login(app).challenge
         assert challenge is not None
         await pilot.press("p", *DEMO_PIN, "enter", *challenge.text, "enter")
+        await settle(pilot, lambda: app.read_display().isdigit(), "the response shows")
         await answer(pilot, app.read_display())
         assert login(app).step is Step.DONE
+        amount = app.query_one("#amount", Input)
+        await settle(pilot, lambda: app.focused is amount, "the amount field focused")
+        watch = EventWatch(app)
         await pilot.press(*"1000", "enter")
-        await pilot.pause()
+        await watch.wait_for(pilot, f"withdrawal of 1000 with {serial}")
         assert "ALLOWED" in str(app.query_one("#withdraw-result", Static).content)

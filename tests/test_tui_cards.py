@@ -20,7 +20,16 @@ from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
 from emulator.tui.login_pane import LoginPane, Step
 from host_bridge.service import Bridge, BridgeConfig
-from tests.test_tui_app import answer, choose, log_in_with_password, login, result_text, running
+from tests.test_tui_app import (
+    answer,
+    choose,
+    display_is,
+    log_in_with_password,
+    login,
+    result_text,
+    running,
+)
+from tests.tui_pilot import settle
 
 CARD_PIN = "4321"
 
@@ -64,8 +73,9 @@ async def test_legacy_dsc_time_passcode_login(cards: Cards) -> None:
         assert "6-digit passcode" in prompt  # no challenge: the card shows a time passcode
         assert app.active_serial == cards.legacy
         await pilot.press("p")  # the faceplate has focus after choosing: p = POWER
-        assert app.read_display(cards.legacy) == "[ ]"
+        await display_is(pilot, app, "[ ]", cards.legacy)
         await pilot.press(*CARD_PIN, "enter")
+        await settle(pilot, lambda: app.read_display(cards.legacy).isdigit(), "the passcode")
         passcode = app.read_display(cards.legacy)
         assert len(passcode) == 6 and passcode.isdigit()
         await answer(pilot, passcode)

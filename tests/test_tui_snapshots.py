@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from textual.pilot import Pilot
 
 from emulator.images import save_image
 from emulator.session import DeviceSession
@@ -21,6 +22,7 @@ from emulator.tui.faceplates import SccFaceplate
 from emulator.tui.keymap import load_keymap
 from firmware_model.device import ImageSpec
 from firmware_model.models import new_image
+from tests.tui_pilot import settle
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 UPDATE = os.environ.get("SLSEMU_UPDATE_SNAPSHOTS") == "1"
@@ -60,6 +62,17 @@ def images(tmp_path: Path, entropy: Callable[[int], bytes]) -> dict[str, Path]:
     return paths
 
 
+async def show(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
+    app.show_device(serial)
+    await settle(pilot, lambda: app.focused is app.faceplate(serial), f"{serial} focused")
+
+
+async def press(pilot: Pilot[None], session: DeviceSession, key: str) -> None:
+    before = session.last_reaction  # each press makes a new Reaction
+    await pilot.press(key)
+    await settle(pilot, lambda: session.last_reaction is not before, f"{key!r} pressed")
+
+
 async def test_faceplate_snapshots(images: dict[str, Path]) -> None:
     mismatches = []
     with contextlib.ExitStack() as stack:
@@ -69,14 +82,12 @@ async def test_faceplate_snapshots(images: dict[str, Path]) -> None:
         app = SlsApp(sessions, keymap=load_keymap(None), real_time=False)
         async with app.run_test(size=SIZE) as pilot:
             for name, (_, serial, _, keys) in DEVICES.items():
-                app.show_device(serial)
-                await pilot.pause()
-                app.focus_device()
+                await show(pilot, app, serial)
                 face = app.faceplate(serial)
                 if isinstance(face, SccFaceplate):
                     face.highlight = (3, 200)
-                if keys:
-                    await pilot.press(*keys)
+                for key in keys:  # one at a time: each must reach the card before the next
+                    await press(pilot, app.session(serial), key)
                 await pilot.pause()
                 text = device_pane_text(app)
                 path = SNAPSHOTS / f"tui_{name}.txt"
