@@ -65,7 +65,7 @@ from typing import ClassVar, Final
 from firmware_model.device import CARD_BUTTONS, DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError, SuiteError, UnknownButton
 from firmware_model.image import DeviceImage, JsonValue
-from firmware_model.models import random_digits
+from firmware_model.models import pin_rule_of, random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.secret_hash import SaltedHash
 
@@ -74,6 +74,7 @@ __all__ = [
     "GOLD_SUITE",
     "LOCK_NUMBER_DIGITS",
     "PIN_LENGTH",
+    "PIN_RULE",
     "PLATINUM_SUITE",
     "SOFT_SUITE",
     "UNLOCK_SUITE",
@@ -95,7 +96,8 @@ UNLOCK_SUITE: Final = "OCRA-1:HOTP-SHA256-8:QA08"
 """Unlock codes. Its question is alphanumeric (`L` + lock number) while every card suite must be
 numeric (QN), so an unlock code and a login response never share an HMAC input."""
 
-PIN_LENGTH: Final = 4
+PIN_RULE: Final = pin_rule_of("dscplus")
+PIN_LENGTH: Final = PIN_RULE.max_length
 LOCK_NUMBER_DIGITS: Final = 7
 DISPLAY_WIDTH: Final = 8
 _UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
@@ -260,9 +262,7 @@ class DscPlusConfig:
 
 
 def _check_pin_text(pin: object) -> str:
-    if not isinstance(pin, str) or len(pin) != PIN_LENGTH or not set(pin) <= DIGITS:
-        raise ValueError(f"the card PIN must be {PIN_LENGTH} digits")  # never echo the PIN
-    return pin
+    return PIN_RULE.check(pin, "card")  # the message never echoes the PIN
 
 
 PIN_LABEL: Final = "dscplus-pin"

@@ -68,7 +68,6 @@ import hashlib
 import hmac
 import math
 import re
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -76,13 +75,14 @@ from typing import ClassVar
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.models import pin_rule_of
 from firmware_model.ocra import OcraCalculator
 from firmware_model.secret_hash import SaltedHash
 
 IBKEY_SUITE = "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1"
 CHALLENGE_DIGITS = 6
-PIN_MIN, PIN_MAX = 4, 6
-PIN_CHARACTERS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+PIN_RULE = pin_rule_of("ibkey")
+PIN_MIN, PIN_MAX = PIN_RULE.min_length, PIN_RULE.max_length
 MAX_USERS = 16
 MAX_PENDING = 16
 MAX_SCREEN = 32
@@ -189,11 +189,7 @@ SCREEN_TRANSITIONS: dict[tuple[Screen, str], Screen] = {
 
 def check_pin_rules(pin: str) -> str:
     """`pin` if it is 4-6 letters, digits or ASCII specials; otherwise `ValueError`."""
-    if not isinstance(pin, str) or not PIN_MIN <= len(pin) <= PIN_MAX:
-        raise ValueError(f"the IB Key PIN must be {PIN_MIN} to {PIN_MAX} characters")
-    if not set(pin) <= PIN_CHARACTERS:
-        raise ValueError("the IB Key PIN may hold letters, digits and special characters only")
-    return pin
+    return PIN_RULE.check(pin, "IB Key")
 
 
 def check_username(username: str) -> str:

@@ -43,12 +43,13 @@ from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.models import pin_rule_of
 from firmware_model.secret_hash import SaltedHash
 
 PASSCODE_STEP = 30
 PASSCODE_DIGITS = 6
 PASSCODE_ALGORITHM = "sha1"
-PIN_LENGTH = 4
+PIN_LENGTH = pin_rule_of("dsc").max_length
 PIN_LABEL = "dsc-pin"
 
 DEFAULT_CONFIG: dict[str, int] = {

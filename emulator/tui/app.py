@@ -38,7 +38,6 @@ from textual.widgets import (
 from emulator.session import DeviceSession
 from emulator.tui.faceplates import (
     FACEPLATES,
-    SHORT_NAMES,
     DeviceTabs,
     DeviceView,
     Faceplate,
@@ -48,6 +47,7 @@ from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
 from firmware_model.ibkey import IbKey
+from firmware_model.models import short_name
 from host_bridge.verification import KIND_OCRA, Challenge
 
 TICK_SECONDS = 0.5
@@ -174,7 +174,7 @@ class SlsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"{self.TITLE} — {self.SUB_TITLE}", id="title")
         labels = {
-            serial: f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
+            serial: f"{short_name(view.model)} {serial[-4:]}"
             for serial, view in self._views.items()
         }
         with Horizontal(id="main"):
