@@ -152,6 +152,8 @@ class ModelProfile:
     (`device_class`), so loading one model does not load them all; `image_model` is the model
     written into its image (an Online SCC is an `scc` image). Both are `None` for kinds without
     firmware. `type_codes` are the broker's device type codes (IB Key has one per platform).
+    `physical`: a device held in the hand (the only kind KB2481 sharing applies to);
+    `temporary`: a temporary device (KB2481 b: Temporary Code, Online SCC).
     """
 
     name: str
@@ -175,7 +177,7 @@ class ModelProfile:
         if prefix is not None and not (len(prefix) == 2 and prefix.isascii() and prefix.isupper()):
             raise ValueError(f"{self.name}: a serial prefix is two capital letters")
         if (self.image_model is None) != (self.firmware is None):
-            raise ValueError(f"{self.name}: an image model needs firmware and back")
+            raise ValueError(f"{self.name}: image_model and firmware go together")
         for field_type, value in (
             (ChallengeKind, self.challenge),
             (WithdrawalLimits, self.limits),

@@ -190,7 +190,7 @@ def test_records_are_validated_when_made() -> None:
     for change, message in (
         ({"name": "dsc plus"}, "bad model name"),
         ({"serial_prefix": "dp"}, "two capital letters"),
-        ({"firmware": None}, "image model needs firmware"),
+        ({"firmware": None}, "image_model and firmware go together"),
         ({"challenge": "ocra"}, "ChallengeKind"),
         ({"limits": (None, None)}, "WithdrawalLimits"),
         ({"pin_rule": "4 digits"}, "PinRule"),
