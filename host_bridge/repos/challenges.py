@@ -32,6 +32,8 @@ from host_bridge.domain import (
     ClaimedChallenge,
     DeviceState,
     DeviceStatus,
+    TokenKind,
+    row_kind,
 )
 from host_bridge.errors import BridgeError
 
@@ -46,7 +48,7 @@ _CLAIM: Final = (
         challenges.c.id == bindparam("b_id"),
         # An IB Key activation token is stored as a challenge, but it is no login challenge: a
         # verification never sees (nor uses up) one.
-        challenges.c.kind != ChallengeKind.ACTIVATION.value,
+        challenges.c.kind != TokenKind.ACTIVATION.value,
     )))
     .where(devices.c.serial == bindparam("b_serial"))
     .with_for_update(of=devices)
@@ -124,7 +126,7 @@ def last_sms_time(tx: Tx, serial: str) -> float | None:
     """When the newest SMS code for `serial` was issued (uses the partial index)."""
     found = tx.conn.execute(
         select(func.max(challenges.c.created)).where(
-            challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS.value
+            challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS_CODE.value
         )
     ).scalar()
     return None if found is None else float(found)
@@ -134,7 +136,7 @@ def pending_sms(tx: Tx, serial: str, now: float) -> ChallengeRecord | None:
     """The newest SMS code of `serial` that is still unused and unexpired, if any."""
     row = tx.conn.execute(
         select(*_COLUMNS)
-        .where(challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS.value,
+        .where(challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS_CODE.value,
                challenges.c.used == 0, challenges.c.expires > now)
         .order_by(challenges.c.created.desc())
         .limit(1)
@@ -147,7 +149,7 @@ def open_activations(tx: Tx, serial: str, now: float) -> list[ChallengeRecord]:
     rows = tx.conn.execute(
         select(*_COLUMNS)
         .where(challenges.c.serial == serial,
-               challenges.c.kind == ChallengeKind.ACTIVATION.value,
+               challenges.c.kind == TokenKind.ACTIVATION.value,
                challenges.c.used == 0, challenges.c.expires > now)
         .order_by(challenges.c.created.desc())
     )
@@ -161,7 +163,7 @@ def count(tx: Tx) -> int:
 
 def _challenge(row: Sequence[Any]) -> ChallengeRecord:
     return ChallengeRecord(
-        id=row[0], serial=row[1], kind=ChallengeKind(row[2]), text=row[3],
+        id=row[0], serial=row[1], kind=row_kind(row[2]), text=row[3],
         data_enc=bytes(row[4]) if row[4] is not None else None, created=float(row[5]),
         expires=float(row[6]), used=bool(row[7]), used_at=row[8],
     )

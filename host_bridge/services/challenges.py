@@ -62,13 +62,13 @@ class ChallengeService:
                 self._static.clear()
             self._static[serial] = static
         kind, suite, digits = static
-        if kind is ChallengeKind.SMS:
+        if kind is ChallengeKind.SMS_CODE:
             return self.sms.issue(serial, voice, now)
         if voice:
             raise BridgeError(f"device {serial} is no SMS device: it has no voice callback")
         if digits:
             text = random_digits(digits, ctx.entropy)
-        elif kind is ChallengeKind.SCC:
+        elif kind is ChallengeKind.SCC_CELLS:
             first, second = v.scc_indices(ctx.entropy)
             text = f"{first} {second}"
         else:
@@ -152,16 +152,16 @@ class ChallengeService:
         """A refusal reason, or the device columns to store on success."""
         kind = challenge.kind
         master = self.ctx.master
-        if kind == ChallengeKind.SMS:
+        if kind == ChallengeKind.SMS_CODE.value:
             if challenge.data_enc is None:
                 raise StoreError(f"challenge {challenge.id} lost its code")
             code = master.open(PURPOSE_SMS, challenge.id, challenge.data_enc)
             ok = hmac.compare_digest(v.normalise_response(response).encode(), code)
             return {} if ok else v.WRONG
         key = self.keys.key(master, record)
-        if kind == ChallengeKind.SCC:
+        if kind == ChallengeKind.SCC_CELLS.value:
             return {} if v.check_scc(key, challenge.text, response) else v.WRONG
-        if kind == ChallengeKind.TIME:
+        if kind == ChallengeKind.TIME_PASSCODE.value:
             match = v.check_time_passcode(
                 key, response, now, step_seconds=record.time_step or PASSCODE_STEP,
                 drift=record.drift, window=self.ctx.config.time_window,
