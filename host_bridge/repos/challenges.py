@@ -70,7 +70,7 @@ _INSERT_IF_USABLE: Final = insert(challenges).from_select(
         (devices.c.valid_until.is_(None)) | (devices.c.valid_until > bindparam("b_now")),
         devices.c.suite.is_not_distinct_from(bindparam("b_suite", type_=Text)),
     ),
-)
+).returning(challenges.c.id)  # psycopg reports no rowcount for INSERT … SELECT
 _COLUMNS: Final = tuple(challenges.c)
 
 
@@ -91,7 +91,7 @@ def insert_if_usable(tx: Tx, challenge: ChallengeRecord, suite: str | None, now:
         "b_expires": challenge.expires, "b_serial": challenge.serial, "b_now": now,
         "b_suite": suite,
     })
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 def get(tx: Tx, challenge_id: str) -> ChallengeRecord | None:

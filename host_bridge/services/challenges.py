@@ -48,8 +48,11 @@ class ChallengeService:
         """Store a new single-use challenge for device `serial` and return it.
 
         The device's kind, suite and question length are remembered per process; a device
-        whose suite changed is looked up afresh. SMS devices: see `SmsService.issue`.
+        whose suite changed is looked up afresh (once). SMS devices: see `SmsService.issue`.
         """
+        return self._issue(serial, voice, fresh=False)
+
+    def _issue(self, serial: str, voice: bool, *, fresh: bool) -> Challenge:
         ctx = self.ctx
         now = ctx.clock()
         static = self._static.get(serial)
@@ -84,7 +87,9 @@ class ChallengeService:
             del self._static[serial]
             with ctx.db.read() as tx:
                 check_usable(devices.get(tx, serial), now)
-            return self.issue(serial, voice=voice)
+            if fresh:  # usable, yet the row refused it twice: never loop
+                raise StoreError(f"device {serial}: the store refused a new challenge")
+            return self._issue(serial, voice, fresh=True)
         return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
 
     @unit_of_work
