@@ -5,8 +5,8 @@ system in the same run.
 
 ratio = logins per second / bare commits per second. A login is two transactions (store the
 challenge, relaxed; consume it, check the answer, move the counters, append the audit row,
-durable), so 0.5 would mean a login costs two bare commits. Both databases are warmed up first so the
-write-ahead log is at its working size (its first growth is slower for everyone) before the
+durable), so 0.5 would mean a login costs two bare commits. Both databases are warmed up first
+so the write-ahead log is at its working size (its first growth is slower for everyone) before the
 rounds are timed. Each round times both loops back to back; the BENCH figures are medians over
 the rounds (`ratio` the median of the per-round ratios, `rounds=` their range), so one fsync stall
 on a shared disk does not decide the result. `per_two_commits` is the ratio against a baseline of
