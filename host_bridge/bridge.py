@@ -26,13 +26,13 @@ from host_bridge.config import BridgeConfig
 from host_bridge.db.engine import Database, shown, store_url
 from host_bridge.db.migrate import upgrade
 from host_bridge.masterkey import MasterKey
+from host_bridge.repos.outbox import Outbox
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.sms import SmsService
 from host_bridge.services.users import UserService
-from host_bridge.sms import Outbox
 from slsio.home import data_home
 
 

@@ -28,10 +28,10 @@ from host_bridge.errors import BridgeError
 from host_bridge.inputs import check_name
 from host_bridge.newfile import write_new
 from host_bridge.repos import devices, users
+from host_bridge.repos.outbox import Message
 from host_bridge.services.context import Context, unit_of_work
 from host_bridge.services.keys import PURPOSE_KEY, PURPOSE_PIN
 from host_bridge.services.sms import ACTIVATION_TOKEN_DIGITS, SmsService
-from host_bridge.sms import Message
 
 PROVISION_MODELS: Final = tuple(name for name, p in PROFILES.items() if p.serial_prefix)
 """Every model with a serial of its own (the registry's; the Temporary Code is no device)."""

@@ -1,6 +1,6 @@
 """SMS and voice codes (KB3196, KB3396) and IB Key activation tokens sent by SMS.
 
-A code goes to the outbox (`host_bridge.sms`, the simulated phone) after its challenge row
+A code goes to the outbox (`host_bridge.repos.outbox`, the simulated phone) after its challenge row
 committed; the audit row of the delivery never holds the code. A new code at most every
 `sms_resend_seconds` (`TooSoon`, a negative answer, otherwise).
 """
@@ -15,9 +15,9 @@ from firmware_model.models import random_digits
 from host_bridge.domain import ChallengeKind, ChallengeRecord, TokenKind
 from host_bridge.errors import BridgeError
 from host_bridge.repos import challenges, devices
+from host_bridge.repos.outbox import Message
 from host_bridge.services.context import Context
 from host_bridge.services.keys import PURPOSE_SMS
-from host_bridge.sms import Message
 from host_bridge.verification import Challenge
 
 ACTIVATION_TOKEN_DIGITS: Final = 8
