@@ -54,11 +54,12 @@ class OneLineParser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
-def one_line(text: str) -> str:
-    """`text` with control characters escaped (a newline becomes `\\n`): one line, always."""
-    if text.isprintable():
-        return text
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+def one_line(text: str, limit: int = 500) -> str:
+    """`text` with control characters escaped (a newline becomes `\\n`) and cut to `limit`
+    characters: one readable line, always (argparse quotes a 5,000-digit value in full)."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
