@@ -58,6 +58,19 @@ def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
     return read_regular(path, limit)[0]
 
 
+def read_text(path: str | os.PathLike[str], limit: int) -> str:
+    """A whole regular file of at most `limit` bytes as UTF-8 text. `ValueError` naming the file
+    ("…: larger than N bytes", "…: not UTF-8 text"); `OSError` as `read_limited`."""
+    try:
+        data = read_limited(path, limit)
+    except ValueError:
+        raise ValueError(f"{os.fspath(path)}: larger than {limit} bytes") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{os.fspath(path)}: not UTF-8 text") from None
+
+
 def read_regular(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result]:
     """`read_limited`, also giving the `fstat` of the file read (its mode, owner, link count).
 

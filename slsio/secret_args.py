@@ -20,7 +20,7 @@ import os
 from pathlib import Path
 
 from slsio.cli import UsageError, read_line
-from slsio.files import read_limited
+from slsio.files import read_text
 
 MAX_SECRET_FILE_BYTES = 4096
 
@@ -92,13 +92,9 @@ def secret_given(args: argparse.Namespace, flag: str) -> bool:
 def first_line(path: Path, option: str) -> str:
     """The first line of a small secret file, without its line end."""
     try:
-        data = read_limited(path, MAX_SECRET_FILE_BYTES)
-    except ValueError:
-        raise UsageError(f"{option}: {path} is larger than {MAX_SECRET_FILE_BYTES} bytes") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{option}: {path} is not UTF-8 text") from None
+        text = read_text(path, MAX_SECRET_FILE_BYTES)
+    except ValueError as exc:  # the message names the file and the problem, never the content
+        raise UsageError(f"{option}: {exc}") from None
     return text.split("\n", 1)[0].rstrip("\r")
 
 

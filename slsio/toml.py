@@ -13,7 +13,7 @@ import tomllib
 from typing import Any
 
 from firmware_model.bounded import MAX_DEPTH, check_depth
-from slsio.files import read_limited
+from slsio.files import read_text
 
 MAX_TOML_BYTES = 64 * 1024
 
@@ -42,13 +42,8 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
 def read_toml(path: str | os.PathLike[str], limit: int = MAX_TOML_BYTES) -> dict[str, Any]:
     """Read and parse a TOML file. `FileNotFoundError` if it is missing (callers decide whether
     that means "use the defaults"), other `OSError`s as they come, `TomlError` for the rest."""
-    where = os.fspath(path)
     try:
-        data = read_limited(path, limit)
-    except ValueError:
-        raise TomlError(f"{where}: larger than {limit} bytes") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise TomlError(f"{where}: not UTF-8 text") from None
-    return parse_toml(text, where)
+        text = read_text(path, limit)
+    except ValueError as exc:
+        raise TomlError(str(exc)) from None
+    return parse_toml(text, os.fspath(path))

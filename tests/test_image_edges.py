@@ -41,6 +41,14 @@ def run_script(script: Path, image: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
+def card_and_script(folder: Path, entropy: object) -> tuple[Path, Path]:
+    """A DSC+ image `a.img` and a script that presses POWER once (one battery press)."""
+    image, script = folder / "a.img", folder / "p.sls"
+    make_image(image, entropy)  # type: ignore[arg-type]
+    script.write_text("press POWER\n")
+    return image, script
+
+
 def presses(path: Path) -> int:
     used = decode_image(path.read_bytes()).state["presses_used"]
     assert isinstance(used, int)
@@ -53,11 +61,9 @@ def presses(path: Path) -> int:
 def test_a_link_cannot_open_an_image_a_server_holds_and_its_save_keeps_the_link(
     tmp_path: Path, entropy: object
 ) -> None:
-    real, link = tmp_path / "a.img", tmp_path / "b.img"
-    make_image(real, entropy)  # type: ignore[arg-type]
+    real, script = card_and_script(tmp_path, entropy)
+    link = tmp_path / "b.img"
     link.symlink_to(real.name)
-    script = tmp_path / "p.sls"
-    script.write_text("press POWER\n")
     with serving(["--image", str(real), "--pty", "--virtual-clock"]) as served:
         refused = run_script(script, link)
         assert refused.returncode == 2, refused
@@ -78,11 +84,9 @@ def test_a_link_cannot_open_an_image_a_server_holds_and_its_save_keeps_the_link(
 def test_a_session_through_a_link_refuses_the_real_name_in_another_process(
     tmp_path: Path, entropy: object
 ) -> None:
-    real, link = tmp_path / "a.img", tmp_path / "b.img"
-    make_image(real, entropy)  # type: ignore[arg-type]
+    real, script = card_and_script(tmp_path, entropy)
+    link = tmp_path / "b.img"
     link.symlink_to(real)
-    script = tmp_path / "p.sls"
-    script.write_text("press POWER\n")
     with DeviceSession(link, clock=1_700_000_000) as session:
         assert session.image_path == real
         refused = run_script(script, real)
@@ -92,11 +96,9 @@ def test_a_session_through_a_link_refuses_the_real_name_in_another_process(
 
 
 def test_a_hard_linked_image_is_refused(tmp_path: Path, entropy: object, capsys: Capture) -> None:
-    real, other = tmp_path / "a.img", tmp_path / "c.img"
-    make_image(real, entropy)  # type: ignore[arg-type]
+    real, script = card_and_script(tmp_path, entropy)
+    other = tmp_path / "c.img"
     os.link(real, other)
-    script = tmp_path / "p.sls"
-    script.write_text("press POWER\n")
     for name in (real, other):
         code, out, err = slsemu(capsys, "script", str(script), "--image", str(name))
         assert (code, out) == (2, "") and "hard links" in err and err.count("\n") == 1, err
@@ -127,10 +129,7 @@ def test_image_new_follows_a_link_and_refuses_a_dangling_one(
 def test_no_lock_file_is_left_behind_or_made_for_a_missing_image(
     tmp_path: Path, entropy: object, capsys: Capture
 ) -> None:
-    image = tmp_path / "a.img"
-    make_image(image, entropy)  # type: ignore[arg-type]
-    script = tmp_path / "p.sls"
-    script.write_text("press POWER\n")
+    image, script = card_and_script(tmp_path, entropy)
     assert slsemu(capsys, "script", str(script), "--image", str(image))[0] == 0
     missing = tmp_path / "missing.img"
     code, _, err = slsemu(capsys, "script", str(script), "--image", str(missing))
@@ -218,10 +217,8 @@ def test_a_file_name_with_a_newline_gives_one_line(tmp_path: Path, capsys: Captu
 def test_an_image_others_can_read_is_refused_and_every_write_makes_it_0600(
     tmp_path: Path, entropy: object, capsys: Capture
 ) -> None:
-    image = tmp_path / "a.img"
-    made = make_image(image, entropy)  # type: ignore[arg-type]
-    script = tmp_path / "p.sls"
-    script.write_text("press POWER\n")
+    image, script = card_and_script(tmp_path, entropy)
+    made = load_image(image)
     for mode in (0o644, 0o640, 0o604):
         image.chmod(mode)
         for argv in (["image", "show", str(image)],

@@ -32,7 +32,7 @@ from firmware_model.script import (
     run_script,
 )
 from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError, one_line, read_line
-from slsio.files import read_limited
+from slsio.files import read_text
 from slsio.secret_args import first_line, from_environment
 
 MAX_SCRIPT_BYTES = 1 << 20
@@ -165,13 +165,9 @@ def _name(option: str, name: str) -> str:
 def load_script(path: Path) -> Script:
     """Read and parse a script file; errors name the file and line."""
     try:
-        data = read_limited(path, MAX_SCRIPT_BYTES)
-    except ValueError:
-        raise UsageError(f"{path}: script is larger than {MAX_SCRIPT_BYTES} bytes") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: script is not UTF-8 text") from None
+        text = read_text(path, MAX_SCRIPT_BYTES)
+    except ValueError as exc:
+        raise UsageError(f"script {exc}") from None
     try:
         return parse_script(text)
     except ScriptError as exc:
