@@ -50,15 +50,19 @@ def call(main: Main, argv: Sequence[str], stdin: bytes = b"") -> Outcome:
     return Outcome(code, texts[0], texts[1])
 
 
-def subcommands(prog: str, commands: ModuleType) -> Iterator[tuple[tuple[str, ...], list[str]]]:
-    """Every leaf subcommand of a console script: its words and its option strings."""
+def subcommands(
+    prog: str, commands: ModuleType, *, with_value: bool = False
+) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """Every leaf subcommand of a console script: its words and its option strings (only those
+    that take a value, with `with_value`)."""
 
     def walk(
         parser: argparse.ArgumentParser, path: tuple[str, ...]
     ) -> Iterator[tuple[tuple[str, ...], list[str]]]:
         subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
         if not subs:
-            flags = [s for a in parser._actions for s in a.option_strings if s.startswith("--")]
+            actions = [a for a in parser._actions if not with_value or a.nargs != 0]
+            flags = [s for a in actions for s in a.option_strings if s.startswith("--")]
             yield path, flags
             return
         for name, child in subs[0].choices.items():
