@@ -6,10 +6,10 @@ for a bug: an exception nothing documents, reported in one line that names its t
 was raised (never its message, which might quote a secret). Never 1: a caller must not read a
 crash as a refusal.
 
-The edge also refuses what no command could use: an argument that is not UTF-8 (the bytes of
-`$'\xff'` reach Python as a lone surrogate, which SQLite, JSON and stdout cannot encode), and
-stdin that is not UTF-8 (`read_line` decodes it strictly). Every error line has its control
-characters escaped, so a file name with a newline still gives one line.
+The edge also refuses what no command could use: an argument (or `SLSEMU_*` variable) that is
+not UTF-8 (the bytes of `$'\xff'` reach Python as a lone surrogate, which SQLite, JSON and stdout
+cannot encode), and stdin that is not UTF-8 (`read_line` decodes it strictly). Every error line
+has its control characters escaped, so a file name with a newline still gives one line.
 
 Each module in a commands package defines `register(subparsers)`, which adds its parser(s) and
 sets `handler=<callable(args) -> int>` as a default. Discovery means no central list to edit.
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
 import traceback
@@ -132,6 +133,9 @@ def _check_utf8(arguments: Sequence[str]) -> None:
     for index, argument in enumerate(arguments, start=1):
         if not _is_utf8(argument):  # not echoed: it may be a secret
             raise UsageError(f"argument {index} is not UTF-8 text")
+    for name, value in os.environ.items():  # SLSEMU_HOME, SLSEMU_STORE, ...: paths we print
+        if name.startswith("SLSEMU_") and not _is_utf8(value):
+            raise UsageError(f"the environment variable {name} is not UTF-8 text")
 
 
 def _is_utf8(text: str) -> bool:

@@ -57,6 +57,19 @@ def test_bytes_that_are_not_utf8_in_an_argument_are_refused_in_one_line(home: Pa
         assert b"Traceback" not in done.stderr
 
 
+def test_a_data_folder_name_that_is_not_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    folder = os.fsencode(tmp_path) + b"/home\xff"
+    env = {**child_env(), "LC_ALL": "C.UTF-8"}
+    env_bytes = {os.fsencode(k): os.fsencode(v) for k, v in env.items()}
+    env_bytes[b"SLSEMU_HOME"] = folder
+    for module in ("emulator.cli", "host_bridge.cli"):
+        done = subprocess.run([sys.executable, "-m", module, "demo" if "emulator" in module
+                               else "init"], capture_output=True, cwd=REPO, env=env_bytes,
+                              timeout=60, check=False)
+        assert done.returncode == 2 and b"SLSEMU_HOME is not UTF-8" in done.stderr, done
+        assert not os.path.exists(folder)
+
+
 def test_stdin_that_is_not_utf8_is_refused_in_one_line(home: Path) -> None:
     for prog, argv, stdin in (
         ("slsbridge", [b"user", b"add", b"bob", b"--password-stdin"], b"\xff\xfe\n"),
