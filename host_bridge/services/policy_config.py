@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from host_bridge.policies import temporary as tmp
 from host_bridge.policies.devices import KNOWN_MODELS, NO_DEVICE
 from host_bridge.policies.ordering import DEFAULT_ORDERING, OrderingConfig
 from host_bridge.policies.withdrawal import DEFAULT_LIMITS, Limit
+from slsio.toml import TomlError, read_toml
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,12 +45,11 @@ def load_policy_config(home: Path) -> PolicyConfig:
     """
     path = home / POLICY_FILE_NAME
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = read_toml(path)
     except FileNotFoundError:
         return PolicyConfig()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BridgeError(f"{path}: {exc}") from None
+    except TomlError as exc:
+        raise BridgeError(str(exc)) from None
     try:
         return _config_from(data)
     except (ValueError, TypeError) as exc:
