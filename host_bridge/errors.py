@@ -35,3 +35,7 @@ class Refused(SlsError):
     """A policy refused an action (a Temporary Code, an Online SCC, an order): a negative answer."""
 
     exit_code = 1
+
+
+class Locked(Refused):
+    """A secret's failure budget is spent: refused without comparing, until an admin unlocks it."""

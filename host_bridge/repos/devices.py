@@ -39,6 +39,11 @@ def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
     ))
 
 
+def exists(tx: Tx, serial: str) -> bool:
+    query = select(devices.c.serial).where(devices.c.serial == serial)
+    return tx.conn.execute(query).first() is not None
+
+
 def get(tx: Tx, serial: str, *, lock: bool = False) -> DeviceRecord:
     """The device `serial` (`lock`: held until the transaction ends). `BridgeError` if none."""
     query = select(*_COLUMNS).where(devices.c.serial == serial)
