@@ -16,7 +16,7 @@ as soon as a move is not in `allowed(...)`, and `mermaid(...)` draws the state d
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -65,24 +65,14 @@ def mermaid(
     name: Callable[[S], str] = lambda state: state.name,
 ) -> str:
     """The table as a Mermaid `stateDiagram-v2`: one arrow per (from, to), labelled with the
-    kinds that make that move (sorted, so the text is stable)."""
-    edges: dict[tuple[str, str], set[str]] = {}
-    order: dict[str, int] = {}
+    kinds that make that move; arrows in the order the Enum lists the states, so the text is
+    stable."""
+    rank = {state: position for position, state in enumerate(type(initial))}
+    edges: dict[tuple[S, S], set[str]] = {}
     for (state, kind), rule in table.items():
-        order.setdefault(name(state), len(order))
         for to in rule.targets:
-            edges.setdefault((name(state), name(to)), set()).add(kind)
+            edges.setdefault((state, to), set()).add(kind)
     lines = ["stateDiagram-v2", f"    [*] --> {name(initial)}"]
-    for (source, target), kinds in sorted(edges.items(), key=_edge_order(order)):
-        lines.append(f"    {source} --> {target}: {', '.join(sorted(kinds))}")
+    for (source, to), kinds in sorted(edges.items(), key=lambda e: (rank[e[0][0]], rank[e[0][1]])):
+        lines.append(f"    {name(source)} --> {name(to)}: {', '.join(sorted(kinds))}")
     return "\n".join(lines) + "\n"
-
-
-def _edge_order(
-    order: Mapping[str, int],
-) -> Callable[[tuple[tuple[str, str], Iterable[str]]], tuple[int, int, str]]:
-    def key(item: tuple[tuple[str, str], Iterable[str]]) -> tuple[int, int, str]:
-        (source, target), _ = item
-        return (order[source], order.get(target, len(order)), target)
-
-    return key

@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from firmware_model import dscplus
+from firmware_model import dscplus, legacy_dsc, scc
 from firmware_model.fsm import Rule, mermaid
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -24,7 +24,11 @@ class Diagram(NamedTuple):
     initial: Any
 
 
-DIAGRAMS = (Diagram("dscplus", "devices-dscplus.md", dscplus.TRANSITIONS, dscplus.State.OFF),)
+DIAGRAMS = (
+    Diagram("dscplus", "devices-dscplus.md", dscplus.TRANSITIONS, dscplus.State.OFF),
+    Diagram("dsc", "devices-other.md", legacy_dsc.TRANSITIONS, legacy_dsc.DscState.OFF),
+    Diagram("scc", "devices-other.md", scc.TRANSITIONS, scc.SccState.OFF),
+)
 
 
 def _block(name: str) -> re.Pattern[str]:
