@@ -31,3 +31,9 @@ def assert_move(table: Table, before: enum.Enum, kinds: Iterable[str], after: en
     assert after in reachable(table, before, kinds), (
         f"{before.name} --{' then '.join(kinds)}--> {after.name} is not in the table"
     )
+
+
+def after_wait(waited: float, *kinds: str) -> tuple[str, ...]:
+    """`kinds`, after a `TIMEOUT` if time passed first (at the same `now` no timer falls due:
+    each was due strictly later than the call that set it)."""
+    return (TIMEOUT, *kinds) if waited else kinds

@@ -21,7 +21,7 @@ from firmware_model.events import BatteryDead, PinAccepted, PinSet, Unlocked
 from firmware_model.fsm import TIMEOUT, kind_of
 from firmware_model.image import decode_image, encode_image
 from firmware_model.models import device_class
-from tests.fsm_check import assert_move
+from tests.fsm_check import after_wait, assert_move
 
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 FIRST_PIN = "2468"
@@ -130,7 +130,7 @@ class Checker:
         reaction = self.card.press(button, self.now)
         # Time first (a timer that fell due), then the key, or the battery's last press.
         kind = "BATTERY" if BatteryDead() in reaction.events else kind_of(button)
-        assert_move(TRANSITIONS, state, (TIMEOUT, kind), self.card.state)
+        assert_move(TRANSITIONS, state, after_wait(step, kind), self.card.state)
         self.check(before, reaction, timed=False)
 
     def advance(self, step: float) -> None:

@@ -22,7 +22,7 @@ from firmware_model.legacy_dsc import (
     passcode,
 )
 from firmware_model.models import load_device, new_image
-from tests.fsm_check import assert_move
+from tests.fsm_check import after_wait, assert_move
 
 Entropy = Callable[[int], bytes]
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
@@ -262,6 +262,7 @@ def test_any_presses_at_any_times(presses: list[tuple[str, float]], typed_pin: s
             kinds: tuple[str, ...] = (TIMEOUT,)
         elif button == "TYPE_PIN":  # a whole PIN (right or wrong) then OK, to reach deep states
             reaction = card.advance(now)
+            assert_move(TRANSITIONS, state, (TIMEOUT,), card.state)
             state, kinds = card.state, ()
             if not card.powered:
                 reaction = reaction.then(card.press("POWER", now))
@@ -270,7 +271,7 @@ def test_any_presses_at_any_times(presses: list[tuple[str, float]], typed_pin: s
             kinds = (*kinds, DIGIT, DIGIT, DIGIT, DIGIT, "OK")
         else:
             reaction = card.press(button, now)
-            kinds = (TIMEOUT, kind_of(button))
+            kinds = after_wait(delay, kind_of(button))
         assert_move(TRANSITIONS, state, kinds, card.state)
         assert reaction.display == card.display
         assert len(card.display) <= 8

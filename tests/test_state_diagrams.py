@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from firmware_model import dscplus, legacy_dsc, scc
+from firmware_model import dscplus, ibkey, legacy_dsc, scc
 from firmware_model.fsm import Rule, mermaid
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -28,6 +28,26 @@ DIAGRAMS = (
     Diagram("dscplus", "devices-dscplus.md", dscplus.TRANSITIONS, dscplus.State.OFF),
     Diagram("dsc", "devices-other.md", legacy_dsc.TRANSITIONS, legacy_dsc.DscState.OFF),
     Diagram("scc", "devices-other.md", scc.TRANSITIONS, scc.SccState.OFF),
+    # IB Key: one table, drawn as the screens' moves by buttons and time, then by API calls
+    # (lower-case kinds), and its durable phases.
+    Diagram(
+        "ibkey-buttons",
+        "devices-other.md",
+        {k: r for k, r in ibkey.SCREEN_TRANSITIONS.items() if not k[1].islower()},
+        ibkey.Screen.CLOSED,
+    ),
+    Diagram(
+        "ibkey-api",
+        "devices-other.md",
+        {k: r for k, r in ibkey.SCREEN_TRANSITIONS.items() if k[1].islower()},
+        ibkey.Screen.CLOSED,
+    ),
+    Diagram(
+        "ibkey-phases",
+        "devices-other.md",
+        ibkey.PHASE_TRANSITIONS,
+        ibkey.Phase.AWAITING_ACTIVATION,
+    ),
 )
 
 
