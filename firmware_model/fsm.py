@@ -36,7 +36,8 @@ TIMEOUT = "TIMEOUT"
 @dataclass(frozen=True, slots=True)
 class Rule(Generic[S, H]):
     """What one kind of event does in one state: `handler` runs and leaves the machine in one of
-    `targets`. `handler` is None when the device's own clock or battery makes the move."""
+    `targets`. `handler` is None when the device's own code makes the move (its clock, its
+    battery, or the API method the kind names)."""
 
     targets: frozenset[S]
     handler: H | None = None
