@@ -48,18 +48,21 @@ class GuessService:
         return charged
 
     def settle(self, tx: Tx, secret: Guessed, user: str, charged: int, ok: bool) -> int:
-        """Record the outcome of guess number `charged`; the wrong guesses in a row after it.
+        """Record the outcome of guess number `charged`. Returns the count its audit row
+        carries: a wrong guess's own number in the row (exact under racing guesses: each number
+        once), or after a right one the wrong guesses still counted (those that raced with it).
         The guess that spends the budget writes the `guess.lock` audit row."""
         if charged == NOT_CHARGED:
             return 0
+        if not ok:
+            if charged == self.budget.limit:
+                self.ctx.audit("guess.lock", "locked", user=user, budget=secret.value,
+                               failures=charged)
+            return charged
         current = guesses.failures(tx, secret, user, lock=True)
-        if ok:
-            current = Budget.after_success(current, charged)
-            guesses.set_failures(tx, secret, user, current, self.ctx.clock())
-        elif charged == self.budget.limit:
-            self.ctx.audit("guess.lock", "locked", user=user, budget=secret.value,
-                           failures=charged)
-        return current
+        left = Budget.after_success(current, charged)
+        guesses.set_failures(tx, secret, user, left, self.ctx.clock())
+        return left
 
     def guess(
         self,
