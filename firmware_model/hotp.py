@@ -159,7 +159,7 @@ def totp(
     *,
     step: int = 30,
     t0: int = 0,
-    digits: int = 8,
+    digits: int = 6,
     algorithm: str = "sha1",
 ) -> str:
     """RFC 6238 TOTP: HOTP with the counter T = floor((time - t0) / step)."""

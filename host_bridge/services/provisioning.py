@@ -225,7 +225,12 @@ class ProvisioningService:
 
 
 def _key_bytes(model: str, suite: str | None) -> int:
-    """Key size: the suite's hash output size (RFC 4226 asks for at least 128 bits), SCC 32."""
+    """Key size: the hash output size of the suite the device will use — the one given, else the
+    model's default (Platinum's SHA-256 suite: 32) — as RFC 4226 asks for at least 128 bits;
+    SCC 32."""
+    if suite is None and profile(model).challenge is ChallengeKind.OCRA:
+        defaults: Mapping[str, str] = getattr(device_class(model), "default_suites", {})
+        suite = next(iter(defaults.values()), None)
     if suite is not None:
         return {"sha1": 20, "sha256": 32, "sha512": 64}[OcraSuite.parse(suite).hash_name]
     return 32 if profile(model).challenge is ChallengeKind.SCC_CELLS else 20
