@@ -166,7 +166,10 @@ class ProvisioningService:
                 if item.model not in PROVISION_MODELS or item.model == "sms":
                     raise BridgeError(f"cannot import a device of model {item.model!r}")
                 check_name(item.serial, "serial")
-                status = DeviceStatus.PENDING if item.model == "ibkey" else DeviceStatus.ACTIVE
+                if item.model == "ibkey" and item.pin is None:
+                    # no activation token exists for it: pending would be pending forever
+                    raise BridgeError(f"IB Key {item.serial}: imported with its PIN only")
+                status = DeviceStatus.ACTIVE
                 pin_mode = None
                 if is_ocra_card(item.model) and item.suite is not None:
                     pin_mode = "soft" if OcraSuite.parse(item.suite).pin_hash else "device"

@@ -1,0 +1,85 @@
+"""What a PSKC (RFC 6030) key says about a device: the algorithm URIs, and which model a key is.
+
+One place for the URIs and the mapping rule, read by the importer (`pskc_io`) and the exporter
+(`pskc_write`). Written (export):
+
+    OCRA (dscplus, gold, platinum, ibkey)  urn:ietf:params:xml:ns:keyprov:pskc:ocra
+                                           + <Suite> (the OCRA suite), <ChallengeFormat>,
+                                             <ResponseFormat Encoding="DECIMAL">, <Counter> (C)
+    legacy DSC                             urn:ietf:params:xml:ns:keyprov:pskc:totp
+                                           + <ResponseFormat>, <Time>, <TimeInterval>
+    SCC, Online SCC                        urn:slsemu:params:algorithm:scc-v1 (ours)
+                                           + <ChallengeFormat>, <ResponseFormat ALPHANUMERIC 6>
+    PIN (soft PIN, IB Key PIN)             urn:ietf:params:xml:ns:keyprov:pskc:pin, its own
+                                           KeyPackage; the device key's <PINPolicy PINKeyId>
+
+`…pskc:ocra` with the suite in `<Suite>` is what LinOTP and NagraID write and what privacyIDEA
+and LinOTP read (privacyIDEA takes the token type from the URI's last `:` part); the older
+`urn:ietf:params:xml:ns:keyprov:pskc#<suite>` of the expired draft-hoyer profile is read too.
+
+Which model a key becomes (`model_for`): `--model` if given; else the `<Model>` of a file we
+wrote (`Manufacturer` = `MANUFACTURER`); else by algorithm — an OCRA suite with a counter (C) is
+an IB Key, any other OCRA suite a DSC+ (soft PIN if the suite has P, device PIN if not), TOTP a
+legacy DSC, our SCC URI an SCC. HOTP is refused: no emulated device shows event codes.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from firmware_model.ocra import OcraSuite
+
+OCRA_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:ocra"
+OCRA_DRAFT_PREFIX: Final = "urn:ietf:params:xml:ns:keyprov:pskc#"
+TOTP_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
+HOTP_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
+PIN_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:pin"
+SCC_ALGORITHM: Final = "urn:slsemu:params:algorithm:scc-v1"
+MANUFACTURER: Final = "oath.slsemu"
+"""RFC 6030 4.3.1: a manufacturer is prefixed `oath.` or `iana.`. Not a registered name: the
+devices are emulated; the prefix is there so importers that check it accept the file."""
+
+OCRA_MODELS: Final = ("dscplus", "gold", "platinum", "ibkey")
+IMPORT_MODELS: Final = (*OCRA_MODELS, "dsc", "scc")
+TOTP_DIGITS: Final = 6
+TOTP_STEP: Final = 30
+SCC_CODE_CHARS: Final = 6
+"""An SCC answer: two 3-character cells side by side."""
+
+
+def algorithm_of(model: str) -> str:
+    """The algorithm URI a key of `model` is exported with. `ValueError` for one we cannot."""
+    if model in OCRA_MODELS:
+        return OCRA_ALGORITHM
+    if model == "dsc":
+        return TOTP_ALGORITHM
+    if model in ("scc", "online_scc"):
+        return SCC_ALGORITHM
+    raise ValueError(f"cannot export a device of model {model!r}")
+
+
+def model_for(algorithm: str, suite: str | None, hint: str | None) -> str:
+    """The model a key of `algorithm` (and OCRA `suite`) becomes; `hint` is `--model` or the
+    model a file of ours names. `ValueError` (one line, no secret) when it cannot be one."""
+    if algorithm == OCRA_ALGORITHM:
+        assert suite is not None
+        default = "ibkey" if OcraSuite.parse(suite).counter else "dscplus"
+        model = hint or default
+        if model not in OCRA_MODELS:
+            raise ValueError(f"an OCRA key cannot be a {model}")
+        return model
+    if algorithm == TOTP_ALGORITHM:
+        return _only(hint, "dsc", "a TOTP")
+    if algorithm == SCC_ALGORITHM:
+        if hint == "online_scc":
+            raise ValueError("an Online SCC is temporary: issue a new one instead of importing")
+        return _only(hint, "scc", "an SCC")
+    if algorithm == HOTP_ALGORITHM:
+        raise ValueError("unsupported algorithm HOTP (no emulated device shows event codes)")
+    raise ValueError(f"unsupported algorithm {algorithm or '(none)'!r}")
+
+
+def _only(hint: str | None, model: str, what: str) -> str:
+    if hint not in (None, model):
+        raise ValueError(f"{what} key cannot be a {hint}")
+    return model
