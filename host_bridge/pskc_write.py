@@ -42,6 +42,8 @@ from host_bridge.services.provisioning import ImportedKey
 from slsio.files import atomic_write
 
 _HEX_DIGITS = {"sha1": 40, "sha256": 64, "sha512": 128}
+PRESHARED_KEY_NAME = "Pre-shared-key"
+"""The `ds:KeyName` of a pre-shared key (the schema wants EncryptionKey to name it somehow)."""
 PIN_KEY_SUFFIX = ".pin"
 """A PIN key's Id: the device key's Id (the serial) and this suffix."""
 
@@ -83,7 +85,7 @@ def pskc_bytes(keys: Sequence[ImportedKey], *, encryption: Encryption | None = N
     if encryption is not None and encryption.password is not None:
         container.encryption.setup_pbkdf2(encryption.password)
     elif encryption is not None and encryption.key is not None:
-        container.encryption.setup_preshared_key(key=encryption.key)
+        container.encryption.setup_preshared_key(key=encryption.key, key_name=PRESHARED_KEY_NAME)
     buffer = io.BytesIO()
     container.write(buffer)
     return buffer.getvalue()

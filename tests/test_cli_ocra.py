@@ -112,7 +112,8 @@ def test_hotp_and_totp_commands(capsys: pytest.CaptureFixture[str]) -> None:
     assert _run(capsys, ["totp", "--key", KEY20, "--time", "59", "--digits", "8"]) == (
         0, "94287082\n", "")
     sha512 = (KEY20 * 4)[:128]
-    assert _run(capsys, ["totp", "--key", sha512, "--time", "59", "--algorithm", "SHA512", "--digits", "8"]) == (
+    sha512_args = ["--time", "59", "--algorithm", "SHA512", "--digits", "8"]
+    assert _run(capsys, ["totp", "--key", sha512, *sha512_args]) == (
         0,
         "90693936\n",
         "",
