@@ -11,7 +11,7 @@ PIN key of its own (`…pskc:pin`, in a KeyPackage with the same DeviceInfo) tha
 `PINUsageMode="Local"` and its PIN rule, no PIN key (the host never learns that PIN). Every
 export validates against the RFC 6030 schema (tests/vectors/pskc/schema/).
 
-Encryption as python-pskc does it: with a password, PBKDF2 (HMAC-SHA1, 12000 iterations, 16-byte
+Encryption as python-pskc does it: with a password, PBKDF2 (HMAC-SHA1, 100 000 iterations, 16-byte
 salt) → AES-128-CBC and an HMAC-SHA1 MAC; with a pre-shared key, AES-CBC under that key and the
 same MAC; or plain. A PIN key is encrypted like the device keys.
 """
