@@ -32,13 +32,10 @@ from host_bridge.inputs import check_name
 from host_bridge.pskc_profiles import (
     IMPORT_MODELS,
     MANUFACTURER,
-    OCRA_ALGORITHM,
     OCRA_DRAFT_PREFIX,
-    PIN_ALGORITHM,
-    SCC_ALGORITHM,
-    TOTP_ALGORITHM,
     TOTP_DIGITS,
     TOTP_STEP,
+    Algorithm,
     model_for,
 )
 from host_bridge.pskc_write import Encryption, write_pskc
@@ -92,7 +89,7 @@ def parse_pskc(
     if len(keys) > MAX_KEYS:
         raise PskcError(f"{name}: more than {MAX_KEYS} keys")
     _open_encryption(container, decryption, name)
-    devices = [key for key in keys if key.algorithm != PIN_ALGORITHM]
+    devices = [key for key in keys if key.algorithm != Algorithm.PIN]
     if not devices:
         raise PskcError(f"{name}: holds only PIN keys, no device key")
     if pin is not None and len(devices) != 1:
@@ -100,7 +97,7 @@ def parse_pskc(
     referenced = {key.policy.pin_key_id for key in devices if key.policy.pin_key_id}
     imported: list[ImportedKey] = []
     for number, key in enumerate(keys, start=1):
-        if key.algorithm == PIN_ALGORITHM:
+        if key.algorithm == Algorithm.PIN:
             if key.id not in referenced:
                 raise PskcError(f"{_where(name, number, key)}: a PIN key no device key refers to")
             continue
@@ -152,12 +149,12 @@ def _device_key(key: pskc.key.Key, where: str, hint: str | None, pin: str | None
         host_pin = given
     elif pin is not None:
         raise PskcError(f"{where}: a {model} checks its PIN itself (no P in a suite); no --pin")
-    if algorithm == OCRA_ALGORITHM:
+    if algorithm == Algorithm.OCRA:
         assert suite is not None
         _check_ocra_device(model, str(serial), bytes(secret), suite, host_pin, counter, where)
-    elif algorithm == TOTP_ALGORITHM:
+    elif algorithm == Algorithm.TOTP:
         _check_totp(key, where)
-    elif algorithm == SCC_ALGORITHM and key.response_length not in (None, 6):
+    elif algorithm == Algorithm.SCC and key.response_length not in (None, 6):
         raise PskcError(f"{where}: an SCC answer has 6 characters, not {key.response_length}")
     return ImportedKey(str(serial), model, bytes(secret), suite, counter or 0, host_pin)
 
@@ -173,8 +170,8 @@ def _algorithm_and_suite(key: pskc.key.Key, where: str) -> tuple[str, str | None
             if suite is not None and suite != fragment:
                 raise PskcError(f"{where}: the algorithm URI and <Suite> name different suites")
             suite = fragment
-        algorithm = OCRA_ALGORITHM
-    if algorithm != OCRA_ALGORITHM:
+        algorithm = Algorithm.OCRA
+    if algorithm != Algorithm.OCRA:
         return algorithm, None
     if suite is None:
         raise PskcError(f"{where}: an OCRA key needs its suite in <Suite>")
@@ -197,7 +194,7 @@ def _file_pin(key: pskc.key.Key, where: str) -> str | None:
     pin_key = key.policy.pin_key
     if pin_key is None:
         raise PskcError(f"{where}: PINKeyId {pin_id!r} names no key in the file")
-    if pin_key.algorithm != PIN_ALGORITHM:
+    if pin_key.algorithm != Algorithm.PIN:
         raise PskcError(f"{where}: PINKeyId {pin_id!r} names a key that is no PIN key")
     try:
         value = pin_key.secret

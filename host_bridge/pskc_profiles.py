@@ -25,16 +25,24 @@ legacy DSC, our SCC URI an SCC. HOTP is refused: no emulated device shows event 
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
 from firmware_model.ocra import OcraSuite
 
-OCRA_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:ocra"
+
+class Algorithm(enum.StrEnum):
+    """The `Algorithm` URIs of the keys we write and read (a member equals its URI text)."""
+
+    OCRA = "urn:ietf:params:xml:ns:keyprov:pskc:ocra"
+    TOTP = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
+    HOTP = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
+    PIN = "urn:ietf:params:xml:ns:keyprov:pskc:pin"
+    SCC = "urn:slsemu:params:algorithm:scc-v1"
+
+
 OCRA_DRAFT_PREFIX: Final = "urn:ietf:params:xml:ns:keyprov:pskc#"
-TOTP_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:totp"
-HOTP_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:hotp"
-PIN_ALGORITHM: Final = "urn:ietf:params:xml:ns:keyprov:pskc:pin"
-SCC_ALGORITHM: Final = "urn:slsemu:params:algorithm:scc-v1"
+"""The expired draft's form, `…pskc#<suite>`: read, never written."""
 MANUFACTURER: Final = "oath.slsemu"
 """RFC 6030 4.3.1: a manufacturer is prefixed `oath.` or `iana.`. Not a registered name: the
 devices are emulated; the prefix is there so importers that check it accept the file."""
@@ -47,34 +55,34 @@ SCC_CODE_CHARS: Final = 6
 """An SCC answer: two 3-character cells side by side."""
 
 
-def algorithm_of(model: str) -> str:
+def algorithm_of(model: str) -> Algorithm:
     """The algorithm URI a key of `model` is exported with. `ValueError` for one we cannot."""
     if model in OCRA_MODELS:
-        return OCRA_ALGORITHM
+        return Algorithm.OCRA
     if model == "dsc":
-        return TOTP_ALGORITHM
+        return Algorithm.TOTP
     if model in ("scc", "online_scc"):
-        return SCC_ALGORITHM
+        return Algorithm.SCC
     raise ValueError(f"cannot export a device of model {model!r}")
 
 
 def model_for(algorithm: str, suite: str | None, hint: str | None) -> str:
     """The model a key of `algorithm` (and OCRA `suite`) becomes; `hint` is `--model` or the
     model a file of ours names. `ValueError` (one line, no secret) when it cannot be one."""
-    if algorithm == OCRA_ALGORITHM:
+    if algorithm == Algorithm.OCRA:
         assert suite is not None
         default = "ibkey" if OcraSuite.parse(suite).counter else "dscplus"
         model = hint or default
         if model not in OCRA_MODELS:
             raise ValueError(f"an OCRA key cannot be a {model}")
         return model
-    if algorithm == TOTP_ALGORITHM:
+    if algorithm == Algorithm.TOTP:
         return _only(hint, "dsc", "a TOTP")
-    if algorithm == SCC_ALGORITHM:
+    if algorithm == Algorithm.SCC:
         if hint == "online_scc":
             raise ValueError("an Online SCC is temporary: issue a new one instead of importing")
         return _only(hint, "scc", "an SCC")
-    if algorithm == HOTP_ALGORITHM:
+    if algorithm == Algorithm.HOTP:
         raise ValueError("unsupported algorithm HOTP (no emulated device shows event codes)")
     raise ValueError(f"unsupported algorithm {algorithm or '(none)'!r}")
 

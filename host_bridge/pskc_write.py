@@ -30,12 +30,10 @@ from firmware_model.ocra import OcraSuite
 from host_bridge.errors import PskcError
 from host_bridge.pskc_profiles import (
     MANUFACTURER,
-    OCRA_ALGORITHM,
-    PIN_ALGORITHM,
     SCC_CODE_CHARS,
-    TOTP_ALGORITHM,
     TOTP_DIGITS,
     TOTP_STEP,
+    Algorithm,
     algorithm_of,
 )
 from host_bridge.services.provisioning import ImportedKey
@@ -98,10 +96,10 @@ def _add(container: pskc.PSKC, item: ImportedKey) -> None:
         raise PskcError(f"device {item.serial}: {exc}") from None
     key = container.add_key(
         id=item.serial, serial=item.serial, manufacturer=MANUFACTURER, model=item.model,
-        algorithm=algorithm, secret=item.key,
+        algorithm=algorithm.value, secret=item.key,
     )
     suite = None
-    if algorithm == OCRA_ALGORITHM:
+    if algorithm == Algorithm.OCRA:
         if item.suite is None:
             raise PskcError(f"device {item.serial} has no suite")
         suite = OcraSuite.parse(item.suite)
@@ -114,7 +112,7 @@ def _add(container: pskc.PSKC, item: ImportedKey) -> None:
         key.response_length = suite.digits or _HEX_DIGITS[suite.hash_name]
         if suite.counter:
             key.counter = item.counter
-    elif algorithm == TOTP_ALGORITHM:
+    elif algorithm == Algorithm.TOTP:
         key.response_encoding = "DECIMAL"
         key.response_length = TOTP_DIGITS
         key.time_offset = 0
@@ -146,7 +144,7 @@ def _pin_policy(
     policy.pin_usage = "Algorithmic"
     pin_key = container.add_key(
         id=item.serial + PIN_KEY_SUFFIX, serial=item.serial, manufacturer=MANUFACTURER,
-        model=item.model, algorithm=PIN_ALGORITHM, secret=item.pin.encode("utf-8"),
+        model=item.model, algorithm=Algorithm.PIN.value, secret=item.pin.encode("utf-8"),
     )
     pin_key.response_encoding = policy.pin_encoding or "ALPHANUMERIC"
     pin_key.response_length = len(item.pin)

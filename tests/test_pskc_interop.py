@@ -20,7 +20,7 @@ from firmware_model.scc import scc_response
 from host_bridge.bridge import Bridge
 from host_bridge.errors import PskcError
 from host_bridge.pskc_io import parse_pskc, read_pskc
-from host_bridge.pskc_profiles import MANUFACTURER, OCRA_ALGORITHM, PIN_ALGORITHM
+from host_bridge.pskc_profiles import MANUFACTURER, Algorithm
 from host_bridge.pskc_write import Encryption, pskc_bytes
 from host_bridge.services.provisioning import ImportedKey
 from host_bridge.verification import parse_scc_challenge
@@ -76,7 +76,7 @@ def test_every_export_kind_validates_against_the_rfc6030_schema(
     for key in root.iterfind(".//p:Key", NS):
         assert key.find("p:AlgorithmParameters/p:ResponseFormat", NS).get("Encoding")
     assert {m.text for m in root.iterfind(".//p:Manufacturer", NS)} == {MANUFACTURER}
-    ocra_keys = root.findall(f".//p:Key[@Algorithm='{OCRA_ALGORITHM}']", NS)
+    ocra_keys = root.findall(f".//p:Key[@Algorithm='{Algorithm.OCRA}']", NS)
     assert len(ocra_keys) == 5
     for key in ocra_keys:
         suite = key.findtext("p:AlgorithmParameters/p:Suite", namespaces=NS)
@@ -101,7 +101,7 @@ def test_soft_pins_travel_as_pin_keys_named_by_pin_key_id(tmp_path: Path) -> Non
     policy = root.find(".//p:PINPolicy", NS)
     assert policy.get("PINUsageMode") == "Algorithmic"
     pin_key = root.find(f".//p:Key[@Id='{policy.get('PINKeyId')}']", NS)
-    assert pin_key is not None and pin_key.get("Algorithm") == PIN_ALGORITHM
+    assert pin_key is not None and pin_key.get("Algorithm") == Algorithm.PIN
     secret = pin_key.findtext("p:Data/p:Secret/p:PlainValue", namespaces=NS)
     assert secret is not None and base64.b64decode(secret) == b"2468"
     device_pin = made[1][0]
