@@ -148,7 +148,7 @@ def _device_key(key: pskc.key.Key, where: str, hint: str | None, pin: str | None
             raise PskcError(f"{where}: suite {suite} needs the PIN (a PIN key, or --pin)")
         host_pin = given
     elif pin is not None:
-        raise PskcError(f"{where}: a {model} checks its PIN itself (no P in a suite); no --pin")
+        raise PskcError(f"{where}: the host keeps no PIN for a {model} (not in its codes)")
     if algorithm == Algorithm.OCRA:
         assert suite is not None
         _check_ocra_device(model, str(serial), bytes(secret), suite, host_pin, counter, where)
@@ -237,11 +237,10 @@ def _check_totp(key: pskc.key.Key, where: str) -> None:
     digits = key.response_length if key.response_length is not None else TOTP_DIGITS
     step = key.time_interval if key.time_interval is not None else TOTP_STEP
     hash_name = (key.algorithm_suite or "SHA1").strip().upper().removeprefix("HMAC-")
-    if (digits, step, key.time_offset or 0, hash_name) != (TOTP_DIGITS, TOTP_STEP, 0, "SHA1"):
+    if (digits, step, hash_name) != (TOTP_DIGITS, TOTP_STEP, "SHA1"):
         raise PskcError(
             f"{where}: a legacy DSC shows {TOTP_DIGITS}-digit TOTP-SHA1 codes of {TOTP_STEP}-second"
-            f" steps from the epoch; this key has {digits} digits, {hash_name}, {step}-second steps"
-            f" from {key.time_offset or 0}"
+            f" steps; this key has {digits} digits, {hash_name}, {step}-second steps"
         )
     if key.response_encoding not in (None, "DECIMAL"):
         raise PskcError(f"{where}: a TOTP code is DECIMAL, not {key.response_encoding}")

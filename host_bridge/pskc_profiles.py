@@ -7,7 +7,7 @@ One place for the URIs and the mapping rule, read by the importer (`pskc_io`) an
                                            + <Suite> (the OCRA suite), <ChallengeFormat>,
                                              <ResponseFormat Encoding="DECIMAL">, <Counter> (C)
     legacy DSC                             urn:ietf:params:xml:ns:keyprov:pskc:totp
-                                           + <ResponseFormat>, <Time>, <TimeInterval>
+                                           + <ResponseFormat>, <TimeInterval>
     SCC, Online SCC                        urn:slsemu:params:algorithm:scc-v1 (ours)
                                            + <ChallengeFormat>, <ResponseFormat ALPHANUMERIC 6>
     PIN (soft PIN, IB Key PIN)             urn:ietf:params:xml:ns:keyprov:pskc:pin, its own

@@ -5,7 +5,7 @@ Every key gets what RFC 6030 and the algorithm profiles ask of it (URIs and rule
 model name; `AlgorithmParameters` on every key (an importer that reads `ResponseFormat` must
 never meet a key without it); for OCRA the suite in `<Suite>`, the challenge as
 `<ChallengeFormat Encoding Min Max>` and `<ResponseFormat Encoding Length>`; `<Counter>` for a
-suite with C; `<Time>` and `<TimeInterval>` for TOTP. A PIN the host keeps (a suite with P) is a
+suite with C; `<TimeInterval>` for TOTP. A PIN the host keeps (a suite with P) is a
 PIN key of its own (`…pskc:pin`, in a KeyPackage with the same DeviceInfo) that the device key's
 `<PINPolicy PINKeyId PINUsageMode="Algorithmic">` names; a card that checks its PIN itself gets
 `PINUsageMode="Local"` and its PIN rule, no PIN key (the host never learns that PIN). Every
@@ -115,7 +115,6 @@ def _add(container: pskc.PSKC, item: ImportedKey) -> None:
     elif algorithm == Algorithm.TOTP:
         key.response_encoding = "DECIMAL"
         key.response_length = TOTP_DIGITS
-        key.time_offset = 0
         key.time_interval = TOTP_STEP
     else:  # the SCC: two indices in, two 3-character cells out
         key.challenge_encoding = "DECIMAL"
@@ -147,5 +146,5 @@ def _pin_policy(
         model=item.model, algorithm=Algorithm.PIN.value, secret=item.pin.encode("utf-8"),
     )
     pin_key.response_encoding = policy.pin_encoding or "ALPHANUMERIC"
-    pin_key.response_length = len(item.pin)
+    pin_key.response_length = rule.max_length  # the rule's, so an encrypted file hides the length
     policy.pin_key_id = pin_key.id

@@ -213,7 +213,7 @@ def test_what_cannot_be_a_working_device_is_refused_whole(
 def test_a_pin_for_a_card_that_checks_its_own_is_refused_not_ignored() -> None:
     data = (VECTORS / "figure10-ocra-unique.pskcxml").read_bytes()
     one = data[: data.index(b"<KeyPackage>", data.index(b"</KeyPackage>"))] + b"</KeyContainer>"
-    with pytest.raises(PskcError, match="checks its PIN itself"):
+    with pytest.raises(PskcError, match="keeps no PIN for a dscplus"):
         parse_pskc(one, pin="1234")
 
 
@@ -261,3 +261,19 @@ def test_any_exporter_input_gives_a_valid_file_that_reads_back_or_one_refusal(
         (k.serial, k.model, k.key, k.suite, k.pin) for k in keys]
     assert [k.counter for k in back] == [
         k.counter if k.suite and ":C-" in k.suite else 0 for k in keys]
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ((b'Length="6"', b'Length="8"'), "this key has 8 digits, SHA1, 30-second steps"),
+        ((b"<pskc:PlainValue>30<", b"<pskc:PlainValue>60<"), "6 digits, SHA1, 60-second steps"),
+    ],
+)
+def test_a_totp_key_a_legacy_dsc_cannot_show_is_refused_naming_what_differs(
+    change: tuple[bytes, bytes], message: str
+) -> None:
+    document = pskc_bytes([ImportedKey("DS1", "dsc", RFC_SECRET)])
+    assert parse_pskc(document)[0].model == "dsc"
+    with pytest.raises(PskcError, match=rf"key 1 \(Id 'DS1', serial 'DS1'\): .*{message}"):
+        parse_pskc(document.replace(*change))
