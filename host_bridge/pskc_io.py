@@ -25,6 +25,8 @@ import pskc.exceptions
 
 from firmware_model.device import ImageSpec
 from firmware_model.errors import SuiteError
+from firmware_model.hotp import LEGACY_DSC_OTP, OtpSpec
+from firmware_model.legacy_dsc import PASSCODE_DIGITS, PASSCODE_STEP
 from firmware_model.models import new_image
 from firmware_model.ocra import OcraSuite
 from host_bridge.errors import PskcError
@@ -33,8 +35,7 @@ from host_bridge.pskc_profiles import (
     IMPORT_MODELS,
     MANUFACTURER,
     OCRA_DRAFT_PREFIX,
-    TOTP_DIGITS,
-    TOTP_STEP,
+    OTP_HASHES,
     Algorithm,
     model_for,
 )
@@ -46,6 +47,7 @@ __all__ = ["Decryption", "parse_pskc", "read_pskc", "write_pskc"]
 
 MAX_PSKC_BYTES: Final = 4 << 20
 MAX_KEYS: Final = 10_000
+MAX_TIME_STEP: Final = 86_400
 
 
 Decryption = Encryption
@@ -149,14 +151,17 @@ def _device_key(key: pskc.key.Key, where: str, hint: str | None, pin: str | None
         host_pin = given
     elif pin is not None:
         raise PskcError(f"{where}: the host keeps no PIN for a {model} (not in its codes)")
+    otp: str | None = None
+    step: int | None = None
     if algorithm == Algorithm.OCRA:
         assert suite is not None
         _check_ocra_device(model, str(serial), bytes(secret), suite, host_pin, counter, where)
-    elif algorithm == Algorithm.TOTP:
-        _check_totp(key, where)
+    elif algorithm in (Algorithm.TOTP, Algorithm.HOTP):
+        otp, step = _otp_of(key, algorithm, where)
     elif algorithm == Algorithm.SCC and key.response_length not in (None, 6):
         raise PskcError(f"{where}: an SCC answer has 6 characters, not {key.response_length}")
-    return ImportedKey(str(serial), model, bytes(secret), suite, counter or 0, host_pin)
+    return ImportedKey(str(serial), model, bytes(secret), suite,
+                       counter or 0 if algorithm != Algorithm.TOTP else 0, host_pin, otp, step)
 
 
 def _algorithm_and_suite(key: pskc.key.Key, where: str) -> tuple[str, str | None]:
@@ -233,17 +238,27 @@ def _throwaway_entropy(count: int) -> bytes:
     return bytes(count)
 
 
-def _check_totp(key: pskc.key.Key, where: str) -> None:
-    digits = key.response_length if key.response_length is not None else TOTP_DIGITS
-    step = key.time_interval if key.time_interval is not None else TOTP_STEP
-    hash_name = (key.algorithm_suite or "SHA1").strip().upper().removeprefix("HMAC-")
-    if (digits, step, hash_name) != (TOTP_DIGITS, TOTP_STEP, "SHA1"):
-        raise PskcError(
-            f"{where}: a legacy DSC shows {TOTP_DIGITS}-digit TOTP-SHA1 codes of {TOTP_STEP}-second"
-            f" steps; this key has {digits} digits, {hash_name}, {step}-second steps"
-        )
+def _otp_of(key: pskc.key.Key, algorithm: str, where: str) -> tuple[str | None, int | None]:
+    """(`OtpSpec` text, TOTP step) of a HOTP/TOTP key; (None, None) for the legacy DSC's own
+    TOTP-SHA1, 6 digits, 30 s, which the emulated card shows too."""
     if key.response_encoding not in (None, "DECIMAL"):
-        raise PskcError(f"{where}: a TOTP code is DECIMAL, not {key.response_encoding}")
+        raise PskcError(f"{where}: an OATH code is DECIMAL, not {key.response_encoding}")
+    suite = (key.algorithm_suite or "SHA1").strip().upper().removeprefix("HMAC-")
+    if suite not in OTP_HASHES:
+        raise PskcError(f"{where}: <Suite> {suite[:20]!r} names no hash (SHA1, SHA256, SHA512)")
+    digits = key.response_length if key.response_length is not None else PASSCODE_DIGITS
+    try:
+        spec = OtpSpec(algorithm == Algorithm.HOTP, OTP_HASHES[suite], digits)
+    except (TypeError, ValueError) as exc:
+        raise PskcError(f"{where}: {exc}") from None
+    if spec.event:
+        return spec.text, None
+    step = key.time_interval if key.time_interval is not None else PASSCODE_STEP
+    if isinstance(step, bool) or not isinstance(step, int) or not 1 <= step <= MAX_TIME_STEP:
+        raise PskcError(f"{where}: TimeInterval must be 1 to {MAX_TIME_STEP} seconds")
+    if spec == LEGACY_DSC_OTP and step == PASSCODE_STEP:
+        return None, None
+    return spec.text, step
 
 
 def _where(name: str, number: int, key: pskc.key.Key) -> str:

@@ -6,8 +6,11 @@ One place for the URIs and the mapping rule, read by the importer (`pskc_io`) an
     OCRA (dscplus, gold, platinum, ibkey)  urn:ietf:params:xml:ns:keyprov:pskc:ocra
                                            + <Suite> (the OCRA suite), <ChallengeFormat>,
                                              <ResponseFormat Encoding="DECIMAL">, <Counter> (C)
-    legacy DSC                             urn:ietf:params:xml:ns:keyprov:pskc:totp
-                                           + <ResponseFormat>, <TimeInterval>
+    legacy DSC, OATH TOTP token            urn:ietf:params:xml:ns:keyprov:pskc:totp
+                                           + <ResponseFormat>, <TimeInterval>, <Suite> (hash,
+                                             only when not SHA1)
+    OATH HOTP token (imported)             urn:ietf:params:xml:ns:keyprov:pskc:hotp
+                                           + <ResponseFormat>, <Counter>, <Suite> as TOTP
     SCC, Online SCC                        urn:slsemu:params:algorithm:scc-v1 (ours)
                                            + <ChallengeFormat>, <ResponseFormat ALPHANUMERIC 6>
     PIN (soft PIN, IB Key PIN)             urn:ietf:params:xml:ns:keyprov:pskc:pin, its own
@@ -19,8 +22,9 @@ and LinOTP read (privacyIDEA takes the token type from the URI's last `:` part);
 
 Which model a key becomes (`model_for`): `--model` if given; else the `<Model>` of a file we
 wrote (`Manufacturer` = `MANUFACTURER`); else by algorithm — an OCRA suite with a counter (C) is
-an IB Key, any other OCRA suite a DSC+ (soft PIN if the suite has P, device PIN if not), TOTP a
-legacy DSC, our SCC URI an SCC. HOTP is refused: no emulated device shows event codes.
+an IB Key, any other OCRA suite a DSC+ (soft PIN if the suite has P, device PIN if not), HOTP and
+TOTP a `dsc` (a token that shows a code without a challenge) keeping its own parameters, our SCC
+URI an SCC.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from __future__ import annotations
 import enum
 from typing import Final
 
+from firmware_model.hotp import OtpSpec
 from firmware_model.ocra import OcraSuite
 
 
@@ -49,18 +54,19 @@ devices are emulated; the prefix is there so importers that check it accept the 
 
 OCRA_MODELS: Final = ("dscplus", "gold", "platinum", "ibkey")
 IMPORT_MODELS: Final = (*OCRA_MODELS, "dsc", "scc")
-TOTP_DIGITS: Final = 6
-TOTP_STEP: Final = 30
+OTP_HASHES: Final = {"SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
+"""`<Suite>` of a HOTP/TOTP key: the hash (privacyIDEA's reading; `HMAC-` prefix allowed)."""
 SCC_CODE_CHARS: Final = 6
 """An SCC answer: two 3-character cells side by side."""
 
 
-def algorithm_of(model: str) -> Algorithm:
-    """The algorithm URI a key of `model` is exported with. `ValueError` for one we cannot."""
+def algorithm_of(model: str, otp: OtpSpec | None = None) -> Algorithm:
+    """The algorithm URI a key of `model` (showing `otp`) is exported with. `ValueError` for one
+    we cannot export."""
     if model in OCRA_MODELS:
         return Algorithm.OCRA
     if model == "dsc":
-        return Algorithm.TOTP
+        return Algorithm.HOTP if otp is not None and otp.event else Algorithm.TOTP
     if model in ("scc", "online_scc"):
         return Algorithm.SCC
     raise ValueError(f"cannot export a device of model {model!r}")
@@ -76,14 +82,12 @@ def model_for(algorithm: str, suite: str | None, hint: str | None) -> str:
         if model not in OCRA_MODELS:
             raise ValueError(f"an OCRA key cannot be a {model}")
         return model
-    if algorithm == Algorithm.TOTP:
-        return _only(hint, "dsc", "a TOTP")
+    if algorithm in (Algorithm.TOTP, Algorithm.HOTP):
+        return _only(hint, "dsc", "an OATH OTP")
     if algorithm == Algorithm.SCC:
         if hint == "online_scc":
             raise ValueError("an Online SCC is temporary: issue a new one instead of importing")
         return _only(hint, "scc", "an SCC")
-    if algorithm == Algorithm.HOTP:
-        raise ValueError("unsupported algorithm HOTP (no emulated device shows event codes)")
     raise ValueError(f"unsupported algorithm {algorithm or '(none)'!r}")
 
 

@@ -5,7 +5,8 @@ Every key gets what RFC 6030 and the algorithm profiles ask of it (URIs and rule
 model name; `AlgorithmParameters` on every key (an importer that reads `ResponseFormat` must
 never meet a key without it); for OCRA the suite in `<Suite>`, the challenge as
 `<ChallengeFormat Encoding Min Max>` and `<ResponseFormat Encoding Length>`; `<Counter>` for a
-suite with C; `<TimeInterval>` for TOTP. A PIN the host keeps (a suite with P) is a
+suite with C; `<Counter>` for HOTP, `<TimeInterval>` for TOTP, `<Suite>` the hash of a
+HOTP/TOTP token that is not SHA-1. A PIN the host keeps (a suite with P) is a
 PIN key of its own (`…pskc:pin`, in a KeyPackage with the same DeviceInfo) that the device key's
 `<PINPolicy PINKeyId PINUsageMode="Algorithmic">` names; a card that checks its PIN itself gets
 `PINUsageMode="Local"` and its PIN rule, no PIN key (the host never learns that PIN). Every
@@ -25,14 +26,14 @@ from pathlib import Path
 
 import pskc
 
+from firmware_model.hotp import LEGACY_DSC_OTP, OtpSpec
+from firmware_model.legacy_dsc import PASSCODE_STEP
 from firmware_model.models import PinCharset, profile
 from firmware_model.ocra import OcraSuite
 from host_bridge.errors import PskcError
 from host_bridge.pskc_profiles import (
     MANUFACTURER,
     SCC_CODE_CHARS,
-    TOTP_DIGITS,
-    TOTP_STEP,
     Algorithm,
     algorithm_of,
 )
@@ -90,8 +91,9 @@ def pskc_bytes(keys: Sequence[ImportedKey], *, encryption: Encryption | None = N
 
 
 def _add(container: pskc.PSKC, item: ImportedKey) -> None:
+    otp = OtpSpec.parse(item.otp) if item.otp is not None else None
     try:
-        algorithm = algorithm_of(item.model)
+        algorithm = algorithm_of(item.model, otp)
     except ValueError as exc:
         raise PskcError(f"device {item.serial}: {exc}") from None
     key = container.add_key(
@@ -112,10 +114,16 @@ def _add(container: pskc.PSKC, item: ImportedKey) -> None:
         key.response_length = suite.digits or _HEX_DIGITS[suite.hash_name]
         if suite.counter:
             key.counter = item.counter
-    elif algorithm == Algorithm.TOTP:
+    elif algorithm in (Algorithm.TOTP, Algorithm.HOTP):
+        spec = otp or LEGACY_DSC_OTP
         key.response_encoding = "DECIMAL"
-        key.response_length = TOTP_DIGITS
-        key.time_interval = TOTP_STEP
+        key.response_length = spec.digits
+        if spec.algorithm != "sha1":  # privacyIDEA and LinOTP read the hash from <Suite>
+            key.algorithm_suite = spec.algorithm.upper()
+        if spec.event:
+            key.counter = item.counter
+        else:
+            key.time_interval = item.time_step or PASSCODE_STEP
     else:  # the SCC: two indices in, two 3-character cells out
         key.challenge_encoding = "DECIMAL"
         key.challenge_min_length, key.challenge_max_length = 1, 3

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from lxml import etree
 
 from firmware_model.device import ImageSpec
+from firmware_model.hotp import OtpSpec, hotp, totp
 from firmware_model.legacy_dsc import passcode
 from firmware_model.models import new_image
 from firmware_model.ocra import ocra
@@ -198,7 +199,7 @@ def test_linotp_style_ocra_file_imports_and_verifies(tmp_path: Path) -> None:
          r"key 4 \(Id 'OC0000000003', serial 'OC0000000003'\): cannot be a working ibkey"),
         ("linotp-style-ocra.pskcxml", {"pin": "1234"}, "one key"),
         ("linotp-style-ocra.pskcxml", {"model": "dsc"}, "an OCRA key cannot be a dsc"),
-        ("rfc6030-figure10.pskcxml", {}, "unsupported algorithm HOTP"),
+        ("rfc6030-figure10.pskcxml", {"model": "scc"}, "an OATH OTP key cannot be a scc"),
         ("figure10-ocra-unique.pskcxml", {"model": "ibkey"}, "cannot be a working ibkey"),
     ],
 )
@@ -217,9 +218,22 @@ def test_a_pin_for_a_card_that_checks_its_own_is_refused_not_ignored() -> None:
         parse_pskc(one, pin="1234")
 
 
-def test_rfc6030_figures_validate_and_import_as_the_rules_say() -> None:
+def test_rfc6030_figures_validate_and_import_as_the_rules_say(tmp_path: Path) -> None:
     for path in sorted(VECTORS.glob("rfc6030-figure*.pskcxml")):
         _valid(path.read_bytes())
+    # Figure 6: an 8-digit HOTP key under a pre-shared key becomes a dsc that keeps its HOTP
+    (hotp_key,) = read_pskc(VECTORS / "rfc6030-figure6.pskcxml",
+                            decryption=Encryption(key=PRESHARED))
+    assert (hotp_key.model, hotp_key.otp, hotp_key.key) == ("dsc", "HOTP-SHA1-8", RFC_SECRET)
+    bridge = open_bridge(tmp_path / "home", FakeClock())
+    bridge.add_user("alice", "pw")
+    bridge.import_keys("alice", [hotp_key], source="figure6")
+    for counter in (0, 3):  # a token pressed twice without logging in: the look-ahead resyncs
+        challenge = bridge.issue_challenge("987654321")
+        code = hotp(RFC_SECRET, counter, digits=8)
+        assert bridge.verify("987654321", challenge.id, code).accepted
+    replay = bridge.issue_challenge("987654321")
+    assert not bridge.verify("987654321", replay.id, hotp(RFC_SECRET, 3, digits=8)).accepted
     keys = read_pskc(VECTORS / "figure7-ocra-ibkey.pskcxml", decryption=Encryption(
         password="qwerty"), pin="4321")
     assert [(k.model, k.pin) for k in keys] == [("ibkey", "4321")]
@@ -236,8 +250,18 @@ def _exported(draw: st.DrawFn) -> ImportedKey:
     model = draw(st.sampled_from(["dscplus", "gold", "platinum", "ibkey", "dsc", "scc"]))
     serial = draw(st.from_regex(r"[A-Z]{2}[0-9]{1,10}", fullmatch=True))
     secret = draw(st.binary(min_size=1, max_size=64))
-    if model in ("dsc", "scc"):
+    if model == "scc":
         return ImportedKey(serial, model, secret)
+    if model == "dsc":  # the card's own TOTP, or an imported OATH token's HOTP/TOTP
+        otp = draw(st.sampled_from([None, "HOTP-SHA1-6", "HOTP-SHA256-8", "TOTP-SHA512-7",
+                                    "TOTP-SHA1-10", "TOTP-SHA1-6"]))
+        if otp is None:
+            return ImportedKey(serial, model, secret)
+        if otp.startswith("HOTP"):
+            return ImportedKey(serial, model, secret, counter=draw(st.integers(0, 2**63 - 1)),
+                               otp=otp)
+        step = draw(st.integers(1, 86_400).filter(lambda s: otp != "TOTP-SHA1-6" or s != 30))
+        return ImportedKey(serial, model, secret, otp=otp, time_step=step)
     suite = draw(_SUITES)
     pin = draw(st.from_regex(r"[0-9]{4}", fullmatch=True)) if "PSHA1" in suite else None
     counter = draw(st.integers(0, 2**63 - 1)) if ":C-" in suite else 0
@@ -257,23 +281,58 @@ def test_any_exporter_input_gives_a_valid_file_that_reads_back_or_one_refusal(
     except PskcError as exc:  # a key no device of its model could use (say, a gold with P)
         assert "\n" not in str(exc) and "cannot be a working" in str(exc)
         return
-    assert [(k.serial, k.model, k.key, k.suite, k.pin) for k in back] == [
-        (k.serial, k.model, k.key, k.suite, k.pin) for k in keys]
+    assert [(k.serial, k.model, k.key, k.suite, k.pin, k.otp, k.time_step) for k in back] == [
+        (k.serial, k.model, k.key, k.suite, k.pin, k.otp, k.time_step) for k in keys]
     assert [k.counter for k in back] == [
-        k.counter if k.suite and ":C-" in k.suite else 0 for k in keys]
+        k.counter if (k.suite and ":C-" in k.suite) or (k.otp or "").startswith("HOTP") else 0
+        for k in keys]
+
+
+@pytest.mark.parametrize(
+    ("change", "otp", "step"),
+    [
+        ((b"", b""), None, None),  # the legacy DSC's own: the emulated card shows it
+        ((b'Length="6"', b'Length="8"'), "TOTP-SHA1-8", 30),
+        ((b"<pskc:PlainValue>30<", b"<pskc:PlainValue>60<"), "TOTP-SHA1-6", 60),
+        ((b"<pskc:ResponseFormat", b"<pskc:Suite>HMAC-SHA256</pskc:Suite><pskc:ResponseFormat"),
+         "TOTP-SHA256-6", 30),
+    ],
+)
+def test_totp_keys_of_any_rfc_parameters_keep_them(
+    change: tuple[bytes, bytes], otp: str | None, step: int | None, tmp_path: Path
+) -> None:
+    document = pskc_bytes([ImportedKey("DS1", "dsc", RFC_SECRET)]).replace(*change)
+    _valid(document)
+    (key,) = parse_pskc(document)
+    assert (key.model, key.otp, key.time_step) == ("dsc", otp, step)
+    clock = FakeClock()
+    bridge = open_bridge(tmp_path / "home", clock)
+    bridge.add_user("alice", "pw")
+    bridge.import_keys("alice", [key], source="totp")
+    spec = OtpSpec.parse(otp or "TOTP-SHA1-6")
+    code = totp(RFC_SECRET, clock.now, step=step or 30, digits=spec.digits,
+                algorithm=spec.algorithm)
+    challenge = bridge.issue_challenge("DS1")
+    assert bridge.verify("DS1", challenge.id, code).accepted
+    if otp is None:
+        assert code == passcode(RFC_SECRET, clock.now)
 
 
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ((b'Length="6"', b'Length="8"'), "this key has 8 digits, SHA1, 30-second steps"),
-        ((b"<pskc:PlainValue>30<", b"<pskc:PlainValue>60<"), "6 digits, SHA1, 60-second steps"),
+        ((b'Length="6"', b'Length="11"'), "digits must be 6 to 10"),
+        ((b'Length="6"', b'Length="5"'), "digits must be 6 to 10"),
+        ((b"<pskc:ResponseFormat", b"<pskc:Suite>MD5</pskc:Suite><pskc:ResponseFormat"),
+         "names no hash"),
+        ((b'Encoding="DECIMAL" Length="6"', b'Encoding="HEXADECIMAL" Length="6"'),
+         "an OATH code is DECIMAL"),
+        ((b"<pskc:PlainValue>30<", b"<pskc:PlainValue>0<"), "TimeInterval must be 1 to"),
     ],
 )
-def test_a_totp_key_a_legacy_dsc_cannot_show_is_refused_naming_what_differs(
+def test_an_otp_key_no_token_could_show_is_refused_naming_the_key(
     change: tuple[bytes, bytes], message: str
 ) -> None:
     document = pskc_bytes([ImportedKey("DS1", "dsc", RFC_SECRET)])
-    assert parse_pskc(document)[0].model == "dsc"
     with pytest.raises(PskcError, match=rf"key 1 \(Id 'DS1', serial 'DS1'\): .*{message}"):
         parse_pskc(document.replace(*change))

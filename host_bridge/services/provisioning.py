@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from firmware_model.device import ImageSpec
+from firmware_model.hotp import OtpSpec
 from firmware_model.image import DeviceImage, JsonValue, encode_image
 from firmware_model.legacy_dsc import PASSCODE_STEP
 from firmware_model.models import (
@@ -56,6 +57,10 @@ class ImportedKey:
     suite: str | None = None
     counter: int = 0
     pin: str | None = field(default=None, repr=False)
+    otp: str | None = None
+    """An OATH token's HOTP/TOTP (`OtpSpec` text); None: the model's own codes."""
+    time_step: int | None = None
+    """TOTP seconds per step (None: the model's own)."""
 
 
 class ProvisioningService:
@@ -178,7 +183,7 @@ class ProvisioningService:
                 self.insert(
                     user, item.model, item.serial, item.key, status=status, now=now,
                     suite=item.suite, pin=item.pin, pin_mode=pin_mode, valid_until=None,
-                    counter=item.counter,
+                    counter=item.counter, otp=item.otp, time_step=item.time_step,
                 )
                 serials.append(item.serial)
             ctx.audit("pskc.import", "ok", user=user, devices=len(serials), source=source)
@@ -194,7 +199,8 @@ class ProvisioningService:
         if record.pin_enc is not None:
             pin = ctx.master.open(PURPOSE_PIN, serial, record.pin_enc).decode()
         ctx.audit("pskc.export", "ok", serial=serial)
-        return ImportedKey(serial, record.model, key, record.suite, record.counter, pin)
+        return ImportedKey(serial, record.model, key, record.suite, record.counter, pin,
+                           record.otp, record.time_step)
 
     def insert(
         self,
@@ -210,18 +216,24 @@ class ProvisioningService:
         pin_mode: str | None,
         valid_until: float | None,
         counter: int = 0,
+        otp: str | None = None,
+        time_step: int | None = None,
     ) -> None:
         if suite is not None:
             OcraSuite.parse(suite)
+        if otp is not None:
+            OtpSpec.parse(otp)
+        if model == "dsc" and time_step is None:
+            time_step = PASSCODE_STEP
         master = self.ctx.master
         record = DeviceRecord(
             serial=serial, model=model, status=status, suite=suite,
             key_enc=master.seal(PURPOSE_KEY, serial, key), counter=counter, pin_mode=pin_mode,
             pin_enc=master.seal(PURPOSE_PIN, serial, pin.encode()) if pin else None,
-            time_step=PASSCODE_STEP if model == "dsc" else None, drift=0, last_step=None,
+            time_step=time_step, drift=0, last_step=None,
             failures=0, temporary=valid_until is not None, valid_until=valid_until,
             replaced_by=None, created=now,
-            activated=now if status is DeviceStatus.ACTIVE else None, updated=now,
+            activated=now if status is DeviceStatus.ACTIVE else None, updated=now, otp=otp,
         )
         with self.ctx.db.transaction() as tx:
             devices.insert_device(tx, record, user)
