@@ -228,6 +228,7 @@ def test_rfc6030_figures_validate_and_import_as_the_rules_say(tmp_path: Path) ->
     bridge = open_bridge(tmp_path / "home", FakeClock())
     bridge.add_user("alice", "pw")
     bridge.import_keys("alice", [hotp_key], source="figure6")
+    assert bridge.device("987654321").to_json()["otp"] == "HOTP-SHA1-8"  # `devices --json`
     for counter in (0, 3):  # a token pressed twice without logging in: the look-ahead resyncs
         challenge = bridge.issue_challenge("987654321")
         code = hotp(RFC_SECRET, counter, digits=8)
