@@ -13,10 +13,16 @@ module is the I/O around it:
   kernel drops the lock when its holder dies (even on SIGKILL), so a crash never leaves a stale
   lock. The lock file itself is never deleted: deleting it would let two writers lock two
   different files of the same name.
+* `FolderLock` lets one process own every image of a folder with one descriptor (a farm of ten
+  thousand devices cannot spend one on each): it holds `LOCK_EX` on `<folder>/.slsemu-folder.lock`,
+  and every `ImageLock` first takes `LOCK_SH` on the same file. So a farm and a single user of one
+  of its images exclude each other, two single users of different images do not, and a lock is
+  still never waited for.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -29,6 +35,7 @@ from firmware_model.models import MODEL_NAMES
 from slsio.files import SECRET_MODE, atomic_write, read_limited
 
 LOCK_SUFFIX = ".lock"
+FOLDER_LOCK_NAME = ".slsemu-folder.lock"
 # The random part of a `tempfile.mkstemp` name: matching it exactly keeps the temp files of an
 # image called `a.img.x` safe from the clean-up of `a.img`.
 _TEMP_PART = re.compile(r"[a-z0-9_]{8}")
@@ -83,6 +90,7 @@ class ImageLock:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._fd: int | None = None
+        self._folder_fd: int | None = None
 
     @property
     def held(self) -> bool:
@@ -94,24 +102,28 @@ class ImageLock:
         if self._fd is not None:
             raise ValueError("lock already held")
         lock_file = lock_path(self.path)
-        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, SECRET_MODE)
+        folder_fd = _flock(lock_file.parent / FOLDER_LOCK_NAME, fcntl.LOCK_SH)
+        if folder_fd is None:
+            raise ImageLocked(f"{self.path}: the image is in use (its whole folder is served)")
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
+            fd = _flock(lock_file, fcntl.LOCK_EX)
+        except BaseException:
+            os.close(folder_fd)
+            raise
+        if fd is None:
+            os.close(folder_fd)
             raise ImageLocked(
                 f"{self.path}: the image is in use by another process (it holds {lock_file})"
-            ) from None
-        except BaseException:
-            os.close(fd)
-            raise
-        self._fd = fd
+            )
+        self._fd, self._folder_fd = fd, folder_fd
 
     def release(self) -> None:
         """Give the lock back (idempotent)."""
         fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)  # closing the descriptor drops the flock
+        folder_fd, self._folder_fd = self._folder_fd, None
+        for held in (fd, folder_fd):
+            if held is not None:
+                os.close(held)  # closing the descriptor drops the flock
 
     def __enter__(self) -> ImageLock:
         self.acquire()
@@ -124,6 +136,88 @@ class ImageLock:
         tb: TracebackType | None,
     ) -> None:
         self.release()
+
+
+def _flock(path: Path, operation: int) -> int | None:
+    """An open descriptor of `path` holding `operation` (created 0600), or None if taken."""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, SECRET_MODE)
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+class FolderLock:
+    """An exclusive lock on every image of one folder (see the module notes), one descriptor."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock or raise `ImageLocked` at once (never waits)."""
+        if self._fd is not None:
+            raise ValueError("lock already held")
+        fd = _flock(self.folder / FOLDER_LOCK_NAME, fcntl.LOCK_EX)
+        if fd is None:
+            raise ImageLocked(f"{self.folder}: an image in this folder is in use elsewhere")
+        self._fd = fd
+
+    def covering(self, path: str | os.PathLike[str]) -> CoveredImage:
+        """The lock of one image in the folder, held as long as this folder lock is."""
+        image = Path(path)
+        if image.is_symlink():
+            raise ImageError(f"{path}: a symbolic link (serve the file it points to)")
+        if image.resolve().parent != self.folder.resolve():
+            raise ImageError(f"{path}: not in the folder {self.folder}")
+        return CoveredImage(self)
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._fd is not None
+
+    def remove_stale_temp_files(self, images: list[Path]) -> int:
+        """`remove_stale_temp_files` for many images of the folder, listing it once (once per
+        image would be quadratic in a folder of ten thousand)."""
+        if not self.held:
+            raise ValueError("the folder lock is not held")
+        wanted, removed = {image.name for image in images}, 0
+        for name in os.listdir(self.folder):
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            image_name, _, middle = name[1 : -len(".tmp")].rpartition(".")
+            if image_name in wanted and _TEMP_PART.fullmatch(middle):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.folder / name)
+                    removed += 1
+        return removed
+
+    def release(self) -> None:
+        """Give the lock back (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+
+class CoveredImage:
+    """An image lock that its `FolderLock` already holds: acquiring checks, releasing is moot."""
+
+    def __init__(self, folder: FolderLock) -> None:
+        self._folder = folder
+
+    def acquire(self) -> None:
+        """Check that the folder lock is held (it is what keeps other writers out)."""
+        if not self._folder.held:
+            raise ValueError("the folder lock is not held")
+
+    def release(self) -> None:
+        """Nothing: the folder lock is released by its owner."""
 
 
 def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:

@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulator.images import ImageLock, load_image
-from emulator.serial_server import DeviceLine, Faults, LineProtocol, ServeConfig
+from emulator.line_protocol import Faults, LineProtocol
+from emulator.serial_server import DeviceLine, ServeConfig
 from emulator.session import DeviceSession
 from firmware_model.errors import InvalidToken
 from firmware_model.ocra import ocra
