@@ -19,7 +19,7 @@ from typing import Final
 READ_CHUNK: Final = 4096
 
 
-class FdTransport(asyncio.WriteTransport):
+class FdTransport(asyncio.Transport):
     """Reads and writes one non-blocking file descriptor of a tty: a pty master the server made,
     or a POSIX serial device pyserial opened and configured (`on_close` closes it).
 
