@@ -157,13 +157,16 @@ class Rfc2217Protocol(NetLineProtocol):
             LineProtocol.data_received(self, data)
 
     def _filter(self, manager: rfc2217.PortManager, data: bytes) -> bytes:
+        # Byte by byte (only while Telnet commands are in the data): a malformed subnegotiation
+        # raises out of the filter, and the bytes after it must still be seen.
         kept = bytearray()
-        try:
-            for byte in manager.filter(data):
-                kept += byte
-        except _BAD_SUBOPTION:
-            # A malformed subnegotiation is garbage from the client: drop it, keep serving.
-            manager.mode, manager.suboption = rfc2217.M_NORMAL, None
+        for index in range(len(data)):
+            try:
+                for byte in manager.filter(data[index : index + 1]):
+                    kept += byte
+            except _BAD_SUBOPTION:
+                # Garbage from the client: drop that subnegotiation, keep serving.
+                manager.mode, manager.suboption = rfc2217.M_NORMAL, None
         return bytes(kept)
 
     def _flow(self, data: bytes) -> bytes:

@@ -103,7 +103,8 @@ def child_env() -> dict[str, str]:
 
 @dataclass
 class Served:
-    """A running `slsemu serve` child and the `(serial, path)` pairs it printed."""
+    """A running `slsemu serve` child and the `(serial, path)` pairs it printed (one pair per
+    URL when a network device lists several)."""
 
     proc: subprocess.Popen[str]
     lines: list[tuple[str, str]]
@@ -152,8 +153,9 @@ def start_serve(args: list[str], devices: int = 1) -> Served:
         buffer += chunk
     lines: list[tuple[str, str]] = []
     for line in buffer.decode().splitlines():
-        serial, path = line.split()
+        serial, path, *more = line.split()  # network devices may list a second URL
         lines.append((serial, path))
+        lines.extend((serial, url) for url in more)
     return Served(proc, lines)
 
 
