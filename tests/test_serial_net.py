@@ -305,13 +305,20 @@ def test_1000_devices_concurrent_clients(tmp_path: Path) -> None:
         devices = listing["devices"]
         assert len(devices) == count
         assert [d["serial"] for d in devices] == [f"DP{n:010}" for n in range(count)]
-        code = (
+        code = (  # 1000 concurrent clients in one process, one connection per device
             "import asyncio, json, sys\n"
-            "from host_bridge.serial_client import AsyncSerialClient\n"
             "async def one(d):\n"
-            "    async with await AsyncSerialClient.open(d['addresses'][0]) as c:\n"
-            "        hello = await c.hello(); await c.power(True)\n"
-            "        return hello.serial == d['serial'] and await c.read_display() == 'PIN>'\n"
+            "    host, port = d['addresses'][0].removeprefix('socket://').split(':')\n"
+            "    reader, writer = await asyncio.open_connection(host, int(port))\n"
+            "    writer.write(b'HELLO\\nPOWER ON\\nREAD\\n')\n"
+            "    lines = []\n"
+            "    while not lines or not lines[-1].startswith(b'DISPLAY'):\n"
+            "        line = await reader.readline()\n"
+            "        if not line: break\n"
+            "        if not line.startswith(b'EVT '): lines.append(line.strip())\n"
+            "    writer.close()\n"
+            "    hello = f\"HELLO slsemu 1 dscplus {d['serial']}\".encode()\n"
+            "    return lines == [hello, b'OK', b'DISPLAY PIN>']\n"
             "async def main(devices):\n"
             "    return await asyncio.gather(*(one(d) for d in devices))\n"
             "print(sum(asyncio.run(main(json.load(sys.stdin)['devices']))))\n"

@@ -187,9 +187,10 @@ async def _serve(
     args: argparse.Namespace, config: ServeConfig, net: NetConfig | None, images: list[Path]
 ) -> int:
     # Each device: its line's descriptors (two per pty; one per network port, or its one
-    # client) and, while saving, a temp file. A folder is locked with one descriptor.
+    # client). Images are locked with one descriptor for a folder, two for a single image;
+    # saves (one at a time) and the event loop need a few more.
     per_device = len(net.bases) if net is not None else FDS_PER_PTY
-    raise_fd_limit(len(images) * (per_device + 1) + SPARE_FDS)
+    raise_fd_limit(len(images) * per_device + SPARE_FDS)
     server = SerialServer(config)
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
