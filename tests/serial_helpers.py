@@ -29,6 +29,12 @@ from firmware_model.models import new_image
 REPO = Path(__file__).resolve().parent.parent
 RFC_KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 START_TIMEOUT = 15.0
+SOFT_SUITE = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
+LOGIN_SCRIPT = (
+    'press POWER\nexpect "PIN>"\ntype 1234\npress OK\nexpect "CHALLNG>"\n'
+    'type 112233\npress OK\ncapture RESPONSE\nwait 40\nexpect ""\n'
+)
+"""A DSC+ login (PIN 1234, challenge 112233) that captures RESPONSE, then lets it switch off."""
 _PTY_RE = re.compile(r"PTY is (/dev/\S+)")
 
 

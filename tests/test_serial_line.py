@@ -41,11 +41,18 @@ from firmware_model.serial_codec import (
 )
 from host_bridge.serial_client import AsyncSerialClient, ClientConfig, SerialClient
 from host_bridge.serial_login import obtain_response
-from tests.serial_helpers import RFC_KEY, make_image, serving, socat_pair, start_serve
+from tests.serial_helpers import (
+    LOGIN_SCRIPT,
+    RFC_KEY,
+    SOFT_SUITE,
+    make_image,
+    serving,
+    socat_pair,
+    start_serve,
+)
 
 pytestmark = pytest.mark.serial
 
-SOFT_SUITE = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
 CLOCK_START = 1_700_000_000.0
 FAST = ClientConfig(timeout=5.0)
 QUICK = ClientConfig(timeout=0.3)
@@ -221,10 +228,7 @@ def test_script_over_serial_gives_the_in_process_captures(
     from emulator.cli import main
 
     script = tmp_path / "login.sls"
-    script.write_text(
-        'press POWER\nexpect "PIN>"\ntype 1234\npress OK\nexpect "CHALLNG>"\n'
-        'type 112233\npress OK\ncapture RESPONSE\nwait 40\nexpect ""\n'
-    )
+    script.write_text(LOGIN_SCRIPT)
     local = tmp_path / "local.img"
     make_image(local, entropy)
     with SerialClient(line[0], config=FAST) as client:

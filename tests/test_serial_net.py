@@ -24,7 +24,9 @@ from firmware_model.ocra import ocra
 from firmware_model.serial_codec import CANCEL, ErrCode, ProtocolError
 from host_bridge.serial_client import ClientConfig, SerialClient
 from tests.serial_helpers import (
+    LOGIN_SCRIPT,
     RFC_KEY,
+    SOFT_SUITE,
     child_env,
     make_image,
     require_socat,
@@ -36,7 +38,6 @@ pytestmark = pytest.mark.serial
 
 FAST = ClientConfig(timeout=10.0)
 DEADLINE = 30.0
-SOFT_SUITE = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
 ANY_PORT = ["--tcp", "127.0.0.1:0"]
 
 
@@ -127,10 +128,7 @@ def test_script_through_rfc2217_gives_the_in_process_captures(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     script = tmp_path / "login.sls"
-    script.write_text(
-        'press POWER\nexpect "PIN>"\ntype 1234\npress OK\nexpect "CHALLNG>"\n'
-        'type 112233\npress OK\ncapture RESPONSE\nwait 40\nexpect ""\n'
-    )
+    script.write_text(LOGIN_SCRIPT)
     assert slsemu(["script", str(script), "--port", tcp_card[1]]) == 0
     expected = ocra(SOFT_SUITE, RFC_KEY, question="112233", pin="1234")
     assert capsys.readouterr().out == f"RESPONSE={expected}\n"
