@@ -55,11 +55,13 @@ class DeviceSession:
         start = time.time() if clock is None else clock
         if not math.isfinite(start) or start < 0:
             raise ValueError("the clock must be a finite, non-negative number of Unix seconds")
-        self._path = Path(image_path)
         self._now = float(start)
         # `lock`: the image is covered by a `FolderLock` its caller holds (a farm of devices).
-        self._lock: ImageLock | CoveredImage = ImageLock(self._path) if lock is None else lock
+        self._lock: ImageLock | CoveredImage = (
+            ImageLock(image_path, must_exist=True) if lock is None else lock
+        )
         self._lock.acquire()
+        self._path = self._lock.path  # the real file: links resolved once, here
         try:
             if lock is None:  # a folder's owner cleans the whole folder at once
                 remove_stale_temp_files(self._path)
@@ -108,7 +110,7 @@ class DeviceSession:
 
     @property
     def image_path(self) -> Path:
-        """The image file this session owns."""
+        """The image file this session owns (symbolic links resolved)."""
         return self._path
 
     @property

@@ -198,7 +198,7 @@ async def _serve(
     try:
         if args.images is not None:
             server.folder_lock = FolderLock(args.images)
-            server.folder_lock.acquire()
+            server.folder_lock.acquire(images)
             server.folder_lock.remove_stale_temp_files(images)
         for index, image in enumerate(images):
             if net is not None:
