@@ -125,15 +125,14 @@ def claim(
 def _state(row: Sequence[Any]) -> DeviceState:
     """The device columns of a claim, checked by type (the hot path: no record is built)."""
     with decoding(f"devices row {str(row[0])[:40]!r}"):
-        serial, status, suite, key_enc, counter, pin_enc, step, drift, last, failures, until = (
-            row[:_STATE_SIZE]
-        )
+        (serial, status, suite, key_enc, counter, pin_enc, step, drift, last, failures, until,
+         otp) = row[:_STATE_SIZE]
         if integer(counter) < 0 or integer(failures) < 0:
             raise ValueError("negative count")
         return DeviceState(
             text(serial), text(status), opt(text, suite), blob(key_enc), counter,
             opt(blob, pin_enc), opt(integer, step), integer(drift), opt(integer, last), failures,
-            opt(real, until),
+            opt(real, until), opt(text, otp),
         )
 
 

@@ -34,7 +34,7 @@ def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
         pin_enc=device.pin_enc, time_step=device.time_step, drift=device.drift,
         last_step=device.last_step, failures=device.failures, temporary=int(device.temporary),
         valid_until=device.valid_until, replaced_by=device.replaced_by, created=device.created,
-        activated=device.activated, updated=device.updated,
+        activated=device.activated, updated=device.updated, otp=device.otp,
     ))
     tx.conn.execute(insert(device_users).values(
         serial=device.serial, user=owner, role=Role.OWNER.value, added=device.created
@@ -122,7 +122,7 @@ def _device(row: Sequence[Any]) -> DeviceRecord:
             time_step=opt(integer, row[8]), drift=integer(row[9]), last_step=opt(integer, row[10]),
             failures=_count(row[11]), temporary=flag(row[12]), valid_until=opt(real, row[13]),
             replaced_by=opt(text, row[14]), created=real(row[15]), activated=opt(real, row[16]),
-            updated=real(row[17]),
+            updated=real(row[17]), otp=opt(text, row[18]),
         )
 
 
