@@ -54,6 +54,9 @@ or the TUI):
     PUSH         APPROVE                       PUSH_PIN     "PIN to approve: "
     PUSH_PIN     digits, OK / BIOMETRIC        DONE         "Approved" (or WRONG_PIN)
     PUSH/PUSH_PIN DENY                         DONE         "Denied"
+    PUSH         NEXT                          CHALLENGE    the push stays pending (the manual
+                                                            path: the login screen's "Click here
+                                                            if you do not receive the notification")
     RESPONSE, DONE, WRONG_PIN, NOTICE: OK / BACK → CHALLENGE (or the screen the phase calls for)
     any open     POWER                         CLOSED       ""
     CLOSED       any other key                 CLOSED       "" (nothing happens)
@@ -174,6 +177,7 @@ SCREEN_TRANSITIONS: dict[tuple[Screen, str], Screen] = {
     (Screen.PUSH, "APPROVE"): Screen.PUSH_PIN,
     (Screen.PUSH, "BIOMETRIC"): Screen.DONE,
     (Screen.PUSH, "DENY"): Screen.DONE,
+    (Screen.PUSH, "NEXT"): Screen.CHALLENGE,
     (Screen.PUSH_PIN, "DIGIT"): Screen.PUSH_PIN,
     (Screen.PUSH_PIN, "BACK"): Screen.PUSH_PIN,
     (Screen.PUSH_PIN, "OK"): Screen.DONE,  # or WRONG_PIN / NOTICE
@@ -892,6 +896,11 @@ class IbKey(Device):
         user = self._users[self._selected]
         return self.respond(user.username, secret, self._challenge, self._now)
 
+    def _on_push_later(self, button: str) -> Reaction:
+        self._typed = self._challenge = ""
+        self._screen = Screen.CHALLENGE
+        return Reaction(self.display)
+
     def _on_push_approve(self, button: str) -> Reaction:
         self._typed = ""
         self._screen = Screen.PUSH_PIN
@@ -1071,6 +1080,7 @@ IbKey._HANDLERS = {
     (Screen.PUSH, "APPROVE"): IbKey._on_push_approve,
     (Screen.PUSH, "BIOMETRIC"): IbKey._on_push_biometric,
     (Screen.PUSH, "DENY"): IbKey._on_deny,
+    (Screen.PUSH, "NEXT"): IbKey._on_push_later,
     (Screen.PUSH_PIN, "DIGIT"): IbKey._on_pin_digit,
     (Screen.PUSH_PIN, "BACK"): IbKey._on_back,
     (Screen.PUSH_PIN, "OK"): IbKey._on_push_pin_ok,
