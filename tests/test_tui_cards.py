@@ -60,7 +60,10 @@ def cards(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Cards]
 
 
 def make_app(cards: Cards) -> SlsApp:
-    login_pane = LoginPane(lambda: cards.bridge, user=DEMO_USER)
+    def connect() -> Bridge:  # the pane's own connection, on its host thread
+        return Bridge.open(cards.bridge.home, config=BridgeConfig(scrypt_n=1 << 10))
+
+    login_pane = LoginPane(connect, user=DEMO_USER)
     return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=False)
 
 

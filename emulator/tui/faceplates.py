@@ -16,6 +16,7 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
@@ -127,6 +128,15 @@ class Faceplate(Vertical, can_focus=True):
 
     # The faceplate's children redraw themselves when the view changes (fixed sizes: no layout).
     view: reactive[DeviceView | None] = reactive(None, repaint=False)
+
+    # Tab from a device goes to the field that waits for its code (the app knows which).
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "to_answer", "Type the code")]
+
+    class ToAnswer(Message):
+        """Tab on a device: the user has the code and wants to type it."""
+
+    def action_to_answer(self) -> None:
+        self.post_message(self.ToAnswer())
 
     class Pressed(Message):
         """A device key was clicked (the app forwards it to the device)."""
