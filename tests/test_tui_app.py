@@ -159,8 +159,8 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
 
         # The form shows which device may confirm how much ...
         limits = str(app.query_one("#limits", Static).content)
-        assert f"DSC+ {serial}: unlimited" in limits
-        assert f"SCC {demo.serial('scc')}: USD 200,000/day, 600,000/5 days" in limits
+        assert re.search(rf"DSC\+ {serial[-4:]} +unlimited", limits)
+        assert re.search(rf"SCC {demo.serial('scc')[-4:]} +200,000 / 600,000", limits)
         # ... and a withdrawal too large for the SCC names the devices that could confirm it.
         await withdraw(pilot, app, demo.serial("scc"), "250000")
         denial = withdraw_result(app)

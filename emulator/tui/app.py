@@ -135,6 +135,9 @@ class SlsApp(App[None]):
     """Emulated devices and, when a host is attached, the login screen."""
 
     CSS_PATH = "app.tcss"
+    # Classes on the screen by terminal size; app.tcss lays out by them (80x24: -narrow -short).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     TITLE = "slsemu"
     SUB_TITLE = "Secure Login System emulator"
     # F1 works everywhere (priority: even in a text field); `?` only where it is not text, so

@@ -22,6 +22,7 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from emulator.tui.keypad import Keypad, Rows
 from emulator.tui.lcd import render_lcd
 
 Status = Mapping[str, str | int | bool]
@@ -78,51 +79,6 @@ _LOCK_FLAGS: Mapping[str, str] = {
 }
 
 
-class Keypad(Static):
-    """A block of device keys drawn as text; a click on a key posts `Faceplate.Pressed`.
-
-    One widget per block rather than one `Button` per key: a faceplate has up to 19 keys, and
-    fewer widgets make the app start and redraw faster. A key the device lacks is left blank.
-    """
-
-    def __init__(
-        self,
-        faceplate: Faceplate,
-        rows: tuple[tuple[str, ...], ...],
-        labels: Mapping[str, str],
-        buttons: frozenset[str],
-        *,
-        classes: str = "keypad",
-    ) -> None:
-        width = max(len(labels.get(name, name)) for row in rows for name in row) + 2
-        self._cells: dict[str, tuple[int, int]] = {}
-        lines = []
-        for y, row in enumerate(rows):
-            parts = []
-            for column, name in enumerate(row):
-                label = labels.get(name, name).center(width)
-                if name in buttons:
-                    self._cells[name] = (column * (width + 1) + width // 2, y * 2)
-                    parts.append(f"[@click=key('{name}')][reverse]{label}[/reverse][/]")
-                else:
-                    parts.append(" " * width)
-            lines.append(" ".join(parts))
-        super().__init__("\n\n".join(lines), classes=classes)
-        self._faceplate = faceplate
-
-    def has_key(self, button: str) -> bool:
-        """Whether this keypad shows key `button`."""
-        return button in self._cells
-
-    def key_offset(self, button: str) -> tuple[int, int]:
-        """Where key `button` is drawn in this widget (x, y): for clicking it in tests."""
-        return self._cells[button]
-
-    def action_key(self, button: str) -> None:
-        """A click on a key."""
-        self.post_message(Faceplate.Pressed(self._faceplate, button))
-
-
 class Faceplate(Vertical, can_focus=True):
     """Base of every faceplate: a reactive `view`, and `Pressed` messages from its keys."""
 
@@ -150,21 +106,33 @@ class Faceplate(Vertical, can_focus=True):
         super().__init__(id=id, classes=f"faceplate model-{view.model}")
         self.set_reactive(Faceplate.view, view)
 
-    def keypad(
-        self,
-        rows: tuple[tuple[str, ...], ...],
-        labels: Mapping[str, str],
-        classes: str = "keypad",
-    ) -> Keypad:
-        """The device's keys laid out as `rows`."""
+    def keypads(self, rows: Rows, labels: Mapping[str, str], *, gap: bool = True) -> ComposeResult:
+        """The device's keys laid out as `rows`: keycaps and one-line keys (CSS shows one)."""
         view = self.view
         buttons = view.buttons if view is not None else frozenset()
-        return Keypad(self, rows, labels, buttons, classes=classes)
+        yield Keypad(rows, labels, buttons, self._press, boxed=True, classes="keys")
+        yield Keypad(rows, labels, buttons, self._press, boxed=False, gap=gap, classes="keys")
+
+    def _press(self, button: str) -> None:
+        self.post_message(Faceplate.Pressed(self, button))
+
+    def power_key(self, labels: Mapping[str, str]) -> ComposeResult:
+        """The power key (one line: it sits beside the indicators), if the device has one."""
+        view = self.view
+        if view is not None and "POWER" in view.buttons:
+            yield Keypad(
+                (("POWER",),),
+                labels,
+                view.buttons,
+                self._press,
+                boxed=False,
+                classes="power",
+            )
 
     def key_at(self, button: str) -> tuple[Keypad, tuple[int, int]]:
-        """The keypad showing key `button` and the key's offset in it (to click it)."""
+        """The keypad on screen showing key `button` and the key's offset in it (to click it)."""
         for keypad in self.query(Keypad):
-            if keypad.has_key(button):
+            if keypad.display and keypad.has_key(button):
                 return keypad, keypad.key_offset(button)
         raise KeyError(button)
 
@@ -217,22 +185,27 @@ class DisplayFaceplate(Faceplate):
 
 
 class CardFaceplate(DisplayFaceplate):
-    """A credit-card device: segment LCD, the display as plain text, indicators, keys."""
+    """A credit-card device in its frame: segment LCD in a window, indicators, power key, keys.
+
+    Where there is room the keys sit beside the display as on a card held landscape, else below
+    it (`app.tcss`)."""
 
     screen_id = "lcd"
 
     def compose(self) -> ComposeResult:
         layout = self.layout_spec
         view = self.view
-        serial = view.serial if view else ""
-        yield Static(f"{layout.title}  ·  {serial}", classes="card-title")
-        with Horizontal(classes="card-top"):
-            yield Static(self._indicators(), id="indicators", classes="indicators")
-            if view is not None and "POWER" in view.buttons:
-                yield self.keypad((("POWER",),), layout.labels, classes="keypad power")
-        yield Static(self._screen_text(), id="lcd", classes="lcd")
-        yield Static(self._plain_text(), id="plain", classes="plain")
-        yield self.keypad(layout.keypad, layout.labels)
+        self.border_title = layout.title
+        self.border_subtitle = view.serial if view else ""
+        with Horizontal(classes="card-body"):
+            with Vertical(classes="card-left"):
+                with Horizontal(classes="card-top"):
+                    yield Static(self._indicators(), id="indicators", classes="indicators")
+                    yield from self.power_key(layout.labels)
+                yield Static(self._screen_text(), id="lcd", classes="lcd")
+                yield Static(self._plain_text(), id="plain", classes="plain")
+            with Vertical(classes="card-keys"):
+                yield from self.keypads(layout.keypad, layout.labels)
 
     @property
     def layout_spec(self) -> CardLayout:
@@ -244,26 +217,40 @@ class CardFaceplate(DisplayFaceplate):
         return "\n".join(render_lcd(view.display if view else "", self.layout_spec.lcd_width))
 
 
+# Columns the SCC grid may have, most first: 8 x 28 is the printed card; fewer where it does not
+# fit (still numbered down the columns). Each divides the card's 224 cells.
+SCC_COLUMNS: tuple[int, ...] = (8, 7, 4, 2)
+SCC_CELL_WIDTH = 8  # "123 A3D" and a space
+
+
 class SccFaceplate(Faceplate):
     """The Security Code Card: every cell with its index; the requested cells highlighted."""
 
     highlight: reactive[tuple[int, ...]] = reactive((), layout=True)
-    COLUMNS: ClassVar[int] = 7  # 7 x 32 fits beside the login pane (the print has 8 x 28)
+    columns: reactive[int] = reactive(SCC_COLUMNS[0], layout=True)
+    visible_rows: reactive[int] = reactive(0)  # grid rows the card has room for (0: unknown)
 
     def __init__(self, view: DeviceView, grid: tuple[str, ...], *, id: str | None = None) -> None:
         super().__init__(view, id=id)
         self._grid = grid
+        self.border_title = "Security Code Card"
+        self.border_subtitle = view.serial
 
     def compose(self) -> ComposeResult:
-        view = self.view
-        serial = view.serial if view else ""
-        yield Static(f"Security Code Card  ·  {serial}", classes="card-title")
-        yield Static(self._asked_text(), id="asked", classes="plain")
+        yield Static(self._asked_text(), id="asked", classes="asked")
         yield Static(self._reader_text(), id="plain", classes="plain")
-        # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel),
-        # so Tab from the card goes straight to the response field, as on the other cards.
+        # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel);
+        # the codes are typed into the login's response field.
         with VerticalScroll(classes="scc-scroll", can_focus=False):
             yield Static(self._grid_text(), id="grid", classes="scc-grid")
+
+    def on_resize(self) -> None:
+        room = self.content_size.width + 1
+        self.visible_rows = max(0, self.content_size.height - 2)  # under "asked" and "reader"
+        self.columns = next(
+            (n for n in SCC_COLUMNS if n * SCC_CELL_WIDTH <= room and len(self._grid) % n == 0),
+            SCC_COLUMNS[-1],
+        )
 
     def _asked_text(self) -> str:
         if not self.highlight:
@@ -279,11 +266,35 @@ class SccFaceplate(Faceplate):
         if self.is_mounted:
             self.query_one("#plain", Static).update(self._reader_text(), layout=False)
 
+    def _shown_rows(self, rows: int) -> list[int | None]:
+        """The grid rows to draw: all, or where they do not fit, the rows around each asked
+        cell (None: a gap), so both asked cells are on screen without scrolling."""
+        if not self.highlight or not self.visible_rows or rows <= self.visible_rows:
+            return list(range(rows))
+        wanted = sorted(
+            {
+                r
+                for index in self.highlight
+                for r in range((index - 1) % rows - 1, (index - 1) % rows + 2)
+            }
+            & set(range(rows))
+        )
+        shown: list[int | None] = []
+        for row in wanted:
+            if shown and shown[-1] is not None and row != shown[-1] + 1:
+                shown.append(None)
+            shown.append(row)
+        return shown
+
     def _grid_text(self) -> Text:
-        rows = len(self._grid) // self.COLUMNS
+        columns = self.columns
+        rows = len(self._grid) // columns
         text = Text(no_wrap=True)
-        for row in range(rows):
-            for column in range(self.COLUMNS):
+        for row in self._shown_rows(rows):
+            if row is None:
+                text.append("  ⋮\n", style="dim")
+                continue
+            for column in range(columns):
                 index = column * rows + row + 1  # down each column, like the printed card
                 style = "bold reverse" if index in self.highlight else ""
                 if column:
@@ -293,15 +304,23 @@ class SccFaceplate(Faceplate):
         text.rstrip()
         return text
 
+    def watch_columns(self) -> None:
+        self.watch_highlight()
+
+    def watch_visible_rows(self) -> None:
+        self.watch_highlight()
+
     def watch_highlight(self) -> None:
         if not self.is_mounted:
             return
         self.query_one("#asked", Static).update(self._asked_text())
         self.query_one("#grid", Static).update(self._grid_text())
         if self.highlight:
-            rows = len(self._grid) // self.COLUMNS
+            rows = len(self._grid) // self.columns
             first_row = (min(self.highlight) - 1) % rows
-            self.query_one(".scc-scroll", VerticalScroll).scroll_to(y=max(0, first_row - 2))
+            self.query_one(".scc-scroll", VerticalScroll).scroll_to(
+                y=max(0, first_row - 2), animate=False
+            )
 
 
 _PHONE_KEYPAD = (
@@ -326,15 +345,17 @@ class PhoneFaceplate(DisplayFaceplate):
 
     def compose(self) -> ComposeResult:
         view = self.view
-        serial = view.serial if view else ""
+        self.border_title = "IBKR Mobile"
+        self.border_subtitle = f"IB Key {view.serial}" if view else "IB Key"
         with Vertical(classes="phone"):
-            yield Static(f"IBKR Mobile · IB Key  {serial}", classes="phone-title")
-            yield Static(self._indicators(), id="indicators", classes="indicators")
-            if view is not None and "POWER" in view.buttons:
-                yield self.keypad((("POWER",),), _PHONE_LABELS, classes="keypad power")
+            with Horizontal(classes="card-top"):
+                yield Static(self._indicators(), id="indicators", classes="indicators")
+                yield from self.power_key(_PHONE_LABELS)
             yield Static(self._screen_text(), id="phone-screen", classes="phone-screen")
             yield Static(self._plain_text(), id="plain", classes="plain")
-            yield self.keypad(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS)
+            # No blank rows between the keys: the phone fits a 24-line terminal.
+            yield from self.keypads(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS, gap=False)
+            yield Static("▔▔▔▔▔▔", classes="home-bar")
 
     def _screen_text(self) -> str:
         view = self.view

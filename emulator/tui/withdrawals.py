@@ -62,9 +62,13 @@ def _usd(cents: int | None) -> str:
     return "unlimited" if cents is None else f"{cents // CENTS_PER_USD:,}"
 
 
+LIMITS_HEADING = "Confirms up to (USD a day / 5 days):"
+
+
 def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[str]:
-    """One line per active device of `user`: the caps it confirms (per day / per 5 days)."""
-    lines = []
+    """A heading, then one line per active device of `user`: the caps it confirms (per day /
+    per 5 days). Short enough for the login pane at 80 columns."""
+    rows = []
     for device in bridge.devices(user):
         limit = limits.get(device.model)
         if limit is None:
@@ -72,9 +76,10 @@ def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[
         if limit.per_day is None and limit.per_window is None:
             caps = "unlimited"
         else:
-            caps = f"USD {_usd(limit.per_day)}/day, {_usd(limit.per_window)}/5 days"
-        lines.append(f"{SHORT_NAMES.get(device.model, device.model)} {device.serial}: {caps}")
-    return lines
+            caps = f"{_usd(limit.per_day)} / {_usd(limit.per_window)}"
+        rows.append((f"{SHORT_NAMES.get(device.model, device.model)} {device.serial[-4:]}", caps))
+    width = max((len(name) for name, _ in rows), default=0)
+    return [LIMITS_HEADING, *(f"{name.ljust(width)}  {caps}" for name, caps in rows)]
 
 
 def withdrawal_hooks(policies: Policies | None = None) -> tuple[Withdraw, Limits]:
@@ -125,6 +130,7 @@ class WithdrawalForm(VerticalScroll):
     def compose(self) -> ComposeResult:
         yield Static("Withdrawal", classes="step-title")
         yield Static("", id="limits")
+        yield Static("Confirm with:")
         yield OptionList(id="withdraw-device")
         yield Input(placeholder="amount in USD", id="amount", compact=True)
         yield Button("Withdraw", id="withdraw-button", compact=True)
@@ -163,7 +169,7 @@ class WithdrawalForm(VerticalScroll):
         self.query_one("#limits", Static).update("\n".join(lines) or "(no withdrawal policy)")
         listing = self.query_one("#withdraw-device", OptionList)
         listing.add_options(
-            [Option(f"confirm with {device_label(d)}", id=d.serial) for d in devices]
+            [Option(device_label(d), id=d.serial) for d in devices]
         )
         serials = [d.serial for d in devices]
         if login_serial in serials:
