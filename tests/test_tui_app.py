@@ -23,7 +23,8 @@ from emulator.tui.demo_setup import DEMO_PASSWORD, DEMO_PIN, DEMO_USER, DemoSetu
 from emulator.tui.faceplates import CardFaceplate, SccFaceplate
 from emulator.tui.keymap import load_keymap
 from emulator.tui.login_messages import scc_indices
-from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import WithdrawalForm, withdrawal_hooks
 from host_bridge.service import Bridge, BridgeConfig
 from tests.tui_pilot import EventWatch, settle

@@ -18,7 +18,8 @@ from emulator.session import DeviceSession
 from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
-from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from host_bridge.service import Bridge, BridgeConfig
 from tests.test_tui_app import (
     answer,

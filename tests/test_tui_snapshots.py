@@ -1,4 +1,4 @@
-"""SVG snapshots of the main screens at 80x24 (the default terminal) and 160x50 (pytest-textual-snapshot).
+"""SVG snapshots (pytest-textual-snapshot) of the main screens at 80x24 and 160x50.
 
 Each test drives the real app (the built-in demo on a fresh store, deterministic keys and
 challenges, a fixed clock) to a screen and compares the SVG with the accepted one in
@@ -23,7 +23,8 @@ from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_PASSWORD, DEMO_PIN, DEMO_USER, ensure_demo
 from emulator.tui.faceplates import SccFaceplate
 from emulator.tui.keymap import load_keymap
-from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import withdrawal_hooks
 from firmware_model.device import ImageSpec
 from firmware_model.models import new_image
@@ -68,9 +69,8 @@ def demo_app(slsemu_home: Path) -> Iterator[SlsApp]:
         sessions = [stack.enter_context(DeviceSession(p, clock=CLOCK)) for p in setup.images]
         withdraw, limits = withdrawal_hooks()
         login = LoginPane(connect, user=DEMO_USER, withdraw=withdraw, limits=limits)
-        yield SlsApp(
-            sessions, keymap=load_keymap(None), login=login, real_time=False, log_clock=lambda: CLOCK
-        )
+        keymap = load_keymap(None)
+        yield SlsApp(sessions, keymap=keymap, login=login, real_time=False, log_clock=lambda: CLOCK)
 
 
 def pane(app: SlsApp) -> LoginPane:
@@ -187,7 +187,9 @@ def test_legacy_card(
         for key in keys:  # one at a time: each must reach the card before the next
             before = session.last_reaction
             await pilot.press(key)
-            await settle(pilot, lambda: session.last_reaction is not before, f"{key!r} pressed")
+            await settle(
+                pilot, lambda b=before: session.last_reaction is not b, f"{key!r} pressed"
+            )
 
     with DeviceSession(path, clock=CLOCK) as session:
         app = SlsApp([session], keymap=load_keymap(None), real_time=False, log_clock=lambda: CLOCK)

@@ -29,24 +29,25 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import (
     ContentSwitcher,
-    DataTable,
     Footer,
     RichLog,
     Static,
 )
 
 from emulator.session import DeviceSession
+from emulator.tui.device_tabs import DeviceTabs
 from emulator.tui.faceplates import (
     FACEPLATES,
     SHORT_NAMES,
-    DeviceTabs,
     DeviceView,
     Faceplate,
     SccFaceplate,
 )
+from emulator.tui.help_screen import HelpScreen
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_messages import ChallengeClosed, HostEvent, SecondFactorChosen
-from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from firmware_model.errors import SlsError
 from firmware_model.ibkey import IbKey
 from host_bridge.verification import Challenge
@@ -91,44 +92,6 @@ def _without_codes(event: str) -> str:
         if tuple(words[: len(prefix)]) == prefix and len(words) > keep:
             return " ".join(words[:keep])
     return event
-
-
-class HelpScreen(ModalScreen[None]):
-    """The active key bindings (keymap and app keys)."""
-
-    BINDINGS = [Binding("escape,question_mark,q", "dismiss", "Close")]
-
-    def __init__(self, keymap: Keymap) -> None:
-        super().__init__(id="help")
-        self._keymap = keymap
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="help-box"):
-            title = f"Keymap: {self._keymap.name}"
-            if self._keymap.description:
-                title += f" — {self._keymap.description}"
-            yield Static(title, id="help-title")
-            table: DataTable[str] = DataTable(id="help-table", cursor_type="none")
-            table.add_columns("device button", "keys")
-            for button, keys in self._keymap.rows():
-                table.add_row(button, keys)
-            for keys, what in _APP_KEYS:
-                table.add_row(what, keys)
-            yield table
-            yield Static(
-                "Keys act on the device shown (not while typing in a text field). "
-                "Click a device key with the mouse, too. Esc or F1 closes.",
-                id="help-hint",
-            )
-
-
-_APP_KEYS: tuple[tuple[str, str], ...] = (
-    ("f1 (? outside text fields)", "(app) this help"),
-    ("f2", "(app) next device"),
-    ("f3", "(app) log out"),
-    ("tab / shift+tab", "(app) move focus"),
-    ("ctrl+q", "(app) quit"),
-)
 
 
 class SlsApp(App[None]):

@@ -9,14 +9,7 @@ messages; asking a device for a code posts `SecondFactorChosen` (the app brings 
 forward, highlights an SCC's cells, sends an IB Key its push) and dropping it posts
 `ChallengeClosed`. Secrets typed here (password, response) are never logged.
 
-    step        event                          next
-    CREDENTIALS password accepted              CHOOSE   (the user's active devices, M2FS)
-    CREDENTIALS password refused               CREDENTIALS
-    CHOOSE      device chosen                  RESPOND  (the challenge is shown)
-    RESPOND     response accepted              DONE     (withdrawal form enabled)
-    RESPOND     response refused               RESPOND  (a fresh challenge) or CHOOSE if the
-                                                         device can no longer be used
-    any         "Log out"                      CREDENTIALS
+The steps and their transitions: `emulator.tui.login_steps`.
 
 A host answer that arrives after the user moved on (logged out, chose another device) is dropped:
 each such move starts a new `_turn`.
@@ -24,8 +17,7 @@ each such move starts a new `_turn`.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -37,7 +29,6 @@ from textual.widgets.option_list import Option
 
 from emulator.tui.host_thread import HostThread
 from emulator.tui.login_messages import (
-    NO_PUSH_LINK,
     PUSH_PROMPT,
     ChallengeClosed,
     HostEvent,
@@ -46,38 +37,13 @@ from emulator.tui.login_messages import (
     prompt_for,
     wants_push,
 )
+from emulator.tui.login_steps import TRANSITIONS, Step, later_steps
 from firmware_model.errors import SlsError
 from host_bridge.verification import KIND_SCC, Challenge
 
 if TYPE_CHECKING:
     from emulator.tui.withdrawals import Limits, Withdraw, WithdrawalForm
     from host_bridge.service import Bridge
-
-
-class Step(enum.Enum):
-    """Where the login is."""
-
-    CREDENTIALS = "credentials"
-    CHOOSE = "choose"
-    RESPOND = "respond"
-    DONE = "done"
-
-
-# (step, outcome) → next step
-TRANSITIONS: Mapping[tuple[Step, str], Step] = {
-    (Step.CREDENTIALS, "password accepted"): Step.CHOOSE,
-    (Step.CREDENTIALS, "password refused"): Step.CREDENTIALS,
-    (Step.CHOOSE, "device chosen"): Step.RESPOND,
-    (Step.CHOOSE, "no challenge"): Step.CHOOSE,
-    (Step.RESPOND, "response accepted"): Step.DONE,
-    (Step.RESPOND, "response refused"): Step.RESPOND,
-    (Step.RESPOND, "device unusable"): Step.CHOOSE,
-    (Step.RESPOND, "choose again"): Step.CHOOSE,
-    (Step.CHOOSE, "log out"): Step.CREDENTIALS,
-    (Step.RESPOND, "log out"): Step.CREDENTIALS,
-    (Step.DONE, "log out"): Step.CREDENTIALS,
-}
-
 
 
 class LoginPane(Vertical):
@@ -136,24 +102,7 @@ class LoginPane(Vertical):
             return  # the app is already closing
         from emulator.tui.withdrawals import WithdrawalForm
 
-        choose = Vertical(
-            Static("Select Second Factor Device", classes="step-title"),
-            OptionList(id="device-list"),
-            id="step-choose",
-            classes="step",
-        )
-        respond = Vertical(
-            Static("", id="challenge"),
-            Button(NO_PUSH_LINK, id="no-push-button", compact=True, classes="link"),
-            Input(placeholder="response", id="response", compact=True),
-            Horizontal(
-                Button("Submit", id="submit-button", variant="primary", compact=True),
-                Button("Other device", id="other-button", compact=True),
-                classes="row",
-            ),
-            id="step-respond",
-            classes="step",
-        )
+        choose, respond = later_steps()
         done = WithdrawalForm(self.host, self._withdraw, self._limits)
         for step in (choose, respond, done):
             step.display = False
