@@ -58,10 +58,23 @@ def emit(args: argparse.Namespace, data: Mapping[str, Any], text: str) -> None:
         print(text)
 
 
+def package_version() -> str:
+    """The installed slsemu distribution's version (both console scripts ship in it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slsemu")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
     """A parser with one subcommand per module found in the `commands` package."""
     parser = OneLineParser(prog=prog, description=description)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    parser.add_argument("--version", action="version", version=f"{prog} {package_version()}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands"
+    )
     sub.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -74,6 +87,11 @@ def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.
 def run(prog: str, description: str, commands: ModuleType, argv: Sequence[str] | None) -> int:
     """Parse `argv`, run the handler, and map documented errors to exit codes."""
     parser = build_parser(prog, description, commands)
+    if not (sys.argv[1:] if argv is None else argv):
+        # A bare command: what it can do (usage and the commands), not a one-line error.
+        parser.print_help()
+        sys.stderr.write(f"{prog}: error: choose a command (listed above)\n")
+        return EXIT_BAD_INPUT
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
