@@ -69,7 +69,9 @@ def device_view(session: DeviceSession, serial: str) -> DeviceView:
     )
 
 
-def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> Faceplate:
+def make_faceplate(
+    session: DeviceSession, view: DeviceView, widget_id: str, keymap: Keymap
+) -> Faceplate:
     """The faceplate for a session's device model (table-driven: `FACEPLATES`)."""
     cls = FACEPLATES.get(view.model)
     if cls is None:
@@ -78,7 +80,7 @@ def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> 
         card = getattr(session.device, "card", None)
         grid: tuple[str, ...] = card.grid() if card is not None else ()
         return SccFaceplate(view, grid, id=widget_id)
-    return cls(view, id=widget_id)
+    return cls(view, id=widget_id, shortcuts=keymap.shortcuts(view.buttons))
 
 
 # Device events that end in a code: (leading words) → how many words the log keeps.
@@ -156,7 +158,9 @@ class SlsApp(App[None]):
                 yield DeviceTabs(labels, self._active, id="device-tabs")
                 with ContentSwitcher(id="device-switcher", initial=f"face-{self._active}"):
                     for serial, view in self._views.items():
-                        face = make_faceplate(self._sessions[serial], view, f"face-{serial}")
+                        face = make_faceplate(
+                            self._sessions[serial], view, f"face-{serial}", self.keymap
+                        )
                         self._faces[serial] = face
                         yield face
             if self._login is not None:

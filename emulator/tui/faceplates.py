@@ -102,9 +102,19 @@ class Faceplate(Vertical, can_focus=True):
             self.faceplate = faceplate
             self.button = button
 
-    def __init__(self, view: DeviceView, *, id: str | None = None) -> None:
+    def __init__(
+        self, view: DeviceView, *, id: str | None = None, shortcuts: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(id=id, classes=f"faceplate model-{view.model}")
         self.set_reactive(Faceplate.view, view)
+        self._shortcuts = dict(shortcuts or {})
+
+    def key_hint(self, labels: Mapping[str, str], buttons: tuple[str, ...] | None = None) -> Static:
+        """One line naming the keyboard keys for the keys whose label is not their key (the
+        keymap's: `p press · enter OK · backspace ◄`)."""
+        chosen = [b for b in self._shortcuts if buttons is None or b in buttons]
+        text = " · ".join(f"{self._shortcuts[b]} {labels.get(b, b)}" for b in chosen)
+        return Static(text, classes="key-hint")
 
     def keypads(self, rows: Rows, labels: Mapping[str, str], *, gap: bool = True) -> ComposeResult:
         """The device's keys laid out as `rows`: keycaps and one-line keys (CSS shows one)."""
@@ -206,6 +216,7 @@ class CardFaceplate(DisplayFaceplate):
                 yield Static(self._plain_text(), id="plain", classes="plain")
             with Vertical(classes="card-keys"):
                 yield from self.keypads(layout.keypad, layout.labels)
+        yield self.key_hint(layout.labels)
 
     @property
     def layout_spec(self) -> CardLayout:
@@ -231,7 +242,7 @@ class SccFaceplate(Faceplate):
     visible_rows: reactive[int] = reactive(0)  # grid rows the card has room for (0: unknown)
 
     def __init__(self, view: DeviceView, grid: tuple[str, ...], *, id: str | None = None) -> None:
-        super().__init__(view, id=id)
+        super().__init__(view, id=id)  # no keyboard keys to name: the codes are typed as text
         self._grid = grid
         self.border_title = "Security Code Card"
         self.border_subtitle = view.serial
@@ -355,6 +366,7 @@ class PhoneFaceplate(DisplayFaceplate):
             yield Static(self._plain_text(), id="plain", classes="plain")
             # No blank rows between the keys: the phone fits a 24-line terminal.
             yield from self.keypads(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS, gap=False)
+            yield self.key_hint(_PHONE_LABELS, ("APPROVE", "DENY", "BIOMETRIC", "NEXT"))
             yield Static("▔▔▔▔▔▔", classes="home-bar")
 
     def _screen_text(self) -> str:
