@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-from emulator.tui.faceplates import SHORT_NAMES
-from host_bridge.policies.devices import display_name
+from firmware_model.models import short_name
 from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME
 
 if TYPE_CHECKING:
@@ -57,7 +56,7 @@ def scc_indices(challenge: Challenge) -> tuple[int, ...]:
 
 def device_label(device: DeviceInfo) -> str:
     """How the device lists name a device."""
-    return f"{SHORT_NAMES.get(device.model, display_name(device.model))} {device.serial}"
+    return f"{short_name(device.model)} {device.serial}"
 
 
 class HostEvent(Message):

@@ -23,7 +23,6 @@ from textual.containers import Vertical, VerticalScroll
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from emulator.tui.faceplates import SHORT_NAMES
 from emulator.tui.host_thread import HostThread
 from emulator.tui.login_messages import (
     ChallengeClosed,
@@ -34,6 +33,7 @@ from emulator.tui.login_messages import (
     wants_push,
 )
 from firmware_model.errors import SlsError
+from firmware_model.models import short_name
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 from host_bridge.verification import KIND_SCC
 
@@ -77,7 +77,7 @@ def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[
             caps = "unlimited"
         else:
             caps = f"{_usd(limit.per_day)} / {_usd(limit.per_window)}"
-        rows.append((f"{SHORT_NAMES.get(device.model, device.model)} {device.serial[-4:]}", caps))
+        rows.append((f"{short_name(device.model)} {device.serial[-4:]}", caps))
     width = max((len(name) for name, _ in rows), default=0)
     return [LIMITS_HEADING, *(f"{name.ljust(width)}  {caps}" for name, caps in rows)]
 
