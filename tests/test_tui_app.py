@@ -229,6 +229,16 @@ async def withdraw(
     await watch.wait_for(pilot, f"withdrawal of {amount} with {serial}")
 
 
+async def logged_in_with_scc(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
+    """Password, the SCC chosen, its two codes read off the card: logged in."""
+    await log_in_with_password(pilot)
+    await choose(pilot, app, serial)
+    challenge = login(app).challenge
+    assert challenge is not None
+    await answer(pilot, scc_codes(app, serial, scc_indices(challenge)))
+    assert login(app).step is Step.DONE
+
+
 def withdraw_result(app: SlsApp) -> str:
     return str(app.query_one("#withdraw-result", Static).content)
 

@@ -10,7 +10,7 @@ from typing import cast
 from textual.widgets import Input, OptionList, Static
 
 from emulator.tui.faceplates import SccFaceplate
-from emulator.tui.login_messages import NO_PUSH_LINK, scc_indices
+from emulator.tui.login_messages import NO_PUSH_LINK
 from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import withdrawal_hooks
 from host_bridge.service import Bridge
@@ -22,11 +22,11 @@ from tests.test_tui_app import (
     display_is,
     dscplus_code,
     log_in_with_password,
+    logged_in_with_scc,
     login,
     make_app,
     result_text,
     running,
-    scc_codes,
     withdraw,
     withdraw_result,
 )
@@ -62,12 +62,7 @@ async def test_f3_logs_out_and_every_pane_forgets_the_session(demo: Demo) -> Non
     app = make_app(demo)
     scc, dscplus = demo.serial("scc"), demo.serial("dscplus")
     async with running(app) as pilot:
-        await log_in_with_password(pilot)
-        await choose(pilot, app, scc)
-        challenge = login(app).challenge
-        assert challenge is not None
-        await answer(pilot, scc_codes(app, scc, scc_indices(challenge)))
-        assert login(app).step is Step.DONE
+        await logged_in_with_scc(pilot, app, scc)
         await withdraw(pilot, app, scc, "250000")
         assert withdraw_result(app).startswith("DENIED")
         face = app.faceplate(scc)
@@ -186,11 +181,7 @@ async def test_a_withdrawal_needs_the_confirming_devices_code(demo: Demo) -> Non
     app = make_app(demo)
     scc = demo.serial("scc")
     async with running(app) as pilot:
-        await log_in_with_password(pilot)
-        await choose(pilot, app, scc)
-        challenge = login(app).challenge
-        assert challenge is not None
-        await answer(pilot, scc_codes(app, scc, scc_indices(challenge)))
+        await logged_in_with_scc(pilot, app, scc)
         await withdraw(pilot, app, scc, "1000", code="AAAAAA")
         assert "code from" in withdraw_result(app) and "refused" in withdraw_result(app)
         await withdraw(pilot, app, scc, "1000")  # the right cells this time

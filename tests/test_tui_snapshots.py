@@ -29,6 +29,7 @@ from emulator.tui.withdrawals import withdrawal_hooks
 from firmware_model.device import ImageSpec
 from firmware_model.models import new_image
 from host_bridge.service import Bridge, BridgeConfig
+from tests.conftest import counter_entropy
 from tests.tui_pilot import EventWatch, settle
 
 CLOCK = 1_800_000_000.0
@@ -37,23 +38,6 @@ CONFIG = BridgeConfig(scrypt_n=1 << 10)
 
 Snap = Callable[..., bool]
 Steps = Callable[[Pilot[None]], Awaitable[None]]
-
-
-def counter_entropy(seed: int) -> Callable[[int], bytes]:
-    """A deterministic random source (the fixture's, with a seed of its own)."""
-    import hashlib
-
-    counter = seed << 32
-
-    def take(count: int) -> bytes:
-        nonlocal counter
-        out = b""
-        while len(out) < count:
-            out += hashlib.sha256(counter.to_bytes(8, "big")).digest()
-            counter += 1
-        return out[:count]
-
-    return take
 
 
 @pytest.fixture
