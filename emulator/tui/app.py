@@ -42,7 +42,6 @@ from emulator.tui.faceplates import (
     Faceplate,
     SccFaceplate,
 )
-from emulator.tui.help_screen import HelpScreen
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_messages import ChallengeClosed, HostEvent, SecondFactorChosen
 from emulator.tui.login_pane import LoginPane
@@ -377,6 +376,8 @@ class SlsApp(App[None]):
 
     def action_help(self) -> None:
         """Open the help (F1 again, Esc or `?` closes it)."""
+        from emulator.tui.help_screen import HelpScreen  # on first use: a faster start
+
         if isinstance(self.screen, HelpScreen):
             self.screen.dismiss()
         else:
