@@ -26,7 +26,9 @@ from emulator.tui.login_messages import scc_indices
 from emulator.tui.login_pane import LoginPane
 from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import WithdrawalForm, withdrawal_hooks
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
+from host_bridge.domain import ChallengeKind
 from tests.tui_pilot import EventWatch, settle
 
 SIZE = (100, 40)
@@ -218,7 +220,7 @@ async def withdraw(
     challenge = app.query_one(WithdrawalForm).challenge
     assert challenge is not None and challenge.serial == serial
     if code is None:
-        if challenge.kind == "scc":
+        if challenge.kind == ChallengeKind.SCC_CELLS:
             code = scc_codes(app, serial, scc_indices(challenge))
         else:
             code = await dscplus_code(pilot, app, serial, challenge.text)

@@ -20,7 +20,8 @@ from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
 from emulator.tui.login_pane import LoginPane
 from emulator.tui.login_steps import Step
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from tests.test_tui_app import (
     answer,
     choose,

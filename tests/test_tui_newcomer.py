@@ -13,7 +13,7 @@ from emulator.tui.faceplates import SccFaceplate
 from emulator.tui.login_messages import NO_PUSH_LINK
 from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import withdrawal_hooks
-from host_bridge.service import Bridge
+from host_bridge.bridge import Bridge
 from tests.test_tui_app import (
     Demo,
     answer,

@@ -28,7 +28,8 @@ from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import withdrawal_hooks
 from firmware_model.device import ImageSpec
 from firmware_model.models import new_image
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from tests.conftest import counter_entropy
 from tests.tui_pilot import EventWatch, settle
 

@@ -19,7 +19,7 @@ from slsio.cli import EXIT_OK, UsageError
 if TYPE_CHECKING:
     from emulator.tui.app import SlsApp
     from emulator.tui.keymap import Keymap
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -76,7 +76,7 @@ def open_tui(
     from emulator.tui.withdrawals import withdrawal_hooks
 
     def connect() -> Bridge:  # on the login pane's host thread, which also closes it
-        from host_bridge.service import Bridge
+        from host_bridge.bridge import Bridge
 
         return Bridge.open(home)
 
@@ -85,7 +85,7 @@ def open_tui(
         folder = demo_folder(home)
         ready = demo_images(folder)
         if ready is None:
-            from host_bridge.service import Bridge
+            from host_bridge.bridge import Bridge
 
             with Bridge.open(home) as bridge:
                 ready = ensure_demo(bridge, folder).images

@@ -28,6 +28,7 @@ from firmware_model.models import PROFILES, FaceKind
 
 Status = Mapping[str, str | int | bool]
 
+
 @dataclass(frozen=True, slots=True)
 class DeviceView:
     """A snapshot of one device for drawing: safe to show (no key, no PIN)."""

@@ -12,18 +12,20 @@ from typing import TYPE_CHECKING
 from textual.message import Message
 
 from firmware_model.models import short_name
-from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME
+from host_bridge.domain import ChallengeKind
 
 if TYPE_CHECKING:
-    from host_bridge.service import DeviceInfo
+    from host_bridge.services.devices import DeviceInfo
     from host_bridge.verification import Challenge
 
 # What the login screen says for each kind of challenge (`{text}` is the challenge text).
-PROMPTS: Mapping[str, str] = {
-    KIND_OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
-    KIND_SCC: "Index numbers: {text}\nType the two codes side by side, no spaces.",
-    KIND_TIME: "Turn the card on, enter the PIN and type the 6-digit passcode it shows.",
-    KIND_SMS: "A code was sent by SMS: type it below.",
+PROMPTS: Mapping[ChallengeKind, str] = {
+    ChallengeKind.OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
+    ChallengeKind.SCC_CELLS: "Index numbers: {text}\nType the two codes side by side, no spaces.",
+    ChallengeKind.TIME_PASSCODE: (
+        "Turn the card on, enter the PIN and type the 6-digit passcode it shows."
+    ),
+    ChallengeKind.SMS_CODE: "A code was sent by SMS: type it below.",
 }
 # The IB Key's seamless login (the seed's "Two Factor Authentication Prompt"): one instruction,
 # and the seed's link to the manual path.
@@ -44,12 +46,12 @@ def prompt_for(challenge: Challenge, *, manual_push: bool = False) -> str:
 
 def wants_push(model: str, challenge: Challenge) -> bool:
     """Whether the code is asked by a push to the phone app (the IB Key's seamless login)."""
-    return model == "ibkey" and challenge.kind == KIND_OCRA
+    return model == "ibkey" and challenge.kind == ChallengeKind.OCRA
 
 
 def scc_indices(challenge: Challenge) -> tuple[int, ...]:
     """The cells an SCC challenge asks for (none for other kinds)."""
-    if challenge.kind != KIND_SCC:
+    if challenge.kind != ChallengeKind.SCC_CELLS:
         return ()
     return tuple(int(word) for word in challenge.text.split())
 
@@ -83,7 +85,7 @@ class SecondFactorChosen(Message):
         self.user = user
         self.push = push
         self.indices = scc_indices(challenge)
-        self.device_keys = challenge.kind != KIND_SCC
+        self.device_keys = challenge.kind != ChallengeKind.SCC_CELLS
 
 
 class ChallengeClosed(Message):

@@ -1,6 +1,6 @@
 """The broker's login screen, beside the devices: password → second factor → result; withdrawals.
 
-Theory of operation: the pane is a view over the host bridge (`host_bridge.service.Bridge`). Its
+Theory of operation: the pane is a view over the host bridge (`host_bridge.bridge.Bridge`). Its
 steps are an Enum with a transition table; the reactive `step` decides which widgets show. Every
 host call is one `Bridge` method, awaited in a Textual worker and run on the host's own thread
 (`HostThread`): the password check and the store's commits never freeze the app, and a key
@@ -39,11 +39,12 @@ from emulator.tui.login_messages import (
 )
 from emulator.tui.login_steps import TRANSITIONS, Step, later_steps
 from firmware_model.errors import SlsError
-from host_bridge.verification import KIND_SCC, Challenge
+from host_bridge.domain import ChallengeKind
+from host_bridge.verification import Challenge
 
 if TYPE_CHECKING:
     from emulator.tui.withdrawals import Limits, Withdraw, WithdrawalForm
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
 
 class LoginPane(Vertical):
@@ -272,7 +273,7 @@ class LoginPane(Vertical):
         self.post_message(SecondFactorChosen(serial, challenge, self.user, push=push))
         if self.step is Step.CHOOSE:
             self.advance("device chosen")
-        if challenge.kind == KIND_SCC:
+        if challenge.kind == ChallengeKind.SCC_CELLS:
             # The card has no keys: what the user types goes to the response field.
             self.query_one("#response").focus()
             self._say(f"Read cells {challenge.text} on card {serial} and type both codes.")

@@ -1,13 +1,13 @@
 """The login screen's steps: an Enum, the transition table, and the widgets of the later steps.
 
-    step        event                          next
-    CREDENTIALS password accepted              CHOOSE   (the user's active devices, M2FS)
-    CREDENTIALS password refused               CREDENTIALS
-    CHOOSE      device chosen                  RESPOND  (the challenge is shown)
-    RESPOND     response accepted              DONE     (withdrawal form enabled)
-    RESPOND     response refused               RESPOND  (a fresh challenge) or CHOOSE if the
-                                                         device can no longer be used
-    any         "Log out"                      CREDENTIALS
+step        event                          next
+CREDENTIALS password accepted              CHOOSE   (the user's active devices, M2FS)
+CREDENTIALS password refused               CREDENTIALS
+CHOOSE      device chosen                  RESPOND  (the challenge is shown)
+RESPOND     response accepted              DONE     (withdrawal form enabled)
+RESPOND     response refused               RESPOND  (a fresh challenge) or CHOOSE if the
+                                                     device can no longer be used
+any         "Log out"                      CREDENTIALS
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The withdrawal form after a login, and its link to the host.
 
 Which device may confirm how much, and the decision, come from the host's policy layer
-(`host_bridge.policy_store.Policies`): the caps from its configured limits, the decision from
+(`host_bridge.services.policies.Policies`): the caps from its configured limits, the decision from
 `Policies.withdraw`, which checks the account's ledger and books an allowed withdrawal in one
 transaction. A denial's reason names the user's devices that could confirm the amount.
 
@@ -34,12 +34,12 @@ from emulator.tui.login_messages import (
 )
 from firmware_model.errors import SlsError
 from firmware_model.models import short_name
+from host_bridge.domain import ChallengeKind
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
-from host_bridge.verification import KIND_SCC
 
 if TYPE_CHECKING:
-    from host_bridge.policy_store import Policies
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
+    from host_bridge.services.policies import Policies
     from host_bridge.verification import Challenge
 
 
@@ -91,7 +91,7 @@ def withdrawal_hooks(policies: Policies | None = None) -> tuple[Withdraw, Limits
 
     def policy(bridge: Bridge) -> Policies:
         if not made:
-            from host_bridge.policy_store import Policies
+            from host_bridge.services.policies import Policies
 
             made.append(Policies(bridge))
         return made[0]
@@ -101,7 +101,7 @@ def withdrawal_hooks(policies: Policies | None = None) -> tuple[Withdraw, Limits
         return limit_lines(bridge, caps, user)
 
     def withdraw(bridge: Bridge, user: str, serial: str, amount: str) -> WithdrawalAnswer:
-        from host_bridge.service import money_to_cents
+        from host_bridge.inputs import money_to_cents
 
         decision = policy(bridge).withdraw(user, serial, money_to_cents(amount))
         text = decision.reason
@@ -168,9 +168,7 @@ class WithdrawalForm(VerticalScroll):
         self._models = {device.serial: device.model for device in devices}
         self.query_one("#limits", Static).update("\n".join(lines) or "(no withdrawal policy)")
         listing = self.query_one("#withdraw-device", OptionList)
-        listing.add_options(
-            [Option(device_label(d), id=d.serial) for d in devices]
-        )
+        listing.add_options([Option(device_label(d), id=d.serial) for d in devices])
         serials = [d.serial for d in devices]
         if login_serial in serials:
             listing.highlighted = serials.index(login_serial)
@@ -208,7 +206,7 @@ class WithdrawalForm(VerticalScroll):
         )
         self.query_one("#confirm-code", Input).value = ""
         self.post_message(SecondFactorChosen(serial, challenge, user, push=push))
-        if challenge.kind == KIND_SCC:
+        if challenge.kind == ChallengeKind.SCC_CELLS:
             self.query_one("#confirm-code").focus()
         self._result("")
         self.post_message(HostEvent(f"confirmation challenge for {serial}: {challenge.text}"))
