@@ -158,8 +158,8 @@ async def test_keys_are_handled_while_the_password_is_checked(demo: Demo) -> Non
         limits=limits,
     )
     app = SlsApp(demo.sessions, keymap=load_keymap(None), login=pane, real_time=False)
-    try:
-        async with running(app) as pilot:
+    async with running(app) as pilot:
+        try:  # the gate opens whatever happens: closing the app waits for the host thread
             field = app.query_one("#password", Input)
             field.focus()
             field.value = "demo-password"
@@ -173,8 +173,8 @@ async def test_keys_are_handled_while_the_password_is_checked(demo: Demo) -> Non
             gate.set()
             await watch.wait_for(pilot, "password accepted")
             assert login(app).step is Step.CHOOSE
-    finally:
-        gate.set()
+        finally:
+            gate.set()
 
 
 async def test_a_withdrawal_needs_the_confirming_devices_code(demo: Demo) -> None:
