@@ -22,13 +22,13 @@ from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_PASSWORD, DEMO_PIN, DEMO_USER, DemoSetup, ensure_demo
 from emulator.tui.faceplates import CardFaceplate, SccFaceplate
 from emulator.tui.keymap import load_keymap
-from emulator.tui.login_messages import scc_indices
 from emulator.tui.login_pane import LoginPane
 from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import WithdrawalForm, withdrawal_hooks
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
 from host_bridge.domain import ChallengeKind
+from host_bridge.verification import Challenge
 from tests.tui_pilot import EventWatch, settle
 
 SIZE = (100, 40)
@@ -171,6 +171,11 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
         assert serial in denial and demo.serial("ibkey") in denial
         await withdraw(pilot, app, serial, "250000")
         assert withdraw_result(app).startswith("ALLOWED")
+
+
+def scc_indices(challenge: Challenge) -> tuple[int, ...]:
+    """The two cells an SCC challenge names ("26 54")."""
+    return tuple(int(word) for word in challenge.text.split())
 
 
 def scc_codes(app: SlsApp, serial: str, indices: tuple[int, ...]) -> str:

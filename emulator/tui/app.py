@@ -50,7 +50,6 @@ from firmware_model.errors import SlsError
 from firmware_model.events import DeviceEvent, PushApproved, PushDenied
 from firmware_model.ibkey import IbKey
 from firmware_model.models import short_name
-from host_bridge.verification import Challenge
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
@@ -329,7 +328,7 @@ class SlsApp(App[None]):
             return
         device = self._sessions[message.serial].device
         if message.push and isinstance(device, IbKey):
-            self._push(message.serial, device, message.challenge, message.user)
+            self._push(message.serial, device, message.challenge_id, message.text, message.user)
 
     def on_challenge_closed(self, _message: ChallengeClosed) -> None:
         """No code is asked any more: no SCC shows cells of a challenge that is gone."""
@@ -340,7 +339,9 @@ class SlsApp(App[None]):
             if isinstance(face, SccFaceplate):
                 face.highlight = indices if face_serial == serial else ()
 
-    def _push(self, serial: str, device: IbKey, challenge: Challenge, user: str | None) -> None:
+    def _push(
+        self, serial: str, device: IbKey, push_id: str, challenge: str, user: str | None
+    ) -> None:
         """Deliver the login to the phone app as a push notification (IB Key's seamless login)."""
         if not device.usernames:
             return
@@ -350,7 +351,7 @@ class SlsApp(App[None]):
         def receive() -> None:
             if self.real_time:
                 session.set_time(time.time())
-            reaction = device.receive_push(challenge.id, username, challenge.text, session.now)
+            reaction = device.receive_push(push_id, username, challenge, session.now)
             for device_event in reaction.events:
                 self.log_event(serial, device_event.describe())
             if reaction.persist:

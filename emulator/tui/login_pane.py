@@ -17,7 +17,7 @@ each such move starts a new `_turn`.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from textual import on, work
@@ -29,22 +29,58 @@ from textual.widgets.option_list import Option
 
 from emulator.tui.host_thread import HostThread
 from emulator.tui.login_messages import (
+    MANUAL_PUSH_PROMPT,
     PUSH_PROMPT,
     ChallengeClosed,
     HostEvent,
     SecondFactorChosen,
-    device_label,
-    prompt_for,
-    wants_push,
 )
 from emulator.tui.login_steps import TRANSITIONS, Step, later_steps
 from firmware_model.errors import SlsError
+from firmware_model.models import short_name
 from host_bridge.domain import ChallengeKind
 from host_bridge.verification import Challenge
 
 if TYPE_CHECKING:
     from emulator.tui.withdrawals import Limits, Withdraw, WithdrawalForm
     from host_bridge.bridge import Bridge
+    from host_bridge.services.devices import DeviceInfo
+
+# What the login screen says for each kind of challenge (`{text}` is the challenge text).
+PROMPTS: Mapping[ChallengeKind, str] = {
+    ChallengeKind.OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
+    ChallengeKind.SCC_CELLS: "Index numbers: {text}\nType the two codes side by side, no spaces.",
+    ChallengeKind.TIME_PASSCODE: (
+        "Turn the card on, enter the PIN and type the 6-digit passcode it shows."
+    ),
+    ChallengeKind.SMS_CODE: "A code was sent by SMS: type it below.",
+}
+
+
+def prompt_for(challenge: Challenge, *, manual_push: bool = False) -> str:
+    """What the screen says for `challenge` (`manual_push`: an IB Key's typed challenge)."""
+    template = MANUAL_PUSH_PROMPT if manual_push else PROMPTS.get(challenge.kind, "{text}")
+    return template.format(text=challenge.text)
+
+
+def device_label(device: DeviceInfo) -> str:
+    """How the device lists name a device."""
+    return f"{short_name(device.model)} {device.serial}"
+
+
+def asking(serial: str, challenge: Challenge, user: str | None, model: str) -> SecondFactorChosen:
+    """The message that brings device `serial` (of `model`) forward for `challenge`: an SCC's
+    cells, the keyboard unless it is an SCC, a push to the phone app (the IB Key's OCRA)."""
+    scc = challenge.kind == ChallengeKind.SCC_CELLS
+    return SecondFactorChosen(
+        serial,
+        challenge.id,
+        challenge.text,
+        user,
+        indices=tuple(int(word) for word in challenge.text.split()) if scc else (),
+        device_keys=not scc,
+        push=model == "ibkey" and challenge.kind == ChallengeKind.OCRA,
+    )
 
 
 class LoginPane(Vertical):
@@ -268,9 +304,10 @@ class LoginPane(Vertical):
         if turn != self._turn:
             return False
         self.challenge = challenge
-        push = wants_push(self._models.get(serial, ""), challenge)
+        message = asking(serial, challenge, self.user, self._models.get(serial, ""))
+        push = message.push
         self._show_challenge(challenge, push=push)
-        self.post_message(SecondFactorChosen(serial, challenge, self.user, push=push))
+        self.post_message(message)
         if self.step is Step.CHOOSE:
             self.advance("device chosen")
         if challenge.kind == ChallengeKind.SCC_CELLS:
@@ -303,7 +340,9 @@ class LoginPane(Vertical):
         self._show_challenge(challenge, push=False)
         self.query_one("#challenge", Static).update(prompt_for(challenge, manual_push=True))
         self._event(f"manual challenge for {challenge.serial}")
-        self.post_message(SecondFactorChosen(challenge.serial, challenge, self.user, push=False))
+        self.post_message(
+            SecondFactorChosen(challenge.serial, challenge.id, challenge.text, self.user)
+        )
         self._say(f"Device {challenge.serial}: answer the challenge.")
 
     @on(Button.Pressed, "#submit-button")

@@ -24,14 +24,8 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from emulator.tui.host_thread import HostThread
-from emulator.tui.login_messages import (
-    ChallengeClosed,
-    HostEvent,
-    SecondFactorChosen,
-    device_label,
-    prompt_for,
-    wants_push,
-)
+from emulator.tui.login_messages import ChallengeClosed, HostEvent
+from emulator.tui.login_pane import asking, device_label, prompt_for
 from firmware_model.errors import SlsError
 from firmware_model.models import short_name
 from host_bridge.domain import ChallengeKind
@@ -199,13 +193,12 @@ class WithdrawalForm(VerticalScroll):
             self.post_message(HostEvent(f"confirmation challenge for {serial} refused: {exc}"))
             return
         self.challenge = challenge
-        push = wants_push(self._models.get(serial, ""), challenge)
         self.query_one("#confirm").display = True
         self.query_one("#confirm-prompt", Static).update(
             f"Confirm USD {self._amount} with {serial}.\n" + prompt_for(challenge)
         )
         self.query_one("#confirm-code", Input).value = ""
-        self.post_message(SecondFactorChosen(serial, challenge, user, push=push))
+        self.post_message(asking(serial, challenge, user, self._models.get(serial, "")))
         if challenge.kind == ChallengeKind.SCC_CELLS:
             self.query_one("#confirm-code").focus()
         self._result("")
