@@ -1,0 +1,92 @@
+"""The plugin's fixtures: `sls_device`, `sls_bridge`, `sls_serial_pair`, `sls_tui`.
+
+Each device fixture is a factory taking the front matter's fields as keyword arguments (`model`,
+`pin`, `pin_mode`, `key`, `suite`, `options`, `clock`); every device and server a test made is
+closed when the test ends. See docs/testing.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+import pytest
+
+from .bridge import SlsBridge
+from .devices import DeviceRequest, SerialPair, SlsDevice, numbered, open_device, open_pair
+
+if TYPE_CHECKING:
+    from emulator.tui.app import SlsApp
+
+
+class DeviceFactory(Protocol):
+    def __call__(
+        self,
+        model: str = ...,
+        *,
+        pin: str | None = ...,
+        pin_mode: str | None = ...,
+        key: bytes | None = ...,
+        suite: str | None = ...,
+        options: Mapping[str, Any] = ...,
+        clock: float = ...,
+    ) -> SlsDevice: ...
+
+
+class PairFactory(Protocol):
+    def __call__(
+        self,
+        model: str = ...,
+        *,
+        pin: str | None = ...,
+        pin_mode: str | None = ...,
+        key: bytes | None = ...,
+        suite: str | None = ...,
+        options: Mapping[str, Any] = ...,
+        clock: float = ...,
+    ) -> SerialPair: ...
+
+
+@pytest.fixture
+def sls_device(tmp_path: Path) -> Iterator[DeviceFactory]:
+    """Factory: `sls_device("dscplus", pin_mode="device", pin="1234")` → an `SlsDevice` (a
+    fresh image, random key unless `key=`, in-process, virtual clock)."""
+    folders = numbered(tmp_path, "sls-device")
+    with ExitStack() as stack:
+
+        def make(model: str = "dscplus", **fields: Any) -> SlsDevice:
+            return open_device(stack, next(folders), DeviceRequest(model, **fields))
+
+        yield make
+
+
+@pytest.fixture
+def sls_serial_pair(tmp_path: Path) -> Iterator[PairFactory]:
+    """Factory: `sls_serial_pair("dscplus")` → a `SerialPair`: the device served on a pty (virtual
+    clock) and the serial client connected to it."""
+    folders = numbered(tmp_path, "sls-serial")
+    with ExitStack() as stack:
+
+        def make(model: str = "dscplus", **fields: Any) -> SerialPair:
+            return open_pair(stack, next(folders), DeviceRequest(model, **fields))
+
+        yield make
+
+
+@pytest.fixture
+def sls_bridge(tmp_path: Path) -> Iterator[SlsBridge]:
+    """A throwaway host store (its own folder): add users, provision devices, open them."""
+    with ExitStack() as stack:
+        yield SlsBridge(stack, tmp_path / "sls-bridge")
+
+
+@pytest.fixture
+def sls_tui() -> Iterator[Callable[..., SlsApp]]:
+    """Factory: `sls_tui(device, ..., bridge=sls_bridge, user="alice")` → the app (not started:
+    `async with app.run_test() as pilot:`), on the devices' own sessions, virtual time. With a
+    bridge, the login pane logs in against it."""
+    from .tui import make_app
+
+    yield make_app
