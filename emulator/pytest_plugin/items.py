@@ -126,7 +126,7 @@ class SlsItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.spec.line - 1, f"{self.path.name}::{self.name}"
+        return self.path, self.spec.line - 1, self.name
 
 
 def _mismatch(failures: tuple[Failure, ...]) -> list[str]:
