@@ -30,6 +30,7 @@ from firmware_model.script import quote
 CODE_MIN_CHARS = 6
 _CODE_RE = re.compile(rf"[0-9A-Z]{{{CODE_MIN_CHARS},}}")
 _DIGITS_RE = re.compile(r"[0-9]+")
+_REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()/]")
 
 
 def _is_code(token: str) -> bool:
@@ -56,7 +57,7 @@ def _template_text(text: str) -> str:
 
 def _regex_text(text: str) -> str:
     """Literal display text inside a `/regex/` (metacharacters and `/` escaped)."""
-    return re.escape(text).replace("/", "\\/").replace("$", "$$")
+    return _REGEX_SPECIAL.sub(r"\\\g<0>", text).replace("$", "$$")
 
 
 @dataclass(frozen=True, slots=True)
