@@ -37,12 +37,13 @@ class DeviceRequest:
     key: bytes | None = field(default=None, repr=False)
     suite: str | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
-    clock: float = DEFAULT_CLOCK
+    clock: float | None = DEFAULT_CLOCK
+    """Device clock start (Unix seconds); None: now, as a host that checks times expects."""
 
     def spec(self) -> TestSpec:
         return TestSpec(
             model=self.model, pin=self.pin, pin_mode=self.pin_mode, key=self.key,
-            suite=self.suite, options=self.options, clock=self.clock,
+            suite=self.suite, options=self.options,
         )
 
 
@@ -124,6 +125,11 @@ class SerialPair:
     def client(self) -> SerialClient:
         return self.target.client
 
+    @property
+    def display(self) -> str:
+        """The display now, read over the line."""
+        return self.target.read_display()
+
     def run(self, text: str, **variables: str) -> ScriptResult:
         """Run a keypress script given as text over the line."""
         return run_text(self.target, text, variables)
@@ -142,14 +148,18 @@ def open_image(stack: ExitStack, path: Path, clock: float | None = DEFAULT_CLOCK
     return SlsDevice(stack.enter_context(DeviceSession(path, clock=clock)))
 
 
-def open_pair(stack: ExitStack, folder: Path, request: DeviceRequest) -> SerialPair:
-    """Make a device image in `folder`, serve it on a pty, connect the client."""
+def open_pair(
+    stack: ExitStack, folder: Path, request: DeviceRequest, image: Path | None = None
+) -> SerialPair:
+    """Serve `image` (default: a new device made in `folder`) on a pty and connect the client."""
     from emulator.serial_target import SerialScriptTarget
 
     from .serving import serve_image
 
-    folder.mkdir(parents=True, exist_ok=True)
-    path = make_device(request.spec(), folder, folder)
+    if image is None:
+        folder.mkdir(parents=True, exist_ok=True)
+        image = make_device(request.spec(), folder, folder)
+    path = image
     pty = stack.enter_context(serve_image(path, clock=request.clock))
     target = stack.enter_context(SerialScriptTarget(pty))
     return SerialPair(pty, path, target)

@@ -31,7 +31,7 @@ class DeviceFactory(Protocol):
         key: bytes | None = ...,
         suite: str | None = ...,
         options: Mapping[str, Any] = ...,
-        clock: float = ...,
+        clock: float | None = ...,
     ) -> SlsDevice: ...
 
 
@@ -45,7 +45,8 @@ class PairFactory(Protocol):
         key: bytes | None = ...,
         suite: str | None = ...,
         options: Mapping[str, Any] = ...,
-        clock: float = ...,
+        clock: float | None = ...,
+        image: Path | None = ...,
     ) -> SerialPair: ...
 
 
@@ -65,12 +66,13 @@ def sls_device(tmp_path: Path) -> Iterator[DeviceFactory]:
 @pytest.fixture
 def sls_serial_pair(tmp_path: Path) -> Iterator[PairFactory]:
     """Factory: `sls_serial_pair("dscplus")` → a `SerialPair`: the device served on a pty (virtual
-    clock) and the serial client connected to it."""
+    clock) and the serial client connected to it; `image=PATH` serves an existing image (one
+    `sls_bridge` provisioned, say) instead of a new device."""
     folders = numbered(tmp_path, "sls-serial")
     with ExitStack() as stack:
 
-        def make(model: str = "dscplus", **fields: Any) -> SerialPair:
-            return open_pair(stack, next(folders), DeviceRequest(model, **fields))
+        def make(model: str = "dscplus", *, image: Path | None = None, **fields: Any) -> SerialPair:
+            return open_pair(stack, next(folders), DeviceRequest(model, **fields), image)
 
         yield make
 

@@ -25,8 +25,9 @@ class ServeError(RuntimeError):
 
 
 @contextmanager
-def serve_image(image: Path, *, clock: float) -> Iterator[str]:
-    """Serve `image` on a virtual clock starting at `clock`; yield the pty path a host opens."""
+def serve_image(image: Path, *, clock: float | None) -> Iterator[str]:
+    """Serve `image` on a virtual clock starting at `clock` (None: now); yield the pty path a
+    host opens."""
     server = SerialServer(ServeConfig(virtual_clock=True, clock_start=clock))
     ready = threading.Event()
     where: list[str] = []
