@@ -30,7 +30,9 @@ def open_device(request: pytest.FixtureRequest, sls_bridge: Any, sls_serial_pair
     return open_
 
 
-def test_dscplus_soft_pin_login_is_accepted(sls_bridge: Any, open_device: Callable[..., Any]) -> None:
+def test_dscplus_soft_pin_login_is_accepted(
+    sls_bridge: Any, open_device: Callable[..., Any]
+) -> None:
     sls_bridge.add_user("alice")
     card = sls_bridge.provision("alice", "dscplus", pin=PIN)
     device = open_device(card)

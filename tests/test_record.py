@@ -19,7 +19,7 @@ from tests.serial_helpers import RFC_KEY, make_image
 KEY_HEX = RFC_KEY.hex()
 
 
-# --- the transcript (pure) -------------------------------------------------------------------------
+# --- the transcript (pure) ------------------------------------------------------------------------
 
 
 def test_a_random_challenge_becomes_a_variable_and_the_response_a_capture() -> None:
@@ -55,7 +55,7 @@ def test_codes_stay_exact_until_randomness_enters() -> None:
     parse_script("\n".join(t.lines))
 
 
-# --- slsemu record, in-process and over a serial line ----------------------------------------------
+# --- slsemu record, in-process and over a serial line ---------------------------------------------
 
 
 def record(

@@ -4,17 +4,10 @@ from __future__ import annotations
 
 import textwrap
 
-import pytest
-
 # pytester's inline runs forget the modules a run imported; cryptography's Rust bindings cannot be
 # imported twice, so everything an item touches is imported here, once, before any run.
-import cryptography.hazmat.primitives.hashes
-import cryptography.hazmat.primitives.hmac
-import emulator.pytest_plugin.serving
-import emulator.serial_target
-import emulator.tui.script_target
-import firmware_model.hotp
-import firmware_model.ocra
+import pytest
+
 from emulator.pytest_plugin.front_matter import TestSpec
 from emulator.pytest_plugin.runner import make_device
 from emulator.pytest_plugin.serving import serve_image
