@@ -32,9 +32,8 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from emulator.tui.faceplates import SHORT_NAMES
 from firmware_model.errors import SlsError
-from host_bridge.policies.devices import display_name
+from firmware_model.models import short_name
 from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME, Challenge
 
 if TYPE_CHECKING:
@@ -113,7 +112,7 @@ Limits = Callable[[str], list[str]]
 
 def device_label(device: DeviceInfo) -> str:
     """How the device lists name a device."""
-    return f"{SHORT_NAMES.get(device.model, display_name(device.model))} {device.serial}"
+    return f"{short_name(device.model)} {device.serial}"
 
 
 class LoginPane(Vertical):
