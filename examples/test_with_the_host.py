@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+from firmware_model.events import PushApproved
+
 HERE = Path(__file__).parent
 PIN = "1234"
 
@@ -115,10 +117,9 @@ def test_ibkey_push_approved_with_the_pin_is_accepted(sls_bridge: Any) -> None:
     phone.press("APPROVE")
     phone.type(PIN)
     assert phone.press("OK") == "Approved"
-    event = next(e for e in phone.session.last_reaction.events if e.startswith("PUSH APPROVED"))
-    push_id, response = event.split()[2:]
-    assert push_id == challenge.id
-    assert sls_bridge.verify(provisioned.serial, challenge.id, response)
+    (approved,) = (e for e in phone.session.last_reaction.events if isinstance(e, PushApproved))
+    assert approved.push_id == challenge.id
+    assert sls_bridge.verify(provisioned.serial, challenge.id, approved.response)
 
 
 def test_legacy_dsc_passcode_is_accepted(sls_bridge: Any, open_device: Callable[..., Any]) -> None:
