@@ -1,0 +1,79 @@
+"""The examples in the terminal app, under Textual's Pilot: a person's keys, the host's verdict.
+
+`sls_tui` puts the devices of `sls_bridge` in the app with the login pane in front; the keys go
+through the default keymap (`p` POWER, digits, Enter OK, `b` BIOMETRIC). Every step waits for the
+state it leads to (`settle`, `EventWatch`), never for time.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.pilot import Pilot
+from textual.widgets import Input, OptionList
+
+from emulator.pytest_plugin.bridge import TEST_PASSWORD
+from emulator.pytest_plugin.pilot import EventWatch, settle
+
+SIZE = (100, 40)
+PIN = "1234"
+
+
+async def log_in(pilot: Pilot[None], serial: str) -> None:
+    """Password, then the device from the list; returns once its challenge is issued."""
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.query("#step-done")), "the login pane mounted")
+    watch = EventWatch(app)
+    field = app.query_one("#password", Input)
+    field.focus()
+    field.value = TEST_PASSWORD
+    await pilot.press("enter")
+    await watch.wait_for(pilot, "password")
+    watch = EventWatch(app)
+    listing = app.query_one("#device-list", OptionList)
+    listing.focus()
+    listing.highlighted = [option.id for option in listing.options].index(serial)
+    await pilot.press("enter")
+    await watch.wait_for(pilot, f"challenge for {serial}")
+
+
+async def shows(pilot: Pilot[None], text: str) -> None:
+    app: Any = pilot.app
+    await settle(pilot, lambda: app.read_display() == text, f"the display shows {text!r}")
+
+
+async def test_dscplus_soft_pin_login_in_the_tui(sls_bridge: Any, sls_tui: Any) -> None:
+    sls_bridge.add_user("alice")
+    card = sls_bridge.provision("alice", "dscplus", pin=PIN)
+    app = sls_tui(sls_bridge.device(card), bridge=sls_bridge, user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, card.serial)
+        challenge = app.query_one("LoginPane").challenge.text
+        app.focus_device()
+        await pilot.press("p")
+        await shows(pilot, "PIN>")
+        await pilot.press(*PIN, "enter")
+        await shows(pilot, "CHALLNG>")
+        await pilot.press(*challenge, "enter")
+        await settle(pilot, lambda: len(app.read_display()) == 8, "the response")
+        watch = EventWatch(app)
+        field = app.query_one("#response", Input)
+        field.focus()
+        field.value = app.read_display()
+        await pilot.press("enter")
+        line = await watch.wait_for(pilot, "response from")
+        assert "accepted" in line
+
+
+async def test_ibkey_push_approved_in_the_tui(sls_bridge: Any, sls_tui: Any) -> None:
+    sls_bridge.add_user("alice")
+    phone = sls_bridge.provision("alice", "ibkey", pin=PIN)
+    app = sls_tui(sls_bridge.device(phone), bridge=sls_bridge, user="alice")
+    async with app.run_test(size=SIZE) as pilot:
+        await log_in(pilot, phone.serial)
+        await shows(pilot, "Login request for alice")
+        watch = EventWatch(app)
+        app.focus_device()
+        await pilot.press("b")  # BIOMETRIC: the fingerprint approves the push
+        line = await watch.wait_for(pilot, "response from")
+        assert "accepted" in line
