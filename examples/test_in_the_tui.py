@@ -10,31 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from textual.pilot import Pilot
-from textual.widgets import Input, OptionList
+from textual.widgets import Input
 
 from emulator.pytest_plugin.bridge import TEST_PASSWORD
-from emulator.pytest_plugin.pilot import EventWatch, settle
+from emulator.pytest_plugin.pilot import EventWatch, log_in, settle
 
 SIZE = (100, 40)
 PIN = "1234"
-
-
-async def log_in(pilot: Pilot[None], serial: str) -> None:
-    """Password, then the device from the list; returns once its challenge is issued."""
-    app = pilot.app
-    await settle(pilot, lambda: bool(app.query("#step-done")), "the login pane mounted")
-    watch = EventWatch(app)
-    field = app.query_one("#password", Input)
-    field.focus()
-    field.value = TEST_PASSWORD
-    await pilot.press("enter")
-    await watch.wait_for(pilot, "password")
-    watch = EventWatch(app)
-    listing = app.query_one("#device-list", OptionList)
-    listing.focus()
-    listing.highlighted = [option.id for option in listing.options].index(serial)
-    await pilot.press("enter")
-    await watch.wait_for(pilot, f"challenge for {serial}")
 
 
 async def shows(pilot: Pilot[None], text: str) -> None:
@@ -47,7 +29,7 @@ async def test_dscplus_soft_pin_login_in_the_tui(sls_bridge: Any, sls_tui: Any) 
     card = sls_bridge.provision("alice", "dscplus", pin=PIN)
     app = sls_tui(sls_bridge.device(card), bridge=sls_bridge, user="alice")
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot, card.serial)
+        await log_in(pilot, TEST_PASSWORD, card.serial)
         challenge = app.query_one("LoginPane").challenge.text
         app.focus_device()
         await pilot.press("p")
@@ -70,7 +52,7 @@ async def test_ibkey_push_approved_in_the_tui(sls_bridge: Any, sls_tui: Any) -> 
     phone = sls_bridge.provision("alice", "ibkey", pin=PIN)
     app = sls_tui(sls_bridge.device(phone), bridge=sls_bridge, user="alice")
     async with app.run_test(size=SIZE) as pilot:
-        await log_in(pilot, phone.serial)
+        await log_in(pilot, TEST_PASSWORD, phone.serial)
         await shows(pilot, "Login request for alice")
         watch = EventWatch(app)
         app.focus_device()

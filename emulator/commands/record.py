@@ -2,12 +2,15 @@
 
     slsemu record --image IMG --out FILE.sls [--clock UNIX_SECONDS]   in-process
     slsemu record --port DEV --out FILE.sls                           a device on a serial line
+    slsemu record --tui --image IMG --out FILE.sls [--user NAME]      the terminal app
 
 Each input line is a script action — `press OK`, `type 1234`, `hold POWER 2`, `wait 30` — or a
 shortcut: a button name alone presses it, digits alone type them; `challenge [N]` types N random
 digits (6 by default) the way a login screen's challenge arrives, recorded as `${CHALLENGE}`.
 `expect` and `capture` lines are copied into the file as written. The display is printed after
-every action. End with `quit` or end of input; the file is then written (see
+every action. End with `quit` or end of input (with `--tui`: quit the app, keys and clicks on the
+device are what is recorded, the challenge on the login screen becomes `${CHALLENGE}`); the file is
+then written (see
 `emulator.recording` for how codes and random values are written so the recording replays).
 
 In-process, the image as it was before the first key is saved beside the recording
@@ -20,12 +23,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
+from typing import Protocol
 
 from emulator.commands.ocra import unix_seconds
 from emulator.recording import Transcript
-from emulator.session import DeviceSession
+from emulator.recording_session import RecordingSession, RecordingTarget
 from emulator.targets import open_target
 from firmware_model.errors import ScriptError, SlsError
 from firmware_model.models import random_digits
@@ -65,66 +69,70 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--clock", type=unix_seconds, metavar="UNIX_SECONDS", help="start the device clock here"
     )
+    parser.add_argument("--tui", action="store_true", help="record what you do in the terminal app")
+    parser.add_argument("--keymap", metavar="K", help="TUI keymap (with --tui)")
+    parser.add_argument("--user", metavar="NAME", help="login screen user (with --tui)")
     parser.add_argument("--force", action="store_true", help="overwrite FILE.sls (and FILE.img)")
     parser.set_defaults(handler=record_command)
 
 
 def record_command(args: argparse.Namespace) -> int:
-    """Run the recording loop on stdin, then write the file."""
+    """Run the recording (stdin, or the TUI), then write the file."""
     out: Path = args.out
-    if (args.image is None) == (args.port is None):
-        raise UsageError("give --image IMG (in-process) or --port DEV (serial line)")
-    if args.port is not None and args.clock is not None:
-        raise UsageError("--clock is not used with --port (the device on the line keeps its own)")
-    if not out.parent.is_dir():
-        raise UsageError(f"{out.parent}: no such folder")
+    _check_arguments(args)
     snapshot = out.with_suffix(".img")
     for path in (out, snapshot) if args.image is not None else (out,):
         if path.exists() and not args.force:
             raise UsageError(f"{path}: file exists (use --force to overwrite it)")
     transcript = Transcript()
-    if args.image is not None:
-        front = _record_in_process(args, transcript, snapshot)
-        header = f"Recorded by slsemu record from {args.image.name}."
-    else:
+    if args.port is not None:
         with open_target(None, port=args.port, baud=args.baud) as target:
-            _loop(target, transcript, sys.stdin, fresh=lambda: True)
+            _loop(RecordingTarget(target, transcript), transcript, sys.stdin)
         front = {"transports": '["serial"]'}
         header = f"Recorded by slsemu record on {args.port}: replay with --sls-port DEV."
+    else:
+        front = _record_image(args, transcript, snapshot)
+        header = f"Recorded by slsemu record from {args.image.name}."
     atomic_write(out, transcript.document(header, front).encode(), RECORDING_MODE)
     sys.stderr.write(f"slsemu record: wrote {out}\n")
     return EXIT_OK
 
 
-def _record_in_process(
+def _check_arguments(args: argparse.Namespace) -> None:
+    if (args.image is None) == (args.port is None):
+        raise UsageError("give --image IMG (in-process or --tui) or --port DEV (serial line)")
+    if args.port is not None and (args.clock is not None or args.tui):
+        raise UsageError("--clock and --tui are not used with --port")
+    if (args.keymap is not None or args.user is not None) and not args.tui:
+        raise UsageError("--keymap and --user go with --tui")
+    if not args.out.parent.is_dir():
+        raise UsageError(f"{args.out.parent}: no such folder")
+    if args.tui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("slsemu record --tui needs a terminal")
+
+
+def _record_image(
     args: argparse.Namespace, transcript: Transcript, snapshot: Path
 ) -> dict[str, str]:
-    drawn = [0]
+    """Record on the image in-process (stdin) or in the TUI; return the front matter."""
+    image: Path = args.image
+    if not image.is_file():
+        raise UsageError(f"image {image} not found")
+    # The image as it is before the first key: the replay starts from the same device.
+    atomic_write(snapshot, image.read_bytes(), SECRET_MODE)
+    if args.tui:
+        from emulator.commands._record_tui import record_in_tui
 
-    def entropy(count: int) -> bytes:
-        drawn[0] += 1
-        return os.urandom(count)
-
-    with DeviceSession(args.image, clock=args.clock, entropy=entropy) as session:
-        # The image as it is before the first key: the replay starts from the same device.
-        atomic_write(snapshot, args.image.read_bytes(), SECRET_MODE)
-        start = session.now
-        seen = [0]
-
-        def fresh() -> bool:
-            new = drawn[0] != seen[0]
-            seen[0] = drawn[0]
-            return new
-
-        fresh()  # loading the image may draw; that is not the session's doing
-        _loop(session, transcript, sys.stdin, fresh=fresh)
-    clock = int(start) if start == int(start) else start
-    return {"image": f'"{snapshot.name}"', "clock": str(clock)}
+        return record_in_tui(args, transcript, snapshot)
+    session = RecordingSession(image, transcript, clock=args.clock)
+    try:
+        _loop(session, transcript, sys.stdin)
+    finally:
+        session.close()
+    return session.front_matter(snapshot)
 
 
-def _loop(
-    target: ScriptTarget, transcript: Transcript, lines: Iterable[str], fresh: Callable[[], bool]
-) -> None:
+def _loop(target: Recording, transcript: Transcript, lines: Iterable[str]) -> None:
     challenges = 0
     for number, raw in enumerate(lines, start=1):
         text = raw.strip()
@@ -141,25 +149,30 @@ def _loop(
                 transcript.random_value(name, value)
                 print(f"challenge {value}")
                 target.type_digits(value)
-                transcript.typed(value, _show(target), fresh=fresh())
-                continue
-            statement = parse_line(_shortcut(text), number)
-            if statement is None:
-                continue
-            if isinstance(statement, ExpectText | ExpectRegex | Capture):
-                transcript.note(describe(statement))
-                continue
-            if isinstance(statement, Type):
-                if statement.digits.names:
-                    raise ScriptError(number, "type takes digits here (no ${NAME})")
-                target.type_digits(statement.digits.literal)
-                transcript.typed(statement.digits.literal, _show(target), fresh=fresh())
-                continue
-            _act(target, statement)
-            transcript.action(describe(statement), _show(target), fresh=fresh())
+            else:
+                _one(target, transcript, text, number)
+            target.flush()
+            _show(target)
         except (SlsError, ValueError) as exc:
             message = str(exc).removeprefix(f"line {number}: ")
             sys.stderr.write(f"slsemu record: {message} (not recorded)\n")
+
+
+def _one(target: Recording, transcript: Transcript, text: str, number: int) -> None:
+    statement = parse_line(_shortcut(text), number)
+    match statement:
+        case ExpectText() | ExpectRegex() | Capture():
+            transcript.note(describe(statement))
+        case Type(digits=digits) if digits.names:
+            raise ScriptError(number, "type takes digits here (no ${NAME})")
+        case Type(digits=digits):
+            target.type_digits(digits.literal)
+        case Press(button=button):
+            target.press(button)
+        case Hold(button=button, seconds=seconds):
+            target.hold(button, seconds)
+        case Wait(seconds=seconds):
+            target.wait(seconds)
 
 
 def _challenge_digits(words: list[str]) -> int:
@@ -179,18 +192,13 @@ def _shortcut(text: str) -> str:
     return text
 
 
-def _act(target: ScriptTarget, statement: object) -> None:
-    match statement:
-        case Press(button=button):
-            target.press(button)
-        case Hold(button=button, seconds=seconds):
-            target.hold(button, seconds)
-        case Wait(seconds=seconds):
-            target.wait(seconds)
-
-
-def _show(target: ScriptTarget) -> str:
+def _show(target: ScriptTarget) -> None:
     display = target.read_display()
     print(f"  {display or '(blank)'}", flush=True)
-    return display
+
+
+class Recording(ScriptTarget, Protocol):
+    """A target that records itself (`RecordingSession`, `RecordingTarget`)."""
+
+    def flush(self) -> None: ...
 

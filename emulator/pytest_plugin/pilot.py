@@ -55,3 +55,24 @@ class EventWatch:
 
         await settle(pilot, found, f"an event log line with {text!r}")
         return next(line for line in self.new_lines() if text in line)
+
+
+async def log_in(pilot: Pilot[None], password: str, serial: str) -> None:
+    """On the login pane: the password, then device `serial` from the list; returns once the
+    device's challenge was issued (its event logged)."""
+    from textual.widgets import Input, OptionList
+
+    app = pilot.app
+    await settle(pilot, lambda: bool(app.query("#step-done")), "the login pane mounted")
+    watch = EventWatch(app)
+    field = app.query_one("#password", Input)
+    field.focus()
+    field.value = password
+    await pilot.press("enter")
+    await watch.wait_for(pilot, "password")
+    watch = EventWatch(app)
+    listing = app.query_one("#device-list", OptionList)
+    listing.focus()
+    listing.highlighted = [option.id for option in listing.options].index(serial)
+    await pilot.press("enter")
+    await watch.wait_for(pilot, f"challenge for {serial}")
