@@ -7,13 +7,11 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from textual.widgets import Input
-
 from emulator.commands._record_tui import login_values
 from emulator.pytest_plugin.bridge import TEST_PASSWORD
 from emulator.pytest_plugin.devices import SlsDevice
 from emulator.pytest_plugin.front_matter import parse_front_matter
-from emulator.pytest_plugin.pilot import EventWatch, log_in, settle
+from emulator.pytest_plugin.pilot import answer, log_in, settle
 from emulator.pytest_plugin.runner import fill_values, run_test_script
 from emulator.pytest_plugin.tui import make_app
 from emulator.recording import Transcript
@@ -41,12 +39,7 @@ async def test_a_recorded_tui_login_replays_green(sls_bridge: Any, tmp_path: Pat
             await settle(pilot, lambda: app.read_display() == "CHALLNG>", "the challenge prompt")
             await pilot.press(*challenge, "enter")
             await settle(pilot, lambda: len(app.read_display()) == 8, "the response")
-            watch = EventWatch(app)
-            field = app.query_one("#response", Input)
-            field.focus()
-            field.value = app.read_display()
-            await pilot.press("enter")
-            assert "accepted" in await watch.wait_for(pilot, "response from")
+            assert "accepted" in await answer(pilot, app.read_display())
     finally:
         session.flush()
         session.close()

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from emulator.session import DeviceSession
 from firmware_model.device import Device
@@ -25,26 +25,6 @@ from .runner import make_device
 if TYPE_CHECKING:  # the serial modules load only when a test asks for a serial pair
     from emulator.serial_target import SerialScriptTarget
     from slsio.serial_client import SerialClient
-
-
-@dataclass(frozen=True, slots=True)
-class DeviceRequest:
-    """What a test asks the factory for (the front matter's fields, as keyword arguments)."""
-
-    model: str = "dscplus"
-    pin: str | None = field(default=None, repr=False)
-    pin_mode: str | None = None
-    key: bytes | None = field(default=None, repr=False)
-    suite: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
-    clock: float | None = DEFAULT_CLOCK
-    """Device clock start (Unix seconds); None: now, as a host that checks times expects."""
-
-    def spec(self) -> TestSpec:
-        return TestSpec(
-            model=self.model, pin=self.pin, pin_mode=self.pin_mode, key=self.key,
-            suite=self.suite, options=self.options,
-        )
 
 
 def run_text(target: ScriptTarget, text: str, variables: Mapping[str, str]) -> ScriptResult:
@@ -135,11 +115,11 @@ class SerialPair:
         return run_text(self.target, text, variables)
 
 
-def open_device(stack: ExitStack, folder: Path, request: DeviceRequest) -> SlsDevice:
-    """Make a device image in `folder` and open it in-process; `stack` closes it."""
+def open_device(stack: ExitStack, folder: Path, spec: TestSpec, clock: float) -> SlsDevice:
+    """Make the device `spec` describes in `folder` and open it in-process; `stack` closes it."""
     folder.mkdir(parents=True, exist_ok=True)
-    path = make_device(request.spec(), folder, folder)
-    return SlsDevice(stack.enter_context(DeviceSession(path, clock=request.clock)))
+    path = make_device(spec, folder, folder)
+    return SlsDevice(stack.enter_context(DeviceSession(path, clock=clock)))
 
 
 def open_image(stack: ExitStack, path: Path, clock: float | None = DEFAULT_CLOCK) -> SlsDevice:
@@ -149,18 +129,19 @@ def open_image(stack: ExitStack, path: Path, clock: float | None = DEFAULT_CLOCK
 
 
 def open_pair(
-    stack: ExitStack, folder: Path, request: DeviceRequest, image: Path | None = None
+    stack: ExitStack, folder: Path, spec: TestSpec, clock: float | None, image: Path | None = None
 ) -> SerialPair:
-    """Serve `image` (default: a new device made in `folder`) on a pty and connect the client."""
+    """Serve `image` (default: the device `spec` describes, made in `folder`) on a pty, its
+    virtual clock starting at `clock` (None: now), and connect the client."""
     from emulator.serial_target import SerialScriptTarget
 
     from .serving import serve_image
 
     if image is None:
         folder.mkdir(parents=True, exist_ok=True)
-        image = make_device(request.spec(), folder, folder)
+        image = make_device(spec, folder, folder)
     path = image
-    pty = stack.enter_context(serve_image(path, clock=request.clock))
+    pty = stack.enter_context(serve_image(path, clock=clock))
     target = stack.enter_context(SerialScriptTarget(pty))
     return SerialPair(pty, path, target)
 

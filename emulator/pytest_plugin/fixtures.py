@@ -7,47 +7,34 @@ closed when the test ends. See docs/testing.md.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from .bridge import SlsBridge
-from .devices import DeviceRequest, SerialPair, SlsDevice, numbered, open_device, open_pair
+from .devices import SerialPair, SlsDevice, numbered, open_device, open_pair
+from .front_matter import DEFAULT_CLOCK, TestSpec
 
 if TYPE_CHECKING:
     from emulator.tui.app import SlsApp
 
-
-class DeviceFactory(Protocol):
-    def __call__(
-        self,
-        model: str = ...,
-        *,
-        pin: str | None = ...,
-        pin_mode: str | None = ...,
-        key: bytes | None = ...,
-        suite: str | None = ...,
-        options: Mapping[str, Any] = ...,
-        clock: float | None = ...,
-    ) -> SlsDevice: ...
+DEVICE_FIELDS = frozenset({"pin", "pin_mode", "key", "suite", "options"})
 
 
-class PairFactory(Protocol):
-    def __call__(
-        self,
-        model: str = ...,
-        *,
-        pin: str | None = ...,
-        pin_mode: str | None = ...,
-        key: bytes | None = ...,
-        suite: str | None = ...,
-        options: Mapping[str, Any] = ...,
-        clock: float | None = ...,
-        image: Path | None = ...,
-    ) -> SerialPair: ...
+DeviceFactory = Callable[..., SlsDevice]
+PairFactory = Callable[..., SerialPair]
+
+
+def _spec(model: str, fields: dict[str, Any]) -> tuple[TestSpec, Any]:
+    """The device a factory call asks for, and its clock (`clock=`, front matter default)."""
+    clock = fields.pop("clock", DEFAULT_CLOCK)
+    unknown = sorted(set(fields) - DEVICE_FIELDS)
+    if unknown:
+        raise TypeError(f"unknown device field {unknown[0]!r} (known: {', '.join(sorted(DEVICE_FIELDS))})")
+    return TestSpec(model=model, **fields), clock
 
 
 @pytest.fixture
@@ -58,7 +45,8 @@ def sls_device(tmp_path: Path) -> Iterator[DeviceFactory]:
     with ExitStack() as stack:
 
         def make(model: str = "dscplus", **fields: Any) -> SlsDevice:
-            return open_device(stack, next(folders), DeviceRequest(model, **fields))
+            spec, clock = _spec(model, fields)
+            return open_device(stack, next(folders), spec, clock)
 
         yield make
 
@@ -72,7 +60,8 @@ def sls_serial_pair(tmp_path: Path) -> Iterator[PairFactory]:
     with ExitStack() as stack:
 
         def make(model: str = "dscplus", *, image: Path | None = None, **fields: Any) -> SerialPair:
-            return open_pair(stack, next(folders), DeviceRequest(model, **fields), image)
+            spec, clock = _spec(model, fields)
+            return open_pair(stack, next(folders), spec, clock, image)
 
         yield make
 

@@ -76,3 +76,16 @@ async def log_in(pilot: Pilot[None], password: str, serial: str) -> None:
     listing.highlighted = [option.id for option in listing.options].index(serial)
     await pilot.press("enter")
     await watch.wait_for(pilot, f"challenge for {serial}")
+
+
+async def answer(pilot: Pilot[None], response: str) -> str:
+    """Type `response` into the login pane's response field and submit it; return the event-log
+    line with the host's verdict (`response from ... accepted` or `... refused`)."""
+    from textual.widgets import Input
+
+    watch = EventWatch(pilot.app)
+    field = pilot.app.query_one("#response", Input)
+    field.focus()
+    field.value = response
+    await pilot.press("enter")
+    return await watch.wait_for(pilot, "response from")
