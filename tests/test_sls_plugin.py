@@ -8,7 +8,7 @@ import textwrap
 # imported twice, so everything an item touches is imported here, once, before any run.
 import pytest
 
-from emulator.pytest_plugin.front_matter import TestSpec
+from emulator.pytest_plugin.front_matter import SlsSpec
 from emulator.pytest_plugin.runner import make_device
 from emulator.pytest_plugin.serving import serve_image
 
@@ -32,6 +32,15 @@ capture RESPONSE
 """
 
 
+ASYNCIO_INI = "asyncio_default_fixture_loop_scope = function\n"
+
+
+@pytest.fixture(autouse=True)
+def quiet_ini(pytester: pytest.Pytester) -> None:
+    """An ini file for the inner runs, so pytest-asyncio has nothing to warn about."""
+    pytester.makeini("[pytest]\n" + ASYNCIO_INI)
+
+
 def write(pytester: pytest.Pytester, name: str, text: str) -> None:
     pytester.path.joinpath(name).write_text(textwrap.dedent(text))
 
@@ -44,7 +53,7 @@ def test_sls_files_are_items_only_when_asked_for(pytester: pytest.Pytester) -> N
 
 def test_the_ini_option_collects_them_for_good(pytester: pytest.Pytester) -> None:
     write(pytester, "login.sls", LOGIN)
-    pytester.makeini("[pytest]\nsls = true\nsls_transports = inprocess serial\n")
+    pytester.makeini("[pytest]\nsls = true\nsls_transports = inprocess serial\n" + ASYNCIO_INI)
     result = pytester.runpytest("-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*login.sls::inprocess PASSED*", "*login.sls::serial PASSED*"])
@@ -143,9 +152,9 @@ def test_sls_port_runs_the_serial_items_against_a_device_on_a_line(
     pytester: pytest.Pytester,
 ) -> None:
     write(pytester, "login.sls", LOGIN)
-    image = make_device(TestSpec(), pytester.path, pytester.path)
+    image = make_device(SlsSpec(), pytester.path, pytester.path)
     with serve_image(image, clock=1_700_000_000) as path:
-        result = pytester.runpytest("--sls", "--sls-port", path, "-v")
+        result = pytester.runpytest("--sls", f"--sls-port={path}", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*login.sls::serial PASSED*"])
 

@@ -19,7 +19,7 @@ from firmware_model.device import Device
 from firmware_model.image import DeviceImage
 from firmware_model.script import ScriptResult, ScriptTarget, parse_script, run_script
 
-from .front_matter import DEFAULT_CLOCK, TestSpec
+from .front_matter import DEFAULT_CLOCK, SlsSpec
 from .runner import make_device
 
 if TYPE_CHECKING:  # the serial modules load only when a test asks for a serial pair
@@ -115,7 +115,7 @@ class SerialPair:
         return run_text(self.target, text, variables)
 
 
-def open_device(stack: ExitStack, folder: Path, spec: TestSpec, clock: float) -> SlsDevice:
+def open_device(stack: ExitStack, folder: Path, spec: SlsSpec, clock: float) -> SlsDevice:
     """Make the device `spec` describes in `folder` and open it in-process; `stack` closes it."""
     folder.mkdir(parents=True, exist_ok=True)
     path = make_device(spec, folder, folder)
@@ -129,7 +129,7 @@ def open_image(stack: ExitStack, path: Path, clock: float | None = DEFAULT_CLOCK
 
 
 def open_pair(
-    stack: ExitStack, folder: Path, spec: TestSpec, clock: float | None, image: Path | None = None
+    stack: ExitStack, folder: Path, spec: SlsSpec, clock: float | None, image: Path | None = None
 ) -> SerialPair:
     """Serve `image` (default: the device `spec` describes, made in `folder`) on a pty, its
     virtual clock starting at `clock` (None: now), and connect the client."""

@@ -16,7 +16,7 @@ import pytest
 
 from .bridge import SlsBridge
 from .devices import SerialPair, SlsDevice, numbered, open_device, open_pair
-from .front_matter import DEFAULT_CLOCK, TestSpec
+from .front_matter import DEFAULT_CLOCK, SlsSpec
 
 if TYPE_CHECKING:
     from emulator.tui.app import SlsApp
@@ -28,13 +28,14 @@ DeviceFactory = Callable[..., SlsDevice]
 PairFactory = Callable[..., SerialPair]
 
 
-def _spec(model: str, fields: dict[str, Any]) -> tuple[TestSpec, Any]:
+def _spec(model: str, fields: dict[str, Any]) -> tuple[SlsSpec, Any]:
     """The device a factory call asks for, and its clock (`clock=`, front matter default)."""
     clock = fields.pop("clock", DEFAULT_CLOCK)
     unknown = sorted(set(fields) - DEVICE_FIELDS)
     if unknown:
-        raise TypeError(f"unknown device field {unknown[0]!r} (known: {', '.join(sorted(DEVICE_FIELDS))})")
-    return TestSpec(model=model, **fields), clock
+        known = ", ".join(sorted(DEVICE_FIELDS))
+        raise TypeError(f"unknown device field {unknown[0]!r} (known: {known}, clock)")
+    return SlsSpec(model=model, **fields), clock
 
 
 @pytest.fixture

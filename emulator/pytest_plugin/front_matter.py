@@ -72,7 +72,7 @@ class Case:
 
 
 @dataclass(frozen=True, slots=True)
-class TestSpec:
+class SlsSpec:
     """What an `.sls` file asks for (all optional; the default is a fresh DSC+)."""
 
     model: str = "dscplus"
@@ -98,7 +98,7 @@ class TestSpec:
             raise ValueError("transports must name at least one transport")
 
 
-NO_FRONT_MATTER = TestSpec()
+NO_FRONT_MATTER = SlsSpec()
 
 
 def front_matter_block(text: str) -> tuple[int, str] | None:
@@ -124,8 +124,8 @@ def front_matter_block(text: str) -> tuple[int, str] | None:
     return None
 
 
-def parse_front_matter(text: str) -> TestSpec:
-    """The `TestSpec` of a test file (the defaults when it has no front matter)."""
+def parse_front_matter(text: str) -> SlsSpec:
+    """The `SlsSpec` of a test file (the defaults when it has no front matter)."""
     block = front_matter_block(text)
     if block is None:
         return NO_FRONT_MATTER
@@ -142,7 +142,7 @@ def parse_front_matter(text: str) -> TestSpec:
         raise FrontMatterError(line, f"front matter: {exc}") from None
 
 
-def _spec(data: dict[str, Any], line: int) -> TestSpec:
+def _spec(data: dict[str, Any], line: int) -> SlsSpec:
     unknown = sorted(set(data) - _KEYS)
     if unknown:
         raise ValueError(f"unknown key {unknown[0]!r} (known: {', '.join(sorted(_KEYS))})")
@@ -150,7 +150,7 @@ def _spec(data: dict[str, Any], line: int) -> TestSpec:
     clock = data.get("clock", DEFAULT_CLOCK)
     if isinstance(clock, bool) or not isinstance(clock, int | float) or clock < 0:
         raise ValueError("clock is a number of Unix seconds")
-    return TestSpec(
+    return SlsSpec(
         model=_text(data, "model") or "dscplus",
         pin=_text(data, "pin"),
         pin_mode=_text(data, "pin_mode"),

@@ -24,7 +24,7 @@ from firmware_model.errors import ScriptError
 from firmware_model.script import Failure, Script, Step, describe, parse_script, quote
 from slsio.files import read_limited
 
-from .front_matter import Case, TestSpec, parse_front_matter
+from .front_matter import Case, SlsSpec, parse_front_matter
 from .options import sls_options
 from .runner import LAST_STEPS, fill_values, run_test_script
 
@@ -70,7 +70,7 @@ class SlsItem(pytest.Item):
         self,
         *,
         script: Script,
-        spec: TestSpec,
+        spec: SlsSpec,
         transport: str,
         case: Case | None,
         **kwargs: Any,

@@ -27,7 +27,7 @@ from firmware_model.models import make_serial, new_image, random_digits
 from firmware_model.script import Script, ScriptResult, ScriptTarget, Step, run_script
 from slsio.files import SECRET_MODE
 
-from .front_matter import Case, RandomDigits, TestSpec, Value
+from .front_matter import Case, RandomDigits, SlsSpec, Value
 
 KEY_BYTES = 20
 LAST_STEPS = 8
@@ -42,7 +42,7 @@ class TestRun:
     steps: tuple[Step, ...]
 
 
-def make_device(spec: TestSpec, folder: Path, source: Path) -> Path:
+def make_device(spec: SlsSpec, folder: Path, source: Path) -> Path:
     """The device image for one run, in `folder`: a copy of `spec.image` (relative to the test
     file `source`) or a fresh image of `spec.model`."""
     path = folder / IMAGE_NAME
@@ -66,7 +66,7 @@ def make_device(spec: TestSpec, folder: Path, source: Path) -> Path:
     return path
 
 
-def fill_values(spec: TestSpec, case: Case | None) -> dict[str, str]:
+def fill_values(spec: SlsSpec, case: Case | None) -> dict[str, str]:
     """The variables of one run: the front matter's, then the case's; random ones drawn now."""
     merged: dict[str, Value] = dict(spec.values)
     if case is not None:
@@ -103,7 +103,7 @@ def transport_target(
 
 def run_test_script(
     script: Script,
-    spec: TestSpec,
+    spec: SlsSpec,
     transport: str,
     folder: Path,
     source: Path,
