@@ -2,8 +2,8 @@
 
 Run with the rest: `pytest examples/` (the plugin's fixtures need no import). The `.sls` files
 beside this one show the device side alone; here the same scripts meet `slsbridge`'s Python API.
-Each test runs on an in-process device and on one served over a serial line (a pty); the TUI
-versions are in test_in_the_tui.py.
+Each test runs on an in-process device, on one served over a serial line (a pty) and through the
+headless terminal app's keymap; the push and the login pane are in test_in_the_tui.py.
 """
 
 from __future__ import annotations
@@ -14,20 +14,23 @@ from typing import Any
 
 import pytest
 
+from emulator.pytest_plugin.devices import TuiDevice
 from firmware_model.events import PushApproved
 
 HERE = Path(__file__).parent
 PIN = "1234"
 
 
-@pytest.fixture(params=["inprocess", "serial"])
+@pytest.fixture(params=["inprocess", "serial", "tui"])
 def open_device(request: pytest.FixtureRequest, sls_bridge: Any, sls_serial_pair: Any) -> Any:
-    """Open a provisioned device on the transport of this run."""
+    """Open a provisioned device on the transport of this run (each has `run(text, **vars)`)."""
 
     def open_(provisioned: Any) -> Any:
         if request.param == "inprocess":
             return sls_bridge.device(provisioned)
-        return sls_serial_pair(image=provisioned.image_path, clock=None)
+        if request.param == "serial":
+            return sls_serial_pair(image=provisioned.image_path, clock=None)
+        return TuiDevice(provisioned.image_path)
 
     return open_
 

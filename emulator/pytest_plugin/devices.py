@@ -115,6 +115,22 @@ class SerialPair:
         return run_text(self.target, text, variables)
 
 
+@dataclass(frozen=True, slots=True)
+class TuiDevice:
+    """A device image driven through the headless terminal app, one app per `run` (the image
+    keeps the device's state between runs, as a card keeps it between uses)."""
+
+    image_path: Path
+    clock: float | None = None
+
+    def run(self, text: str, **variables: str) -> ScriptResult:
+        """Run a keypress script given as text through the app's keymap."""
+        from emulator.targets import open_target
+
+        with open_target(self.image_path, tui=True, clock=self.clock) as target:
+            return run_text(target, text, variables)
+
+
 def open_device(stack: ExitStack, folder: Path, spec: SlsSpec, clock: float) -> SlsDevice:
     """Make the device `spec` describes in `folder` and open it in-process; `stack` closes it."""
     folder.mkdir(parents=True, exist_ok=True)
