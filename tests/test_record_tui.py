@@ -10,13 +10,11 @@ from typing import Any
 from emulator.commands._record_tui import login_values
 from emulator.pytest_plugin.bridge import TEST_PASSWORD
 from emulator.pytest_plugin.devices import SlsDevice
-from emulator.pytest_plugin.front_matter import parse_front_matter
 from emulator.pytest_plugin.pilot import answer, log_in, settle
-from emulator.pytest_plugin.runner import fill_values, run_test_script
 from emulator.pytest_plugin.tui import make_app
 from emulator.recording import Transcript
 from emulator.recording_session import RecordingSession
-from firmware_model.script import parse_script
+from tests.test_record import assert_replays
 
 PIN = "1234"
 
@@ -49,9 +47,4 @@ async def test_a_recorded_tui_login_replays_green(sls_bridge: Any, tmp_path: Pat
     assert "type ${CHALLENGE}" in text and "# CHALLENGE = { random = 6 }" in text
     assert "type 1234\nexpect \"PIN>****\"" in text
     assert "expect /[0-9]{8}/\ncapture CODE1" in text
-    script, spec = parse_script(text), parse_front_matter(text)
-    for transport in ("inprocess", "serial", "tui"):
-        folder = tmp_path / transport
-        folder.mkdir()
-        run = run_test_script(script, spec, transport, folder, recording, fill_values(spec, None))
-        assert run.result.passed, (transport, run.result.failures)
+    assert_replays(recording, tmp_path)
