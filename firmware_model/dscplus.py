@@ -272,6 +272,13 @@ class DscPlusConfig:
         return values
 
 
+_SOFT_STATE_FIELDS = frozenset({"presses_used"})
+_DEVICE_STATE_FIELDS = _SOFT_STATE_FIELDS | {
+    "failures", "locked", "lock_number", "unlock_failures", "unlock_blocked_until", "pin"
+}
+"""What `to_image` writes in each PIN mode: the only `state` fields a card loads."""
+
+
 # --- PIN storage (device mode) ----------------------------------------------------------------
 
 
@@ -410,6 +417,14 @@ class DscPlus(Device):
                 raise ImageError(f"inconsistent {self.model} image: bad state field {name!r}")
             return value
 
+        # Unknown fields are refused as unknown `config` fields are: a field this build does not
+        # write is a file from elsewhere, or a hand edit, not state to carry along unread.
+        known = _DEVICE_STATE_FIELDS if self._device_pin else _SOFT_STATE_FIELDS
+        unknown = sorted(map(str, set(state) - known))
+        if unknown:
+            raise ImageError(
+                f"inconsistent {self.model} image: unknown state field(s) {', '.join(unknown)}"
+            )
         used = get("presses_used", int)
         assert isinstance(used, int)
         if used < 0:

@@ -28,7 +28,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import sqlite3
-import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -74,6 +73,7 @@ from host_bridge.policies.withdrawal import (
 )
 from host_bridge.service import Bridge
 from host_bridge.store import DeviceRecord, UserRecord
+from slsio.toml import TomlError, read_toml
 
 TEMP_CODE_SCRYPT: Final = ScryptParams()
 """Temporary Codes are hashed with fixed scrypt parameters (`temp_access` stores none)."""
@@ -118,12 +118,11 @@ def load_policy_config(home: Path) -> PolicyConfig:
     """
     path = home / POLICY_FILE_NAME
     try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
+        data = read_toml(path)
     except FileNotFoundError:
         return PolicyConfig()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BridgeError(f"{path}: {exc}") from None
+    except TomlError as exc:
+        raise BridgeError(str(exc)) from None
     try:
         return _config_from(data)
     except (ValueError, TypeError) as exc:

@@ -38,7 +38,6 @@ import os
 import re
 import sys
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -76,6 +75,7 @@ from host_bridge.store import (
 )
 from host_bridge.verification import Challenge, Verdict
 from slsio.home import data_home
+from slsio.toml import TomlError, read_toml
 
 CONFIG_FILE_NAME: Final = "bridge.toml"
 _CHECK_META: Final = "master_check"
@@ -143,12 +143,11 @@ class BridgeConfig:
         """Defaults, overridden by `home/bridge.toml` if it exists. Bad files: `BridgeError`."""
         path = home / CONFIG_FILE_NAME
         try:
-            with open(path, "rb") as handle:
-                values = tomllib.load(handle)
+            values = read_toml(path)
         except FileNotFoundError:
             return cls()
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise BridgeError(f"{path}: {exc}") from None
+        except TomlError as exc:
+            raise BridgeError(str(exc)) from None
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(values) - set(known)
         if unknown:
@@ -156,6 +155,8 @@ class BridgeConfig:
         for name, value in values.items():
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise BridgeError(f"{path}: {name} must be a number")
+            if known[name] == "int" and not isinstance(value, int):  # lockout_after = 2.5
+                raise BridgeError(f"{path}: {name} must be a whole number")
         try:
             return cls(**values)
         except (ValueError, TypeError) as exc:
