@@ -6,6 +6,8 @@ into script lines: the action, then an `expect` for the display. It does no I/O 
 
 Values that would differ on a replay are not written literally:
 
+* digits the display masks (a PIN) become `${PIN}`, its value kept in the front matter (a replay
+  needs it: record with test devices and test PINs);
 * digits typed that came from a random source (a challenge the recorder drew, or the one the login
   screen showed) become `${NAME}`, declared in the front matter (`{ random = N }` for an N-digit
   challenge, so each replay draws a new one; a fixed value otherwise, e.g. SCC indices);
@@ -87,8 +89,13 @@ class Transcript:
         self.expect(display)
 
     def typed(self, digits: str, display: str, *, fresh: bool = False) -> None:
-        """Digits typed, written as `${NAME}` when they are a known value."""
+        """Digits typed, written as `${NAME}` when they are a known value; digits the display
+        masks (a PIN) become `${PIN}`, its value in the front matter."""
         name = self._name_of(digits)
+        if name is None and "*" in display and digits not in display:
+            taken = [n for n in self.fixed_values if n.startswith("PIN")]
+            name = "PIN" if not taken else f"PIN{len(taken) + 1}"
+            self.fixed_value(name, digits)
         if name is not None and name in self.random_values:
             self.tainted = True
         self.action(f"type ${{{name}}}" if name is not None else f"type {digits}", display,

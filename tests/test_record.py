@@ -33,11 +33,11 @@ def test_a_random_challenge_becomes_a_variable_and_the_response_a_capture() -> N
     t.action("wait 5", "87654321")
     document = t.document("header", {"clock": "5"})
     assert t.lines == [
-        "press POWER", 'expect "PIN>"', "type 1234", 'expect "PIN>****"', "press OK",
+        "press POWER", 'expect "PIN>"', "type ${PIN}", 'expect "PIN>****"', "press OK",
         'expect "CHALLNG>"', "type ${CHALLENGE}", 'expect "${CHALLENGE}"', "press OK",
         "expect /[0-9]{8}/", "capture CODE1", "wait 5", 'expect "${CODE1}"',
     ]
-    assert "# CHALLENGE = { random = 6 }" in document
+    assert "# CHALLENGE = { random = 6 }" in document and '# PIN = "1234"' in document
     assert parse_front_matter(document).values["CHALLENGE"].count == 6  # type: ignore[union-attr]
     parse_script(document)  # the file is a valid script
 
@@ -102,7 +102,9 @@ def test_a_recorded_lockout_replays_on_every_transport_and_catches_a_changed_mod
     changed[firmware_model.dscplus.State.LOCKED] = "LOCKED"
     monkeypatch.setattr(firmware_model.dscplus, "_PROMPTS", changed)
     (tmp_path / "changed").mkdir()
-    run = run_test_script(script, spec, "inprocess", tmp_path / "changed", out, {})
+    run = run_test_script(
+        script, spec, "inprocess", tmp_path / "changed", out, fill_values(spec, None)
+    )
     first = run.result.failures[0]
     assert (first.expected, first.actual) == ('"LOCK PIN"', "LOCKED")
     assert len(run.result.failures) == 1  # stopped at the first display that differs
@@ -143,7 +145,9 @@ def test_a_session_over_a_serial_line_is_recorded_for_the_serial_transport(
         assert '# transports = ["serial"]' in text
         assert "expect /[0-9]{8}/" in text  # a line hides the device's entropy: codes by shape
         spec, script = parse_front_matter(text), parse_script(text)
-        run = run_test_script(script, spec, "serial", tmp_path, out, {}, port=port)
+        run = run_test_script(
+            script, spec, "serial", tmp_path, out, fill_values(spec, None), port=port
+        )
     assert run.result.passed
 
 
@@ -163,3 +167,46 @@ def test_bad_arguments_are_one_line(
     assert main(["record", *argv]) == 2
     err = capsys.readouterr().err
     assert message in err and err.count("\n") == 1
+
+
+def test_a_host_session_passed_through_is_recorded_and_replays(
+    tmp_path: Path, entropy: object
+) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from slsio.serial_client import SerialClient
+    from tests.serial_helpers import REPO, child_env
+
+    image = tmp_path / "card.img"
+    make_image(image, entropy)  # type: ignore[arg-type]
+    out = tmp_path / "host.sls"
+    with serve_image(image, clock=1_700_000_000) as port:
+        recorder = subprocess.Popen(
+            [sys.executable, "-m", "emulator.cli", "record", "--port", port, "--pass-through",
+             "--out", str(out)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=REPO, env=child_env(),
+        )
+        assert recorder.stdout is not None
+        host_side = recorder.stdout.readline().strip()  # printed once the pty is ready
+        assert host_side.startswith("/dev/"), recorder.stderr.read() if recorder.stderr else ""
+        with SerialClient(host_side, 115200) as host:  # what a login server's rig would do
+            host.hello()
+            host.press("POWER")
+            host.type_digits("1234")
+            host.press("OK")
+            host.type_digits("123456")
+            host.press("OK")
+            response = host.read_display()
+        recorder.send_signal(signal.SIGTERM)
+        _, err = recorder.communicate(timeout=60)
+        assert recorder.returncode == 0, err
+        text = out.read_text()
+        assert "type ${PIN}" in text and "type 123456" in text
+        assert "expect /[0-9]{8}/\ncapture CODE1" in text and response.isdigit()
+        spec, script = parse_front_matter(text), parse_script(text)
+        run = run_test_script(
+            script, spec, "serial", tmp_path, out, fill_values(spec, None), port=port
+        )
+    assert run.result.passed, run.result.failures

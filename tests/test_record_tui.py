@@ -45,6 +45,6 @@ async def test_a_recorded_tui_login_replays_green(sls_bridge: Any, tmp_path: Pat
     recording = tmp_path / "login.sls"
     recording.write_text(text)
     assert "type ${CHALLENGE}" in text and "# CHALLENGE = { random = 6 }" in text
-    assert "type 1234\nexpect \"PIN>****\"" in text
+    assert 'type ${PIN}\nexpect "PIN>****"' in text and '# PIN = "1234"' in text
     assert "expect /[0-9]{8}/\ncapture CODE1" in text
     assert_replays(recording, tmp_path)

@@ -3,6 +3,7 @@
     slsemu record --image IMG --out FILE.sls [--clock UNIX_SECONDS]   in-process
     slsemu record --port DEV --out FILE.sls                           a device on a serial line
     slsemu record --tui --image IMG --out FILE.sls [--user NAME]      the terminal app
+    slsemu record --port DEV --pass-through --out FILE.sls           a host program's session
 
 Each input line is a script action — `press OK`, `type 1234`, `hold POWER 2`, `wait 30` — or a
 shortcut: a button name alone presses it, digits alone type them; `challenge [N]` types N random
@@ -22,7 +23,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Protocol
@@ -69,6 +72,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--clock", type=unix_seconds, metavar="UNIX_SECONDS", help="start the device clock here"
     )
+    parser.add_argument(
+        "--pass-through",
+        action="store_true",
+        help="with --port: make a pty for a host program and record what it does to the device",
+    )
     parser.add_argument("--tui", action="store_true", help="record what you do in the terminal app")
     parser.add_argument("--keymap", metavar="K", help="TUI keymap (with --tui)")
     parser.add_argument("--user", metavar="NAME", help="login screen user (with --tui)")
@@ -85,7 +93,11 @@ def record_command(args: argparse.Namespace) -> int:
         if path.exists() and not args.force:
             raise UsageError(f"{path}: file exists (use --force to overwrite it)")
     transcript = Transcript()
-    if args.port is not None:
+    if args.pass_through:
+        _pass_through(args, transcript)
+        front = {"transports": '["serial"]'}
+        header = f"Recorded by slsemu record passing {args.port} through: replay with --sls-port."
+    elif args.port is not None:
         with open_target(None, port=args.port, baud=args.baud) as target:
             _loop(RecordingTarget(target, transcript), transcript, sys.stdin)
         front = {"transports": '["serial"]'}
@@ -98,7 +110,32 @@ def record_command(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pass_through(args: argparse.Namespace, transcript: Transcript) -> None:
+    """Pass a host's requests through to the device until SIGINT/SIGTERM, recording them."""
+    from emulator.pass_through import serve_pass_through
+    from emulator.serial_target import DEFAULT_BAUD
+    from slsio.serial_client import SerialClient
+
+    stop = threading.Event()
+
+    def ready(path: str) -> None:
+        print(path, flush=True)
+        sys.stderr.write(f"slsemu record: hosts connect to {path}; stop with Ctrl-C\n")
+
+    previous = signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    client = SerialClient(args.port, args.baud if args.baud is not None else DEFAULT_BAUD)
+    try:
+        serve_pass_through(client, transcript, ready, stop)
+    except KeyboardInterrupt:
+        pass  # Ctrl-C ends the recording: the file is written
+    finally:
+        client.close()
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _check_arguments(args: argparse.Namespace) -> None:
+    if args.pass_through and args.port is None:
+        raise UsageError("--pass-through goes with --port DEV")
     if (args.image is None) == (args.port is None):
         raise UsageError("give --image IMG (in-process or --tui) or --port DEV (serial line)")
     if args.port is not None and (args.clock is not None or args.tui):
