@@ -134,3 +134,18 @@ def test_legacy_dsc_passcode_is_accepted(sls_bridge: Any, open_device: Callable[
     )
     assert result.passed, result.failures
     assert sls_bridge.verify(card.serial, challenge.id, result.captures["PASSCODE"])
+
+
+def test_scc_lookup_answers_the_two_cells_the_login_screen_names(
+    sls_bridge: Any, open_device: Callable[..., Any]
+) -> None:
+    sls_bridge.add_user("alice")
+    card = sls_bridge.provision("alice", "scc")
+    challenge = sls_bridge.challenge(card.serial)  # two indices, e.g. "17 203"
+    first, second = challenge.text.split()
+    result = open_device(card).run(
+        (HERE / "scc-cells.sls").read_text(), FIRST=first, SECOND=second
+    )
+    assert result.passed, result.failures
+    codes = [result.captures[name].split()[1] for name in ("FIRST_CELL", "SECOND_CELL")]
+    assert sls_bridge.verify(card.serial, challenge.id, "".join(codes))  # side by side, no spaces
