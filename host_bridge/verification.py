@@ -15,8 +15,8 @@ expiring record; what it asks depends on the device's *kind*:
     sms    sms                            "" (code sent by SMS)   the code from the outbox
 
 This module is the pure part: it makes challenge texts from an entropy source and checks answers
-against keys. Persistence, lockout and the audit trail are in `host_bridge.service`, which runs
-one `BEGIN IMMEDIATE` transaction per verification.
+against keys. Persistence, lockout and the audit trail are in
+`host_bridge.services.challenges`, which runs one transaction per verification.
 
 Decisions (the `reason` of a `Verdict`) and the device state they lead to:
 
@@ -40,36 +40,9 @@ from typing import Final
 
 from firmware_model.device import Entropy
 from firmware_model.hotp import time_step
+from firmware_model.models import ChallengeKind, profile
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import CELLS, scc_response
-
-KIND_OCRA: Final = "ocra"
-KIND_SCC: Final = "scc"
-KIND_TIME: Final = "time"
-KIND_SMS: Final = "sms"
-
-MODEL_KIND: Final[dict[str, str]] = {
-    "dscplus": KIND_OCRA,
-    "gold": KIND_OCRA,
-    "platinum": KIND_OCRA,
-    "ibkey": KIND_OCRA,
-    "scc": KIND_SCC,
-    "online_scc": KIND_SCC,
-    "dsc": KIND_TIME,
-    "sms": KIND_SMS,
-}
-
-# Device type codes seen in the broker's login protocol (DESIGN.md).
-TYPE_CODE: Final[dict[str, str]] = {
-    "scc": "3",
-    "online_scc": "3",
-    "dsc": "4.1",
-    "sms": "4.2",
-    "gold": "5",
-    "platinum": "5",
-    "dscplus": "5.1",
-    "ibkey": "5.2",
-}
 
 ACCEPTED: Final = "accepted"
 WRONG: Final = "wrong response"
@@ -87,12 +60,24 @@ MAX_CHALLENGE_ID_CHARS: Final = 64
 """Longer ids are bad input: ours are 32 hex digits, and the audit row names the id."""
 
 
-def kind_of(model: str) -> str:
-    """The challenge kind of `model`. Raises `ValueError` for a model the bridge cannot verify."""
+def kind_of(model: str) -> ChallengeKind:
+    """The challenge kind of `model` (the model registry's). Raises `ValueError` for a model the
+    bridge cannot verify."""
     try:
-        return MODEL_KIND[model]
-    except KeyError:
-        raise ValueError(f"the bridge cannot verify model {model!r}") from None
+        kind = profile(model).challenge
+    except ValueError:
+        kind = ChallengeKind.NONE
+    if kind is ChallengeKind.NONE:
+        raise ValueError(f"the bridge cannot verify model {model!r}")
+    return kind
+
+
+def type_code(model: str) -> str:
+    """The broker's device type code of `model` (IB Key: "5.2", its platforms add a letter)."""
+    codes = profile(model).type_codes
+    if len(codes) == 1:
+        return codes[0]
+    return codes[0].rstrip("abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,7 +86,7 @@ class Challenge:
 
     id: str
     serial: str
-    kind: str
+    kind: ChallengeKind
     text: str
     expires_at: float
 
@@ -109,7 +94,7 @@ class Challenge:
         return {
             "id": self.id,
             "serial": self.serial,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "challenge": self.text,
             "expires_at": self.expires_at,
         }

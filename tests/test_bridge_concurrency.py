@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from firmware_model.scc import scc_response
-from host_bridge.service import Bridge
-from tests.bridge_helpers import FAST, FakeClock, open_bridge
+from host_bridge.bridge import Bridge
+from tests.bridge_helpers import FAST, FakeClock, challenge_count, open_bridge
 
 WORKERS = 4
 SHARED = 12
@@ -62,7 +62,7 @@ def test_processes_race_for_challenges(tmp_path: Path) -> None:
         assert len(verifies) == WORKERS * (SHARED + OWN)
         assert sum(r.outcome == "accepted" for r in verifies) == SHARED + WORKERS * OWN
         assert all(r.detail["issued"] is not None for r in verifies)
-        issued = after.store.connection.execute("SELECT count(*) FROM challenges").fetchone()[0]
+        issued = challenge_count(after)
         assert issued == SHARED + WORKERS * OWN
         assert after.device(result.serial).failures == 0
         assert len({r.id for r in rows}) == len(rows)

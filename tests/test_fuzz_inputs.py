@@ -22,9 +22,9 @@ from firmware_model.device import ImageSpec
 from firmware_model.errors import ImageError
 from firmware_model.image import IMAGE_FORMAT, IMAGE_VERSION, encode_image
 from firmware_model.models import load_device, new_image
+from host_bridge.config import BridgeConfig
 from host_bridge.errors import BridgeError
-from host_bridge.policy_store import load_policy_config
-from host_bridge.service import BridgeConfig
+from host_bridge.services.policy_config import load_policy_config
 from slsio.cli import UsageError
 from slsio.toml import TomlError, parse_toml
 

@@ -9,9 +9,11 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from host_bridge.policies.withdrawal import usd
-from host_bridge.policy_store import Policies
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.services.policies import Policies
+from tests.bridge_helpers import withdrawal_totals
 
 PROCESSES = 4
 ATTEMPTS = 5
@@ -51,9 +53,7 @@ def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -
     # 20 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
     assert allowed == CAP // AMOUNT
     with Bridge.open(slsemu_home) as bridge:
-        rows = bridge.store.connection.execute(
-            "SELECT count(*), sum(amount_cents) FROM withdrawals"
-        ).fetchone()
+        rows = withdrawal_totals(bridge)
         audited = [r.outcome for r in bridge.audit(limit=1000) if r.event == "withdraw"]
     assert rows == (allowed, allowed * AMOUNT)
     assert rows[1] <= CAP

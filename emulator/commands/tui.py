@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from emulator.session import DeviceSession
     from emulator.tui.app import SlsApp
     from emulator.tui.keymap import Keymap
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -81,7 +81,7 @@ def open_tui(
 
     def connect() -> Bridge:
         if not bridges:
-            from host_bridge.service import Bridge
+            from host_bridge.bridge import Bridge
 
             bridges.append(stack.enter_context(Bridge.open(home)))
         return bridges[0]

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .devices import SlsDevice, open_image
 
 if TYPE_CHECKING:
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
     from host_bridge.verification import Challenge
 
 TEST_PASSWORD = "test-password"  # noqa: S105 - a throwaway store's user, made for one test
@@ -34,7 +34,7 @@ class SlsBridge:
     """A host store in a temporary folder, with users and provisioned devices."""
 
     def __init__(self, stack: ExitStack, home: Path) -> None:
-        from host_bridge.service import Bridge
+        from host_bridge.bridge import Bridge
 
         self._stack = stack
         self.home = home

@@ -49,7 +49,8 @@ from firmware_model.errors import SlsError
 from firmware_model.events import DeviceEvent, PushApproved, PushDenied
 from firmware_model.ibkey import IbKey
 from firmware_model.models import short_name
-from host_bridge.verification import KIND_OCRA, Challenge
+from host_bridge.domain import ChallengeKind
+from host_bridge.verification import Challenge
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
@@ -341,7 +342,7 @@ class SlsApp(App[None]):
         if isinstance(face, SccFaceplate):
             face.highlight = message.indices
         device = self._sessions[message.serial].device
-        if isinstance(device, IbKey) and message.challenge.kind == KIND_OCRA:
+        if isinstance(device, IbKey) and message.challenge.kind == ChallengeKind.OCRA:
             self._push(message.serial, device, message.challenge, message.user)
 
     def _push(self, serial: str, device: IbKey, challenge: Challenge, user: str | None) -> None:
