@@ -126,7 +126,9 @@ class SlsItem(pytest.Item):
         return super().repr_failure(excinfo, style)
 
     def reportinfo(self) -> tuple[Path, int, str]:
-        return self.path, self.spec.line - 1, self.name
+        # Not "file.sls::name": pytest would print a domain that ends the node id with its dots
+        # turned into "::" (`-v` would show "file::sls::name").
+        return self.path, self.spec.line - 1, f"{self.path.name} ({self.name})"
 
 
 def _mismatch(failures: tuple[Failure, ...]) -> list[str]:
