@@ -32,13 +32,21 @@ capture RESPONSE
 """
 
 
-ASYNCIO_INI = "asyncio_default_fixture_loop_scope = function\n"
-
-
 @pytest.fixture(autouse=True)
-def quiet_ini(pytester: pytest.Pytester) -> None:
-    """An ini file for the inner runs, so pytest-asyncio has nothing to warn about."""
-    pytester.makeini("[pytest]\n" + ASYNCIO_INI)
+def only_this_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child pytest loads this plugin (and what a test names) only: other installed plugins
+    would make every run slower and say nothing about this one. `make test` itself loads it
+    through its entry point."""
+    monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+
+
+PLUGIN = "emulator.pytest_plugin"
+
+
+def run(pytester: pytest.Pytester, *args: str) -> pytest.RunResult:
+    """pytest in a child process, as a user runs it. (Not inline: an inline run forgets the
+    modules it imported, and cryptography's Rust bindings cannot be imported a second time.)"""
+    return pytester.runpytest_subprocess("-p", "no:cacheprovider", "-p", PLUGIN, *args)
 
 
 def write(pytester: pytest.Pytester, name: str, text: str) -> None:
@@ -47,14 +55,14 @@ def write(pytester: pytest.Pytester, name: str, text: str) -> None:
 
 def test_sls_files_are_items_only_when_asked_for(pytester: pytest.Pytester) -> None:
     write(pytester, "login.sls", LOGIN)
-    pytester.runpytest().assert_outcomes()  # not collected without --sls
-    pytester.runpytest("--sls").assert_outcomes(passed=1)
+    run(pytester).assert_outcomes()  # not collected without --sls
+    run(pytester, "--sls").assert_outcomes(passed=1)
 
 
 def test_the_ini_option_collects_them_for_good(pytester: pytest.Pytester) -> None:
     write(pytester, "login.sls", LOGIN)
-    pytester.makeini("[pytest]\nsls = true\nsls_transports = inprocess serial\n" + ASYNCIO_INI)
-    result = pytester.runpytest("-v")
+    pytester.makeini("[pytest]\nsls = true\nsls_transports = inprocess serial\n")
+    result = run(pytester, "-v")
     result.assert_outcomes(passed=2)
     result.stdout.fnmatch_lines(["*login.sls::inprocess PASSED*", "*login.sls::serial PASSED*"])
 
@@ -63,7 +71,7 @@ def test_a_failed_expect_reports_file_line_statement_displays_and_last_steps(
     pytester: pytest.Pytester,
 ) -> None:
     write(pytester, "broken.sls", LOGIN.replace('expect "CHALLNG>"', 'expect "CHALLENGE>"'))
-    result = pytester.runpytest("--sls")
+    result = run(pytester, "--sls")
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
         [
@@ -83,9 +91,9 @@ def test_a_failed_expect_reports_file_line_statement_displays_and_last_steps(
 
 def test_the_first_failure_stops_the_item_unless_keep_going(pytester: pytest.Pytester) -> None:
     write(pytester, "two.sls", 'press POWER\nexpect "X"\nexpect "Y"\n')
-    result = pytester.runpytest("--sls")
+    result = run(pytester, "--sls")
     assert "line 3" not in result.stdout.str()
-    result = pytester.runpytest("--sls", "--sls-keep-going")
+    result = run(pytester, "--sls", "--sls-keep-going")
     result.stdout.fnmatch_lines(['  line 3: expected: "Y"', '          display:  "PIN>"'])
 
 
@@ -94,7 +102,7 @@ def test_a_device_error_and_a_missing_variable_fail_the_item_in_one_line(
 ) -> None:
     write(pytester, "button.sls", "press POWER\npress APPROVE\n")
     write(pytester, "var.sls", "press POWER\ntype ${NOPE}\n")
-    result = pytester.runpytest("--sls")
+    result = run(pytester, "--sls")
     result.assert_outcomes(failed=2)
     result.stdout.fnmatch_lines(
         ["button.sls:2: press APPROVE", "  press: dscplus has no button 'APPROVE'",
@@ -107,7 +115,7 @@ def test_a_bad_script_or_front_matter_is_a_collection_error_naming_the_line(
 ) -> None:
     write(pytester, "bad.sls", "press POWER\npress ok now\n")
     write(pytester, "front.sls", "# ---\n# model = \"toaster\"\n# ---\npress POWER\n")
-    result = pytester.runpytest("--sls")
+    result = run(pytester, "--sls")
     result.assert_outcomes(errors=2)
     result.stdout.fnmatch_lines(["*bad.sls:2: press takes one button*", "*front.sls:1: *toaster*"])
 
@@ -133,7 +141,7 @@ def test_cases_parametrise_and_transports_select(pytester: pytest.Pytester) -> N
         expect /${N} [0-9A-Z]{3}/
         """,
     )
-    result = pytester.runpytest("--sls", "--sls-transport", "all", "-v")
+    result = run(pytester, "--sls", "--sls-transport", "all", "-v")
     result.assert_outcomes(passed=4)  # serial is not among the file's transports
     result.stdout.fnmatch_lines(["*scc.sls::inprocess?low? PASSED*", "*scc.sls::tui?high? PASSED*"])
 
@@ -142,9 +150,9 @@ def test_markers_select_by_transport_and_model(pytester: pytest.Pytester) -> Non
     write(pytester, "login.sls", LOGIN)
     write(pytester, "scc.sls", '# ---\n# model = "scc"\n# ---\npress POWER\nexpect "INDEX>"\n')
     args = ["--sls", "--sls-transport", "inprocess", "--sls-transport", "serial"]
-    pytester.runpytest(*args, "-m", "sls_scc").assert_outcomes(passed=2)
-    pytester.runpytest(*args, "-m", "sls_serial and sls_dscplus").assert_outcomes(passed=1)
-    result = pytester.runpytest("--markers")
+    run(pytester, *args, "-m", "sls_scc").assert_outcomes(passed=2)
+    run(pytester, *args, "-m", "sls_serial and sls_dscplus").assert_outcomes(passed=1)
+    result = run(pytester, "--markers")
     result.stdout.fnmatch_lines(["@pytest.mark.sls_tui:*", "@pytest.mark.sls_ibkey:*"])
 
 
@@ -154,7 +162,7 @@ def test_sls_port_runs_the_serial_items_against_a_device_on_a_line(
     write(pytester, "login.sls", LOGIN)
     image = make_device(SlsSpec(), pytester.path, pytester.path)
     with serve_image(image, clock=1_700_000_000) as path:
-        result = pytester.runpytest("--sls", f"--sls-port={path}", "-v")
+        result = run(pytester, "--sls", f"--sls-port={path}", "-v")
     result.assert_outcomes(passed=1)
     result.stdout.fnmatch_lines(["*login.sls::serial PASSED*"])
 
@@ -162,5 +170,5 @@ def test_sls_port_runs_the_serial_items_against_a_device_on_a_line(
 def test_items_run_under_xdist(pytester: pytest.Pytester) -> None:
     for number in range(4):
         write(pytester, f"login{number}.sls", LOGIN)
-    result = pytester.runpytest_subprocess("--sls", "-n", "2", "-p", "no:cacheprovider")
+    result = run(pytester, "-p", "xdist.plugin", "--sls", "-n", "2")
     result.assert_outcomes(passed=4)
