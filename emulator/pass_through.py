@@ -17,8 +17,8 @@ import select
 import threading
 from collections.abc import Callable
 
+from emulator.fd_transport import open_pty
 from emulator.recording import Transcript
-from emulator.serial_server import open_pty
 from firmware_model import serial_codec as codec
 from slsio.serial_client import SerialClient
 

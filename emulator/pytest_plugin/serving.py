@@ -1,6 +1,6 @@
 """A device served on a serial line from a background thread, for tests.
 
-`serve_image(image)` runs the one serial server (`emulator.serial_server.SerialServer`) in its own
+`serve_image(image)` runs the one serial server (`emulator.device_server.SerialServer`) in its own
 thread and event loop, on a virtual clock, and yields the path of the pty a host opens (the server
 makes the pty pair itself, as `slsemu serve --pty` does, so no socat process is needed). Leaving
 the block stops the server, which saves the image and releases its lock; the thread is joined
@@ -15,7 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from emulator.serial_server import SerialServer, ServeConfig
+from emulator.device_server import SerialServer
+from emulator.serial_server import ServeConfig
 
 START_TIMEOUT_SECONDS = 30.0
 
