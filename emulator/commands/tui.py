@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from slsio.cli import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from emulator.session import DeviceSession
     from emulator.tui.app import SlsApp
     from emulator.tui.keymap import Keymap
     from host_bridge.bridge import Bridge
@@ -64,6 +65,7 @@ def open_tui(
     keymap: Keymap,
     home: Path | None = None,
     on_ready: Callable[[], None] | None = None,
+    open_session: Callable[[Path], DeviceSession] | None = None,
 ) -> SlsApp:
     """The app `slsemu tui` runs: the images (default: the demo, set up on first use), the
     login pane on the host store in `home` (default: the data folder). `stack` closes the device
@@ -91,7 +93,8 @@ def open_tui(
                 ready = ensure_demo(bridge, folder).images
         paths = list(ready)
         user = user or DEMO_USER
-    sessions = [stack.enter_context(DeviceSession(path)) for path in paths]
+    opener = open_session or DeviceSession
+    sessions = [stack.enter_context(opener(path)) for path in paths]
     withdraw, limits = withdrawal_hooks()
     login = LoginPane(connect, user=user, withdraw=withdraw, limits=limits)
     return SlsApp(sessions, keymap=keymap, login=login, on_ready=on_ready)
