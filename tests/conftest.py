@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from tests.pg_cluster import URL_ENV, scratch_database
+
 # No per-example deadline: these machines are shared and noisy, and speed is measured by
 # `make bench`, never by a test. In CI (CI=true) the examples are derandomized, so a run is
 # reproducible and a red CI is never a roll of the dice; locally they explore as usual.
@@ -40,3 +42,22 @@ def entropy() -> Callable[[int], bytes]:
         return out[:count]
 
     return take
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """The URL of a fresh, empty PostgreSQL database of this test's own, dropped after it.
+
+    The server is named by SLSEMU_TEST_PG_URL: `make test` starts a throwaway cluster and sets
+    it; a developer may point it at a server of their own. Without it the test fails, never
+    skips: the store's guarantees must hold on PostgreSQL too.
+    """
+    base = os.environ.get(URL_ENV)
+    if not base:
+        pytest.fail(
+            f"{URL_ENV} is not set: run `make test` (it starts a throwaway PostgreSQL) or set it "
+            "to a server where you may CREATE DATABASE (docs/host-bridge.md, 'Tests')",
+            pytrace=False,
+        )
+    with scratch_database(base) as url:
+        yield url
