@@ -178,7 +178,12 @@ def scratch_database(url: str) -> Iterator[str]:
 
     name = f"slsemu_{uuid.uuid4().hex}"
     with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        # FILE_COPY (PostgreSQL 15+) copies the template's files after a checkpoint: with fsync
+        # off that is ~40 ms, against ~120 ms for the default WAL_LOG, on every test.
+        strategy = " STRATEGY = FILE_COPY" if admin.info.server_version >= 150000 else ""
+        admin.execute(
+            sql.SQL("CREATE DATABASE {}" + strategy).format(sql.Identifier(name))
+        )
     try:
         yield database_url(url, name)
     finally:
