@@ -1,0 +1,262 @@
+"""A store URL → one SQLAlchemy engine and connection; transactions with their durability.
+
+Theory of operation. The store is named by a URL: `SLSEMU_STORE`, else `store = "…"` in
+`bridge.toml`, else the embedded SQLite file `bridge.sqlite3` in the data folder. `Database`
+holds one connection (one per process or thread, as before: not shared across threads) and hands
+out transactions:
+
+    with db.transaction(Durability.RELAXED) as tx:   # issuing a challenge
+        ...
+    with db.transaction() as tx:                     # everything else: DURABLE
+        ...
+
+* SQLite: the connection runs in driver autocommit and every write transaction is a
+  `BEGIN IMMEDIATE` (the write lock up front, so a read-check-write cannot race another process);
+  WAL mode, `busy_timeout` so a second process waits. DURABLE commits run with
+  `synchronous=FULL`; a RELAXED one with `synchronous=OFF` and auto-checkpointing off (a
+  checkpoint must never run unsynced), both switched back right after its commit.
+* PostgreSQL (psycopg 3): every transaction is SERIALIZABLE; a RELAXED one says
+  `SET LOCAL synchronous_commit = off`. Serialization failures and deadlocks are retried by
+  `retrying` (the whole unit of work again, after a short random back-off), never shown.
+
+A nested `transaction()` joins the outer one (its durability is the outer one's); an exception
+must reach the outermost block, which rolls everything back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import random
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Connection, create_engine, event, exc
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.pool import NullPool
+
+from host_bridge.errors import StoreError
+
+ENV_STORE: Final = "SLSEMU_STORE"
+STORE_FILE_NAME: Final = "bridge.sqlite3"
+DEFAULT_BUSY_TIMEOUT_MS: Final = 30_000
+DEFAULT_RETRIES: Final = 30
+_RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+_SQLITE_AUTOCHECKPOINT: Final = 1000  # SQLite's own default, restored after a RELAXED commit
+T = TypeVar("T")
+
+
+class Durability(enum.Enum):
+    """Whether a commit must be on disk before it returns."""
+
+    DURABLE = "durable"
+    RELAXED = "relaxed"  # lost in a power cut harms nobody (an issued challenge)
+
+
+class Dialect(enum.Enum):
+    SQLITE = "sqlite"
+    POSTGRESQL = "postgresql"
+
+
+def store_url(home: Path, configured: str | None = None) -> str:
+    """The store URL: `SLSEMU_STORE`, else `configured` (bridge.toml), else the SQLite file."""
+    chosen = os.environ.get(ENV_STORE) or configured
+    if chosen:
+        return chosen
+    return f"sqlite:///{home / STORE_FILE_NAME}"
+
+
+def parse_url(text: str) -> URL:
+    """`text` as a store URL (`sqlite:///PATH` or `postgresql://…`); `StoreError` otherwise.
+
+    `postgresql://` selects psycopg 3. The message never holds the password.
+    """
+    try:
+        url = make_url(text)
+    except exc.ArgumentError:
+        raise StoreError("bad store URL (expected sqlite:///PATH or postgresql://…)") from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise StoreError("a SQLite store URL names a file: sqlite:///PATH")
+        return url.set(drivername="sqlite+pysqlite")
+    if backend in ("postgresql", "postgres"):
+        return url.set(drivername="postgresql+psycopg")
+    raise StoreError(f"unsupported store URL scheme {url.drivername!r} (sqlite or postgresql)")
+
+
+def shown(url: URL) -> str:
+    """The URL as messages show it (password hidden)."""
+    return url.render_as_string(hide_password=True)
+
+
+def is_retryable(error: BaseException) -> bool:
+    """A PostgreSQL serialization failure or deadlock: the unit of work may simply run again."""
+    orig = getattr(error, "orig", None)
+    return getattr(orig, "sqlstate", None) in _RETRY_SQLSTATES
+
+
+class Tx:
+    """One open transaction, as repositories see it (services only pass it on)."""
+
+    __slots__ = ("conn", "dialect")
+
+    def __init__(self, conn: Connection, dialect: Dialect) -> None:
+        self.conn = conn
+        self.dialect = dialect
+
+
+class Database:
+    """One connection to the store. Not thread-safe: one per thread or process."""
+
+    def __init__(self, engine: Engine, url: URL, *, retries: int = DEFAULT_RETRIES) -> None:
+        self.engine = engine
+        self.url = url
+        self.dialect = Dialect(engine.dialect.name)
+        self.retries = retries
+        self._conn: Connection | None = None
+        self._tx: Tx | None = None
+
+    @classmethod
+    def connect(
+        cls,
+        text: str,
+        *,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+        retries: int = DEFAULT_RETRIES,
+    ) -> Database:
+        """Open the store at URL `text` (no migration: see `host_bridge.db.migrate`)."""
+        url = parse_url(text)
+        if url.get_backend_name() == "sqlite":
+            engine = _sqlite_engine(url, busy_timeout_ms)
+        else:
+            engine = create_engine(
+                url, poolclass=NullPool, isolation_level="SERIALIZABLE",
+                connect_args={"connect_timeout": max(1, busy_timeout_ms // 1000)},
+            )
+        db = cls(engine, url, retries=retries)
+        try:
+            db.connection()
+        except (exc.DBAPIError, sqlite3.Error) as error:
+            engine.dispose()
+            raise StoreError(f"store {shown(url)} is not usable: {first_line(error)}") from None
+        return db
+
+    @property
+    def path(self) -> Path | None:
+        """The SQLite file (None for a server)."""
+        if self.dialect is Dialect.SQLITE and self.url.database:
+            return Path(self.url.database)
+        return None
+
+    def connection(self) -> Connection:
+        if self._conn is None or self._conn.closed:
+            self._conn = self.engine.connect()
+        return self._conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(exc.DBAPIError):
+                self._conn.close()
+            self._conn = None
+        self.engine.dispose()
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._tx is not None
+
+    @contextlib.contextmanager
+    def transaction(
+        self, durability: Durability = Durability.DURABLE, *, write: bool = True
+    ) -> Iterator[Tx]:
+        """A transaction (joins the open one if any). Rolled back on any exception."""
+        if self._tx is not None:
+            yield self._tx
+            return
+        conn = self.connection()
+        relaxed = durability is Durability.RELAXED
+        if self.dialect is Dialect.SQLITE:
+            if relaxed:
+                _sqlite_sync(conn, "OFF", 0)
+            conn.info["begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+        try:
+            with conn.begin():
+                if relaxed and self.dialect is Dialect.POSTGRESQL:
+                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                self._tx = Tx(conn, self.dialect)
+                try:
+                    yield self._tx
+                finally:
+                    self._tx = None
+        finally:
+            if relaxed and self.dialect is Dialect.SQLITE:
+                _sqlite_sync(conn, "FULL", _SQLITE_AUTOCHECKPOINT)
+
+    def read(self) -> contextlib.AbstractContextManager[Tx]:
+        """A read-only transaction (SQLite: deferred, takes no write lock)."""
+        return self.transaction(write=False)
+
+    def retrying(self, work: Callable[[], T]) -> T:
+        """Run `work` (one unit of work), again after a serialization failure or deadlock.
+
+        Inside an open transaction `work` simply runs: only the outermost unit can retry.
+        """
+        if self._tx is not None:
+            return work()
+        attempt = 0
+        while True:
+            try:
+                return work()
+            except exc.DBAPIError as error:
+                attempt += 1
+                if not is_retryable(error) or attempt > self.retries:
+                    raise
+            # Random back-off so colliding processes spread out (not synchronisation).
+            time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
+
+
+def first_line(error: BaseException) -> str:
+    """The driver's message, first line only (no SQL, no parameters)."""
+    orig = getattr(error, "orig", None) or error
+    text = str(orig).strip().splitlines()
+    return text[0] if text else type(orig).__name__
+
+
+def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url, poolclass=NullPool,
+        connect_args={"timeout": busy_timeout_ms / 1000, "check_same_thread": True},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        # Driver autocommit: we say BEGIN ourselves (the SQLAlchemy recipe for pysqlite).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+            mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"store {url.database}: cannot switch to WAL mode")
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.info.get("begin", "BEGIN IMMEDIATE"))
+
+    return engine
+
+
+def _sqlite_sync(conn: Connection, level: str, autocheckpoint: int) -> None:
+    """Switch this connection's `synchronous` and auto-checkpoint (outside a transaction)."""
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    raw.execute(f"PRAGMA synchronous = {level}")
+    raw.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")

@@ -1,0 +1,1 @@
+"""Alembic's migration scripts for the store (run through `host_bridge.db.migrate`)."""
