@@ -68,16 +68,12 @@ def upgrade(db: Database, target: str = "head") -> str:
         if current is None and inspect(tx.conn).has_table("schema_version"):
             legacy = tx.conn.execute(select(_schema_version.c.version)).scalar() or 0
             if legacy > 1:
-                raise StoreError(_newer(f"version {legacy}"))
+                raise newer_than_build(f"version {legacy}")
             if legacy == 1:  # the first schema, exactly revision 0001
                 command.stamp(alembic_config(tx), "0001")
                 current = "0001"
-        script = ScriptDirectory.from_config(alembic_config())
-        if current is not None:
-            try:
-                script.get_revision(current)
-            except CommandError:
-                raise StoreError(_newer(f"revision {current}")) from None
+        if current is not None and not known(current):
+            raise newer_than_build(f"revision {current}")
         try:
             command.upgrade(alembic_config(tx), target)
         except CommandError as error:
@@ -85,5 +81,14 @@ def upgrade(db: Database, target: str = "head") -> str:
         return current_revision(tx) or ""
 
 
-def _newer(what: str) -> str:
-    return f"the store's schema ({what}) is newer than this build knows; upgrade slsemu"
+def known(revision: str) -> bool:
+    """Whether `revision` is one of this build's migrations (else the store is newer)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def newer_than_build(what: str) -> StoreError:
+    """The refusal of a store whose schema is newer than this build knows."""
+    return StoreError(f"the store's schema ({what}) is newer than this build knows; upgrade slsemu")
