@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from hypothesis import settings
 
+from host_bridge.db.engine import ENV_STORE
 from tests.pg_cluster import URL_ENV, scratch_database
 
 # No per-example deadline: these machines are shared and noisy, and speed is measured by
@@ -61,3 +62,14 @@ def pg_url() -> Iterator[str]:
         )
     with scratch_database(base) as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_engine(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Run a store test on both engines: SQLite in the data folder, or a fresh PostgreSQL
+    database named by SLSEMU_STORE (processes the test spawns inherit it)."""
+    if request.param == "postgresql":
+        monkeypatch.setenv(ENV_STORE, request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv(ENV_STORE, raising=False)
+    return str(request.param)

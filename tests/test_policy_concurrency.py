@@ -1,5 +1,6 @@
-"""Several real processes withdrawing on one store at once never exceed a limit together, and
-lose no withdrawal: the ledger check and the insert share one `BEGIN IMMEDIATE` transaction."""
+"""Sixteen real processes withdrawing on one store at once, on SQLite and on PostgreSQL, never
+exceed a limit together and lose no withdrawal: the ledger check and the insert share one
+transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: SERIALIZABLE, retried on conflict)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from typing import Any
 from host_bridge.policies.withdrawal import usd
 from host_bridge.policy_store import Policies
 from host_bridge.service import Bridge, BridgeConfig
+from tests.store_helpers import count_rows, sum_column
 
-PROCESSES = 4
-ATTEMPTS = 5
+PROCESSES = 16
+ATTEMPTS = 2
 AMOUNT = usd(15_000)
 DAY = dt.date(2026, 11, 23)
 CAP = usd(200_000)  # Security Code Card, per business day
@@ -28,7 +30,9 @@ def _withdraw_many(home: str, serial: str, barrier: Barrier, results: Any) -> No
     results.put(allowed)
 
 
-def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -> None:
+def test_processes_withdrawing_at_once_never_exceed_the_cap(
+    slsemu_home: Path, store_engine: str
+) -> None:
     with Bridge.open(slsemu_home, config=BridgeConfig(scrypt_n=2)) as bridge:
         bridge.init()
         bridge.add_user("alice", "pw")
@@ -48,14 +52,12 @@ def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -
         assert worker.exitcode == 0
     allowed = sum(results.get(timeout=10) for _ in workers)
 
-    # 20 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
+    # 32 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
     assert allowed == CAP // AMOUNT
     with Bridge.open(slsemu_home) as bridge:
-        rows = bridge.store.connection.execute(
-            "SELECT count(*), sum(amount_cents) FROM withdrawals"
-        ).fetchone()
         audited = [r.outcome for r in bridge.audit(limit=1000) if r.event == "withdraw"]
-    assert rows == (allowed, allowed * AMOUNT)
-    assert rows[1] <= CAP
+    booked = sum_column(slsemu_home, "withdrawals", "amount_cents")
+    assert count_rows(slsemu_home, "withdrawals") == allowed
+    assert booked == allowed * AMOUNT <= CAP
     assert audited.count("allowed") == allowed
     assert len(audited) == PROCESSES * ATTEMPTS
