@@ -1,5 +1,5 @@
 """The store's guarantees on both engines, with real processes: failure counters stay exact when
-sixteen processes charge one device at once; a lockout is seen at once by every bridge process,
+several processes charge one device at once; a lockout is seen at once by every bridge process,
 even ones that used the device a moment before; on PostgreSQL, serialization failures and
 deadlocks are retried inside the bridge and never reach the user, while a lost connection is one
 line, exit 2, and nothing half-written."""
@@ -9,65 +9,36 @@ from __future__ import annotations
 import io
 import multiprocessing
 import sys
-from multiprocessing.synchronize import Barrier, Event
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
 
-from firmware_model.scc import scc_response
 from host_bridge import verification as v
 from host_bridge.cli import main
-from host_bridge.errors import NotUsable
 from host_bridge.service import Bridge, BridgeConfig
 from tests.bridge_helpers import FAST
 from tests.store_helpers import count_rows
-
-PROCESSES = 16
-WRONG_EACH = 3
-LOCKOUT_AFTER = 3
-
-
-def _answer(key: bytes, text: str) -> str:
-    first, second = map(int, text.split())
-    return scc_response(key, first, second)
-
-
-def _wrong(right: str) -> str:
-    """An answer that is surely wrong: the right one with its first character changed."""
-    return ("B" if right[0] == "A" else "A") + right[1:]
-
-
-def _setup_scc(home: Path, config: BridgeConfig) -> tuple[str, bytes]:
-    with Bridge.open(home, config=config) as bridge:
-        bridge.init()
-        bridge.add_user("alice", "pw")
-        made = bridge.provision("alice", "scc")
-        assert made.image is not None
-        return made.serial, made.image.key
-
-
-def _charge(home: str, serial: str, key: bytes, barrier: Barrier, results: Any) -> None:
-    config = BridgeConfig(scrypt_n=2, lockout_after=1000)
-    with Bridge.open(Path(home), config=config) as bridge:
-        challenges = [bridge.issue_challenge(serial) for _ in range(WRONG_EACH)]
-        barrier.wait(timeout=120)
-        refused = sum(
-            not bridge.verify(serial, c.id, _wrong(_answer(key, c.text))).accepted
-            for c in challenges
-        )
-    results.put(refused)
+from tests.store_workers import (
+    LOCKOUT_AFTER,
+    PROCESSES,
+    WRONG_EACH,
+    answer,
+    charge,
+    setup_scc,
+    wait_for_lock,
+    wrong,
+)
 
 
 def test_failure_counters_stay_exact_under_concurrency(
     slsemu_home: Path, store_engine: str
 ) -> None:
-    serial, key = _setup_scc(slsemu_home, BridgeConfig(scrypt_n=2, lockout_after=1000))
+    serial, key = setup_scc(slsemu_home, BridgeConfig(scrypt_n=2, lockout_after=1000))
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
     workers = [
-        ctx.Process(target=_charge, args=(str(slsemu_home), serial, key, barrier, results))
+        ctx.Process(target=charge, args=(str(slsemu_home), serial, key, barrier, results))
         for _ in range(PROCESSES)
     ]
     for worker in workers:
@@ -86,37 +57,16 @@ def test_failure_counters_stay_exact_under_concurrency(
     assert sorted(r.detail["failures"] for r in verifies) == list(range(1, refused + 1))
 
 
-def _wait_for_lock(
-    home: str, serial: str, key: bytes, ready: Barrier, locked: Event, results: Any
-) -> None:
-    """Use the device (caches warm), hold a challenge, wait for the lock, then try again."""
-    config = BridgeConfig(scrypt_n=2, lockout_after=LOCKOUT_AFTER)
-    with Bridge.open(Path(home), config=config) as bridge:
-        first = bridge.issue_challenge(serial)
-        assert bridge.verify(serial, first.id, _answer(key, first.text)).accepted
-        held = bridge.issue_challenge(serial)
-        ready.wait(timeout=120)
-        if not locked.wait(timeout=120):
-            raise AssertionError("the device was never locked")
-        verdict = bridge.verify(serial, held.id, _answer(key, held.text))
-        try:
-            bridge.issue_challenge(serial)
-            issued = "issued"
-        except NotUsable as refusal:
-            issued = str(refusal)
-    results.put((verdict.accepted, verdict.reason, issued))
-
-
 def test_a_lockout_is_seen_at_once_by_every_bridge_process(
     slsemu_home: Path, store_engine: str
 ) -> None:
     config = BridgeConfig(scrypt_n=2, lockout_after=LOCKOUT_AFTER)
-    serial, key = _setup_scc(slsemu_home, config)
+    serial, key = setup_scc(slsemu_home, config)
     ctx = multiprocessing.get_context("spawn")
     ready, locked, results = ctx.Barrier(PROCESSES + 1), ctx.Event(), ctx.Queue()
     workers = [
         ctx.Process(
-            target=_wait_for_lock,
+            target=wait_for_lock,
             args=(str(slsemu_home), serial, key, ready, locked, results),
         )
         for _ in range(PROCESSES)
@@ -127,7 +77,7 @@ def test_a_lockout_is_seen_at_once_by_every_bridge_process(
     with Bridge.open(slsemu_home, config=config) as bridge:
         for _ in range(LOCKOUT_AFTER):
             challenge = bridge.issue_challenge(serial)
-            bridge.verify(serial, challenge.id, _wrong(_answer(key, challenge.text)))
+            bridge.verify(serial, challenge.id, wrong(answer(key, challenge.text)))
         assert bridge.device(serial).status == "locked"
     locked.set()
     answers = [results.get(timeout=300) for _ in workers]
@@ -188,7 +138,7 @@ def pg_scc(
     monkeypatch.setenv("SLSEMU_STORE", pg_url)
     slsemu_home.mkdir(parents=True)
     (slsemu_home / "bridge.toml").write_text("scrypt_n = 256\n")
-    return _setup_scc(slsemu_home, FAST)
+    return setup_scc(slsemu_home, FAST)
 
 
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])  # serialization failure, deadlock
@@ -202,7 +152,7 @@ def test_a_conflict_in_verify_is_retried_and_never_shown(
     _inject(pg_url, "audit", sqlstate)
     code, _, err = _cli(monkeypatch, capsys, "verify", "--serial", serial,
                           "--challenge-id", challenge.id, "--response",
-                          _answer(key, challenge.text))
+                          answer(key, challenge.text))
     assert (code, err) == (0, "")
     assert _attempts(pg_url) == 2  # the first attempt really failed, the retry went through
     with Bridge.open(slsemu_home, config=FAST) as bridge:
@@ -233,12 +183,12 @@ def test_a_connection_lost_in_verify_is_one_line_and_writes_nothing(
         challenge = bridge.issue_challenge(serial)
         audited = len(bridge.audit(limit=1000))
     _inject(pg_url, "audit", "lost")
-    answer = _answer(key, challenge.text)
-    argv = ("verify", "--serial", serial, "--challenge-id", challenge.id, "--response", answer)
+    right = answer(key, challenge.text)
+    argv = ("verify", "--serial", serial, "--challenge-id", challenge.id, "--response", right)
     code, out, err = _cli(monkeypatch, capsys, *argv)
     assert (code, out) == (2, "")
     assert err.startswith("slsbridge: error: ") and err.count("\n") == 1
-    assert answer not in err
+    assert right not in err
     with Bridge.open(slsemu_home, config=FAST) as bridge:
         assert len(bridge.audit(limit=1000)) == audited
     # Nothing half-written: the challenge was not consumed, so the same answer now goes through.
