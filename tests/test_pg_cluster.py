@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import psycopg
 import pytest
 
+from host_bridge.db import migrate
 from tests.pg_cluster import URL_ENV, database_url, scratch_database
 
 
@@ -97,3 +98,11 @@ def test_wrapper_without_a_command_is_bad_input() -> None:
     )
     assert done.returncode == 2
     assert "no command given" in done.stderr
+
+
+def test_a_store_database_starts_with_the_schema_and_no_rows(pg_store_url: str) -> None:
+    with psycopg.connect(pg_store_url) as conn:
+        revision = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        devices = conn.execute("SELECT count(*) FROM devices").fetchone()
+    assert revision == (migrate.HEAD,)
+    assert devices == (0,)

@@ -133,9 +133,9 @@ def _cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 
 @pytest.fixture
 def pg_scc(
-    slsemu_home: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    slsemu_home: Path, pg_store_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> tuple[str, bytes]:
-    monkeypatch.setenv("SLSEMU_STORE", pg_url)
+    monkeypatch.setenv("SLSEMU_STORE", pg_store_url)
     slsemu_home.mkdir(parents=True)
     (slsemu_home / "bridge.toml").write_text("scrypt_n = 256\n")
     return setup_scc(slsemu_home, FAST)
@@ -143,18 +143,18 @@ def pg_scc(
 
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])  # serialization failure, deadlock
 def test_a_conflict_in_verify_is_retried_and_never_shown(
-    pg_scc: tuple[str, bytes], pg_url: str, sqlstate: str, slsemu_home: Path,
+    pg_scc: tuple[str, bytes], pg_store_url: str, sqlstate: str, slsemu_home: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     serial, key = pg_scc
     with Bridge.open(slsemu_home, config=FAST) as bridge:
         challenge = bridge.issue_challenge(serial)
-    _inject(pg_url, "audit", sqlstate)
+    _inject(pg_store_url, "audit", sqlstate)
     code, _, err = _cli(monkeypatch, capsys, "verify", "--serial", serial,
                           "--challenge-id", challenge.id, "--response",
                           answer(key, challenge.text))
     assert (code, err) == (0, "")
-    assert _attempts(pg_url) == 2  # the first attempt really failed, the retry went through
+    assert _attempts(pg_store_url) == 2  # the first attempt really failed, the retry went through
     with Bridge.open(slsemu_home, config=FAST) as bridge:
         verifies = [r for r in bridge.audit(limit=1000) if r.event == "verify"]
     assert [r.outcome for r in verifies] == ["accepted"]  # the failed attempt left nothing
@@ -162,27 +162,27 @@ def test_a_conflict_in_verify_is_retried_and_never_shown(
 
 @pytest.mark.parametrize("sqlstate", ["40001", "40P01"])
 def test_a_conflict_in_a_withdrawal_is_retried_and_never_shown(
-    pg_scc: tuple[str, bytes], pg_url: str, sqlstate: str, slsemu_home: Path,
+    pg_scc: tuple[str, bytes], pg_store_url: str, sqlstate: str, slsemu_home: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     serial, _ = pg_scc
-    _inject(pg_url, "withdrawals", sqlstate)
+    _inject(pg_store_url, "withdrawals", sqlstate)
     code, _, err = _cli(monkeypatch, capsys, "withdraw", "--user", "alice", "--device", serial,
                         "--amount", "1000", "--date", "2026-11-23")
     assert (code, err) == (0, "")
-    assert _attempts(pg_url) == 2
+    assert _attempts(pg_store_url) == 2
     assert count_rows(slsemu_home, "withdrawals") == 1
 
 
 def test_a_connection_lost_in_verify_is_one_line_and_writes_nothing(
-    pg_scc: tuple[str, bytes], pg_url: str, slsemu_home: Path,
+    pg_scc: tuple[str, bytes], pg_store_url: str, slsemu_home: Path,
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
 ) -> None:
     serial, key = pg_scc
     with Bridge.open(slsemu_home, config=FAST) as bridge:
         challenge = bridge.issue_challenge(serial)
         audited = len(bridge.audit(limit=1000))
-    _inject(pg_url, "audit", "lost")
+    _inject(pg_store_url, "audit", "lost")
     right = answer(key, challenge.text)
     argv = ("verify", "--serial", serial, "--challenge-id", challenge.id, "--response", right)
     code, out, err = _cli(monkeypatch, capsys, *argv)
