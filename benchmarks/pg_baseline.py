@@ -9,6 +9,7 @@ row inserted and committed per call, through psycopg, with no framework around i
 from __future__ import annotations
 
 import os
+
 import psycopg
 
 BENCH_URL_ENV = "SLSEMU_BENCH_PG_URL"
