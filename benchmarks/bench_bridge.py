@@ -24,7 +24,8 @@ from pathlib import Path
 
 from benchmarks.harness import BenchResult, ops_per_second
 from firmware_model.ocra import OcraCalculator
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 
 PIN = "2468"
 WARM_UP = 1500

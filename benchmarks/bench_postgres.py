@@ -32,8 +32,9 @@ from typing import Any
 from benchmarks.harness import BenchResult, ops_per_second
 from benchmarks.pg_baseline import BareInserts, bench_server
 from firmware_model.ocra import OcraCalculator
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from host_bridge.db.engine import ENV_STORE
-from host_bridge.service import Bridge, BridgeConfig
 from tests.pg_cluster import scratch_database
 
 PIN = "2468"

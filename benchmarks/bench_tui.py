@@ -81,7 +81,7 @@ def _spawn(code: str, *args: str, pycache: Path) -> float:
 def _demo_home(folder: Path) -> tuple[Path, list[Path]]:
     """A store with the TUI demo in it (made once, outside the timing)."""
     from emulator.tui.demo_setup import demo_folder, ensure_demo
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
     home = folder / "home"
     with Bridge.open(home) as bridge:

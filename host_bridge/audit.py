@@ -2,7 +2,8 @@
 
 Rows go to the `audit` table (append-only: triggers refuse UPDATE and DELETE). `AuditLog.record`
 refuses detail fields whose names mark a secret, so a careless caller cannot log a PIN or a code
-by accident; values are limited to short scalars.
+by accident; values are limited to short scalars. A row is written in the caller's open
+transaction (the decision and its audit row commit together), or in a durable one of its own.
 """
 
 from __future__ import annotations
@@ -11,7 +12,9 @@ import functools
 from collections.abc import Mapping
 from typing import Final
 
-from host_bridge.store import AuditRecord, Store
+from host_bridge.db.engine import Database
+from host_bridge.domain import AuditRecord
+from host_bridge.repos import audit as audit_repo
 
 _SECRET_WORDS: Final = ("pin", "key", "code", "password", "secret", "response", "token")
 MAX_DETAIL_TEXT: Final = 200
@@ -24,8 +27,8 @@ DetailValue = str | int | float | bool | None
 class AuditLog:
     """Append and read audit rows of one store."""
 
-    def __init__(self, store: Store) -> None:
-        self._store = store
+    def __init__(self, db: Database) -> None:
+        self._db = db
 
     def record(
         self,
@@ -43,7 +46,8 @@ class AuditLog:
                 raise ValueError(f"audit detail {name!r} looks like a secret; not logged")
             if isinstance(value, str) and len(value) > MAX_DETAIL_TEXT:
                 raise ValueError(f"audit detail {name!r} is too long")
-        self._store.append_audit(at, event, outcome, user=user, serial=serial, detail=detail)
+        with self._db.transaction() as tx:
+            audit_repo.append(tx, at, event, outcome, user=user, serial=serial, detail=detail)
 
     def rows(
         self,
@@ -56,7 +60,8 @@ class AuditLog:
         """Rows in order of writing, optionally only for one user or device."""
         if not 1 <= limit <= MAX_ROWS:
             raise ValueError(f"limit must be 1 to {MAX_ROWS}")
-        return self._store.audit(user=user, serial=serial, since_id=since_id, limit=limit)
+        with self._db.read() as tx:
+            return audit_repo.rows(tx, user=user, serial=serial, since_id=since_id, limit=limit)
 
 
 @functools.lru_cache(maxsize=256)

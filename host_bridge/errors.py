@@ -29,3 +29,9 @@ class NotUsable(BridgeError):
     """
 
     exit_code = 1
+
+
+class Refused(SlsError):
+    """A policy refused an action (a Temporary Code, an Online SCC, an order): a negative answer."""
+
+    exit_code = 1

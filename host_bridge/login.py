@@ -19,10 +19,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from host_bridge.bridge import Bridge
+from host_bridge.domain import ChallengeKind
 from host_bridge.errors import BridgeError
 from host_bridge.policies.devices import display_name
-from host_bridge.service import Bridge, DeviceInfo
-from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME, Challenge
+from host_bridge.services.devices import DeviceInfo
+from host_bridge.verification import Challenge
 
 
 class LoginIO(Protocol):
@@ -49,14 +51,14 @@ ResponseSource = Callable[[DeviceInfo, Challenge], str]
 
 def prompt_for(kind: str, text: str) -> str:
     """What the login screen asks for a challenge of `kind`."""
-    if kind == KIND_OCRA:
+    if kind == ChallengeKind.OCRA:
         return f"Challenge: {text}\nResponse: "
-    if kind == KIND_SCC:
+    if kind == ChallengeKind.SCC:
         first, second = text.split()
         return f"Enter the codes of cells {first} and {second} (no space): "
-    if kind == KIND_TIME:
+    if kind == ChallengeKind.TIME:
         return "Passcode shown on your card: "
-    if kind == KIND_SMS:
+    if kind == ChallengeKind.SMS:
         return "Code sent to your phone: "
     raise ValueError(f"unknown challenge kind {kind!r}")
 

@@ -34,7 +34,8 @@ import pskc.exceptions
 from firmware_model.errors import SuiteError
 from firmware_model.ocra import OcraSuite
 from host_bridge.errors import PskcError
-from host_bridge.service import ImportedKey, check_name
+from host_bridge.inputs import check_name
+from host_bridge.services.provisioning import ImportedKey
 from slsio.files import atomic_write, read_limited
 
 MAX_PSKC_BYTES: Final = 4 << 20

@@ -15,8 +15,8 @@ expiring record; what it asks depends on the device's *kind*:
     sms    sms                            "" (code sent by SMS)   the code from the outbox
 
 This module is the pure part: it makes challenge texts from an entropy source and checks answers
-against keys. Persistence, lockout and the audit trail are in `host_bridge.service`, which runs
-one `BEGIN IMMEDIATE` transaction per verification.
+against keys. Persistence, lockout and the audit trail are in
+`host_bridge.services.challenges`, which runs one transaction per verification.
 
 Decisions (the `reason` of a `Verdict`) and the device state they lead to:
 
@@ -42,21 +42,17 @@ from firmware_model.device import Entropy
 from firmware_model.hotp import time_step
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import CELLS, scc_response
+from host_bridge.domain import ChallengeKind
 
-KIND_OCRA: Final = "ocra"
-KIND_SCC: Final = "scc"
-KIND_TIME: Final = "time"
-KIND_SMS: Final = "sms"
-
-MODEL_KIND: Final[dict[str, str]] = {
-    "dscplus": KIND_OCRA,
-    "gold": KIND_OCRA,
-    "platinum": KIND_OCRA,
-    "ibkey": KIND_OCRA,
-    "scc": KIND_SCC,
-    "online_scc": KIND_SCC,
-    "dsc": KIND_TIME,
-    "sms": KIND_SMS,
+MODEL_KIND: Final[dict[str, ChallengeKind]] = {
+    "dscplus": ChallengeKind.OCRA,
+    "gold": ChallengeKind.OCRA,
+    "platinum": ChallengeKind.OCRA,
+    "ibkey": ChallengeKind.OCRA,
+    "scc": ChallengeKind.SCC,
+    "online_scc": ChallengeKind.SCC,
+    "dsc": ChallengeKind.TIME,
+    "sms": ChallengeKind.SMS,
 }
 
 # Device type codes seen in the broker's login protocol (DESIGN.md).
@@ -87,7 +83,7 @@ MAX_CHALLENGE_ID_CHARS: Final = 64
 """Longer ids are bad input: ours are 32 hex digits, and the audit row names the id."""
 
 
-def kind_of(model: str) -> str:
+def kind_of(model: str) -> ChallengeKind:
     """The challenge kind of `model`. Raises `ValueError` for a model the bridge cannot verify."""
     try:
         return MODEL_KIND[model]
@@ -101,7 +97,7 @@ class Challenge:
 
     id: str
     serial: str
-    kind: str
+    kind: ChallengeKind
     text: str
     expires_at: float
 
@@ -109,7 +105,7 @@ class Challenge:
         return {
             "id": self.id,
             "serial": self.serial,
-            "kind": self.kind,
+            "kind": self.kind.value,
             "challenge": self.text,
             "expires_at": self.expires_at,
         }

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from firmware_model.image import DeviceImage, decode_image
 from firmware_model.models import load_device
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
+from host_bridge.domain import DeviceRecord
+from host_bridge.repos import challenges, devices, withdrawals
 
 START = 1_800_000_000.0
 FAST = BridgeConfig(scrypt_n=1 << 8)
@@ -46,3 +50,36 @@ def dscplus_response(image: DeviceImage, pin: str, challenge: str, now: float) -
     device.type_digits(challenge, now)
     reaction = device.press("OK", now)
     return reaction.display.strip()
+
+
+def stored_device(bridge: Bridge, serial: str) -> DeviceRecord:
+    """The device row as the store has it (through its repository)."""
+    with bridge.db.read() as tx:
+        return devices.get(tx, serial)
+
+
+def set_device(bridge: Bridge, serial: str, now: float, **changes: object) -> None:
+    """Change a device row directly (an administrator's or another process's doing)."""
+    with bridge.db.transaction() as tx:
+        devices.update_device(tx, serial, now, **changes)
+
+
+def withdrawal_totals(bridge: Bridge) -> tuple[int, int]:
+    """(count, sum of cents) of the withdrawal ledger."""
+    with bridge.db.read() as tx:
+        return withdrawals.totals(tx)
+
+
+def challenge_count(bridge: Bridge) -> int:
+    with bridge.db.read() as tx:
+        return challenges.count(tx)
+
+
+def store_dump(bridge: Bridge) -> str:
+    """Every row of the SQLite store as SQL text (to look for a secret in it)."""
+    assert bridge.db.path is not None
+    conn = sqlite3.connect(bridge.db.path)
+    try:
+        return "\n".join(conn.iterdump())
+    finally:
+        conn.close()

@@ -8,8 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from firmware_model.scc import scc_response
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from host_bridge.errors import NotUsable
-from host_bridge.service import Bridge, BridgeConfig
 
 PROCESSES = 8  # charging one device at once; seeing its lock at once
 WRONG_EACH = 3

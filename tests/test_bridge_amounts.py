@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from host_bridge.errors import BridgeError
-from host_bridge.service import money_to_cents
+from host_bridge.inputs import money_to_cents
 
 
 @pytest.mark.parametrize(

@@ -12,9 +12,9 @@ from types import ModuleType
 import pytest
 
 from firmware_model.scc import scc_response
+from host_bridge.bridge import Bridge
 from host_bridge.cli import main
 from host_bridge.login import run_login
-from host_bridge.service import Bridge
 from tests.bridge_helpers import dscplus_response, read_image
 
 Cli = Callable[..., tuple[int, str, str]]

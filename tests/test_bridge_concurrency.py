@@ -9,9 +9,8 @@ import time
 from pathlib import Path
 
 from firmware_model.scc import scc_response
-from host_bridge.service import Bridge
-from tests.bridge_helpers import FAST, FakeClock, open_bridge
-from tests.store_helpers import count_rows
+from host_bridge.bridge import Bridge
+from tests.bridge_helpers import FAST, FakeClock, challenge_count, open_bridge
 
 WORKERS = 16
 SHARED = 16
@@ -64,6 +63,6 @@ def test_processes_race_for_challenges(tmp_path: Path, store_engine: str) -> Non
         assert len(verifies) == WORKERS * (SHARED + OWN)
         assert sum(r.outcome == "accepted" for r in verifies) == SHARED + WORKERS * OWN
         assert all(r.detail["issued"] is not None for r in verifies)
-        assert count_rows(home, "challenges") == SHARED + WORKERS * OWN
+        assert challenge_count(after) == SHARED + WORKERS * OWN
         assert after.device(result.serial).failures == 0
         assert len({r.id for r in rows}) == len(rows)

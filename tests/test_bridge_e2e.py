@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from firmware_model.scc import scc_response
-from host_bridge.service import Bridge
+from host_bridge.bridge import Bridge
 from tests.bridge_helpers import FakeClock, dscplus_response, open_bridge, read_image
 
 

@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from firmware_model.ocra import ocra
+from host_bridge.bridge import Bridge
 from host_bridge.errors import BridgeError, PskcError
 from host_bridge.pskc_io import Decryption, parse_pskc, read_pskc, write_pskc
-from host_bridge.service import Bridge
-from tests.bridge_helpers import FakeClock, open_bridge
+from tests.bridge_helpers import FakeClock, open_bridge, stored_device
 
 VECTORS = Path(__file__).parent / "vectors" / "pskc"
 PRESHARED = bytes.fromhex("12345678901234567890123456789012")  # RFC 6030 Figure 6
@@ -108,7 +108,7 @@ def test_bulk_import_all_together(bridge: Bridge) -> None:
     bridge.import_keys("alice", keys, source="bulk")
     devices = bridge.devices("alice")
     assert [d.model for d in devices] == ["dscplus"] * 3
-    assert bridge.store.get_device("654321").pin_mode == "device"
+    assert stored_device(bridge, "654321").pin_mode == "device"
 
 
 def test_export_then_import_round_trip(tmp_path: Path) -> None:

@@ -3,97 +3,195 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy.exc import DatabaseError, IntegrityError
 
+from host_bridge.audit import AuditLog
+from host_bridge.bridge import Bridge
+from host_bridge.db.engine import Database, Durability
+from host_bridge.db.migrate import HEAD, current_revision, head, upgrade
 from host_bridge.errors import BridgeError, StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey
-from host_bridge.schema import MIGRATIONS, current_version
-from host_bridge.service import Bridge
-from host_bridge.store import Store
-from tests.bridge_helpers import FAST, FakeClock, open_bridge
+from tests.bridge_helpers import (
+    FAST,
+    START,
+    FakeClock,
+    dscplus_response,
+    open_bridge,
+    read_image,
+    stored_device,
+)
+
+OLD_STORE = Path(__file__).parent / "vectors" / "old_store"
 
 
-def test_version_one_creates_every_table(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.sqlite3")
-    tables = {r[0] for r in store.connection.execute(
+def _db(path: Path, busy_timeout_ms: int = 30_000) -> Database:
+    db = Database.connect(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
+    upgrade(db)
+    return db
+
+
+def _raw(db: Database) -> sqlite3.Connection:
+    raw = db.connection().connection.driver_connection
+    assert isinstance(raw, sqlite3.Connection)
+    return raw
+
+
+def test_the_first_revision_creates_every_table(tmp_path: Path) -> None:
+    db = _db(tmp_path / "s.sqlite3")
+    tables = {r[0] for r in _raw(db).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"users", "devices", "device_users", "challenges", "audit", "withdrawals",
-            "share_requests", "temp_access", "orders", "holidays", "schema_version"} <= tables
-    assert current_version(store.connection) == 1
+            "share_requests", "temp_access", "orders", "holidays", "alembic_version"} <= tables
+    with db.read() as tx:
+        assert current_revision(tx) == HEAD
+    assert head() == HEAD  # the constant the fast path trusts is Alembic's head
 
 
 def test_durability_settings(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.sqlite3", busy_timeout_ms=1234)
-    conn = store.connection
+    db = _db(tmp_path / "s.sqlite3", busy_timeout_ms=1234)
+    conn = _raw(db)
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 1234
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
-    assert (tmp_path / "s.sqlite3").stat().st_mode & 0o777 == 0o600
+    bridge = open_bridge(tmp_path / "home", FakeClock())
+    assert (tmp_path / "home" / "bridge.sqlite3").stat().st_mode & 0o777 == 0o600
+    bridge.close()
 
 
-def test_a_migration_runs_once(tmp_path: Path) -> None:
+def test_a_relaxed_transaction_runs_unsynced_and_restores_full(tmp_path: Path) -> None:
+    db = _db(tmp_path / "s.sqlite3")
+    conn = _raw(db)
+    with db.transaction(Durability.RELAXED):
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
+    with pytest.raises(RuntimeError), db.transaction(Durability.RELAXED):
+        raise RuntimeError("rolled back")
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+
+def test_an_upgrade_runs_once(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
-    Store.open(path).close()
-    v2 = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\nINSERT INTO extra VALUES (1);"))
-    Store.open(path, migrations=v2).close()
-    store = Store.open(path, migrations=v2)  # a second open must not apply it again
-    assert current_version(store.connection) == 2
-    assert store.connection.execute("SELECT count(*) FROM extra").fetchone()[0] == 1
+    _db(path).close()
+    db = _db(path)  # a second open finds the store at the head revision
+    assert _raw(db).execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+
+
+def test_a_store_of_the_first_schema_is_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A store made by the hand-written schema (schema_version 1) opens and keeps working:
+    its user logs in with the card provisioned then."""
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("bridge.sqlite3", "alice-dscplus.img"):
+        shutil.copy(OLD_STORE / name, home / name)
+    monkeypatch.setenv(ENV_MASTER_KEY, "11" * 32)
+    bridge = Bridge.open(home, FakeClock(), config=FAST)
+    with bridge.db.read() as tx:
+        assert current_revision(tx) == HEAD
+    [card] = bridge.devices("alice")
+    assert bridge.check_password("alice", "pw-alice")
+    image = read_image(home / "alice-dscplus.img")
+    challenge = bridge.issue_challenge(card.serial)
+    response = dscplus_response(image, "2468", challenge.text, START)
+    assert bridge.verify(card.serial, challenge.id, response).accepted
+    bridge.close()
 
 
 def test_a_newer_store_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
-    v2 = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);"))
-    Store.open(path, migrations=v2).close()
+    _db(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute("UPDATE alembic_version SET version_num = '9999'")
+    raw.commit()
+    raw.close()
     with pytest.raises(StoreError, match="newer than this build knows"):
-        Store.open(path)
+        _db(path)
+    legacy = tmp_path / "legacy.sqlite3"
+    raw = sqlite3.connect(legacy)
+    raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    raw.execute("INSERT INTO schema_version VALUES (2)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="newer than this build knows"):
+        _db(legacy)
 
 
-def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
+def test_a_failing_migration_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from host_bridge.db import migrate
+
+    real = migrate.command.upgrade
+
+    def half_then_fail(config: object, target: str) -> None:
+        real(config, target)  # type: ignore[arg-type]
+        raise StoreError("the disk went away")
+
+    monkeypatch.setattr(migrate.command, "upgrade", half_then_fail)
     path = tmp_path / "s.sqlite3"
-    Store.open(path).close()
-    broken = (*MIGRATIONS, (2, "CREATE TABLE extra (x INTEGER);\nTHIS IS NOT SQL;"))
-    with pytest.raises(StoreError):
-        Store.open(path, migrations=broken)
-    store = Store.open(path)
-    assert current_version(store.connection) == 1
-    assert store.connection.execute(
-        "SELECT count(*) FROM sqlite_master WHERE name = 'extra'").fetchone()[0] == 0
+    db = Database.connect(f"sqlite:///{path}")
+    with pytest.raises(StoreError, match="went away"):
+        upgrade(db)
+    assert _raw(db).execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    monkeypatch.undo()
+    assert upgrade(db) == HEAD
 
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite3"
     path.write_bytes(b"garbage" * 1000)
     with pytest.raises(StoreError, match="not usable"):
-        Store.open(path)
+        _db(path)
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "sqlite://", "not a url at all"])
+def test_a_bad_store_url_is_a_clear_error(url: str) -> None:
+    with pytest.raises(StoreError) as caught:
+        Database.connect(url)
+    assert "\n" not in str(caught.value)
+
+
+def test_an_unreachable_server_is_one_line_without_the_password() -> None:
+    # Port 1 on the loopback: nothing listens, the connection is refused at once.
+    with pytest.raises(StoreError, match="not usable") as caught:
+        Database.connect("postgresql://bridge:s3cret-pw@127.0.0.1:1/sls", busy_timeout_ms=1000)
+    assert "s3cret-pw" not in str(caught.value)
+    assert "\n" not in str(caught.value)
 
 
 def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
-    store = Store.open(tmp_path / "s.sqlite3")
-    store.append_audit(1.0, "x", "ok")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as conn:
-        conn.execute("UPDATE audit SET outcome = 'changed'")
-    with pytest.raises(sqlite3.DatabaseError, match="append-only"), store.transaction() as conn:
-        conn.execute("DELETE FROM audit")
-    assert [r.outcome for r in store.audit()] == ["ok"]
+    db = _db(tmp_path / "s.sqlite3")
+    log = AuditLog(db)
+    log.record(1.0, "x", "ok")
+    with pytest.raises(DatabaseError, match="append-only"), db.transaction() as tx:
+        tx.conn.exec_driver_sql("UPDATE audit SET outcome = 'changed'")
+    with pytest.raises(DatabaseError, match="append-only"), db.transaction() as tx:
+        tx.conn.exec_driver_sql("DELETE FROM audit")
+    assert [r.outcome for r in log.rows()] == ["ok"]
 
 
 def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
     """After a COMMIT that fails, the next write still commits (a long-running process — TUI,
     serial server — must not go on writing into a transaction that never ends)."""
-    store = Store.open(tmp_path / "s.sqlite3")
-    with store.transaction() as conn:  # a deferred constraint fails at COMMIT, not before
-        conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
-        conn.execute("CREATE TABLE child (parent INTEGER REFERENCES parent(id) "
-                     "DEFERRABLE INITIALLY DEFERRED)")
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
-        conn.execute("INSERT INTO child VALUES (99)")
-    assert not store.connection.in_transaction
-    store.append_audit(1.0, "x", "ok")
+    db = _db(tmp_path / "s.sqlite3")
+    with db.transaction() as tx:  # a deferred constraint fails at COMMIT, not before
+        tx.conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+        tx.conn.exec_driver_sql("CREATE TABLE child (parent INTEGER REFERENCES parent(id) "
+                                "DEFERRABLE INITIALLY DEFERRED)")
+    with pytest.raises(IntegrityError), db.transaction() as tx:
+        tx.conn.exec_driver_sql("INSERT INTO child VALUES (99)")
+    assert not db.in_transaction
+    assert not _raw(db).in_transaction
+    AuditLog(db).record(1.0, "x", "ok")
     other = sqlite3.connect(tmp_path / "s.sqlite3")
     assert other.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
     assert other.execute("SELECT count(*) FROM child").fetchone()[0] == 0
@@ -109,9 +207,11 @@ def test_keys_are_sealed_and_bound_to_their_device(tmp_path: Path) -> None:
     raw = (tmp_path / "home" / "bridge.sqlite3").read_bytes()
     assert a.image is not None and a.image.key not in raw
     # Moving a's sealed key into b's row makes b unusable instead of answering with a's key.
-    key_a = bridge.store.get_device(a.serial).key_enc
-    with bridge.store.transaction() as conn:
-        conn.execute("UPDATE devices SET key_enc = ? WHERE serial = ?", (key_a, b.serial))
+    key_a = stored_device(bridge, a.serial).key_enc
+    with bridge.db.transaction() as tx:
+        tx.conn.exec_driver_sql(
+            "UPDATE devices SET key_enc = ? WHERE serial = ?", (key_a, b.serial)
+        )
     challenge = bridge.issue_challenge(b.serial)
     with pytest.raises(StoreError, match="cannot decrypt"):
         bridge.verify(b.serial, challenge.id, "AAABBB")

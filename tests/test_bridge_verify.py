@@ -5,21 +5,24 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import OperationalError
 
 from firmware_model.dscplus import unlock_code
 from firmware_model.legacy_dsc import passcode
 from firmware_model.ocra import ocra
 from firmware_model.scc import scc_response
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from host_bridge.errors import BridgeError
-from host_bridge.service import Bridge, BridgeConfig, TooSoon
+from host_bridge.repos import devices as devices_repo
+from host_bridge.services.sms import TooSoon
 from host_bridge.verification import scc_indices
-from tests.bridge_helpers import FAST, FakeClock, open_bridge, read_image
+from tests.bridge_helpers import FAST, FakeClock, open_bridge, read_image, set_device, stored_device
 
 PIN = "2468"
 
@@ -125,7 +128,7 @@ def test_ibkey_look_ahead_window_and_resync(tmp_path: Path, clock: FakeClock) ->
 
     challenge = bridge.issue_challenge(result.serial)
     assert bridge.verify(result.serial, challenge.id, answer(challenge.text, 4)).accepted
-    stored = bridge.store.get_device(result.serial).counter
+    stored = stored_device(bridge, result.serial).counter
     assert stored == 5  # resynchronised past the matched counter
     challenge = bridge.issue_challenge(result.serial)  # an old counter is never accepted again
     assert not bridge.verify(result.serial, challenge.id, answer(challenge.text, 3)).accepted
@@ -133,7 +136,7 @@ def test_ibkey_look_ahead_window_and_resync(tmp_path: Path, clock: FakeClock) ->
     assert not bridge.verify(result.serial, challenge.id, answer(challenge.text, 11)).accepted
     challenge = bridge.issue_challenge(result.serial)
     assert bridge.verify(result.serial, challenge.id, answer(challenge.text, 10)).accepted
-    assert bridge.store.get_device(result.serial).counter == 11
+    assert stored_device(bridge, result.serial).counter == 11
 
 
 def test_ibkey_activation_with_sms_token(bridge: Bridge, tmp_path: Path) -> None:
@@ -231,7 +234,7 @@ def test_legacy_dsc_drift_and_replay(bridge: Bridge, clock: FakeClock, tmp_path:
     # The card's clock runs 30 s ahead: inside the window, and the drift is learned.
     code = passcode(key, clock.now + 30)
     assert bridge.verify(result.serial, challenge.id, code).accepted
-    assert bridge.store.get_device(result.serial).drift == 1
+    assert stored_device(bridge, result.serial).drift == 1
     challenge = bridge.issue_challenge(result.serial)
     replay = bridge.verify(result.serial, challenge.id, code)
     assert (replay.accepted, replay.reason) == (False, "replayed code")
@@ -239,7 +242,7 @@ def test_legacy_dsc_drift_and_replay(bridge: Bridge, clock: FakeClock, tmp_path:
     clock.advance(300)
     challenge = bridge.issue_challenge(result.serial)
     assert bridge.verify(result.serial, challenge.id, passcode(key, clock.now + 60)).accepted
-    assert bridge.store.get_device(result.serial).drift == 2
+    assert stored_device(bridge, result.serial).drift == 2
     clock.advance(300)
     challenge = bridge.issue_challenge(result.serial)
     assert not bridge.verify(result.serial, challenge.id, passcode(key, clock.now - 600)).accepted
@@ -289,7 +292,7 @@ def test_unlock_code_for_a_device_mode_card(bridge: Bridge, tmp_path: Path) -> N
 def test_device_mode_card_verifies_without_a_host_pin(bridge: Bridge, tmp_path: Path) -> None:
     result = bridge.provision("alice", "dscplus", pin="1234", pin_mode="device",
                               image_path=tmp_path / "d.img")
-    assert bridge.store.get_device(result.serial).pin_enc is None  # the card keeps its PIN
+    assert stored_device(bridge, result.serial).pin_enc is None  # the card keeps its PIN
     image = read_image(tmp_path / "d.img")
     challenge = bridge.issue_challenge(result.serial)
     response = ocra(image.suite or "", image.key, question=challenge.text)
@@ -366,24 +369,24 @@ def test_a_device_revoked_meanwhile_stays_revoked(
     and its write must not bring the device back: the check and the write are atomic."""
     serial = bridge.provision("alice", "dscplus", image_path=tmp_path / "card.img", pin=PIN).serial
     if action == "activate":  # e.g. an ordered card waiting for the client
-        bridge.store.update_device(serial, clock.now, status="pending")
+        set_device(bridge, serial, clock.now, status="pending")
     other = Bridge.open(tmp_path / "home", clock,
                         config=BridgeConfig(scrypt_n=FAST.scrypt_n, busy_timeout_ms=0))
-    read_row = bridge.store.get_device
+    read_row = devices_repo.get
     raced: list[bool] = []
 
-    def get_device_then_race(name: str):  # type: ignore[no-untyped-def]
-        record = read_row(name)
+    def get_device_then_race(tx, name: str, **kwargs):  # type: ignore[no-untyped-def]
+        record = read_row(tx, name, **kwargs)
         if not raced:
             try:  # the other process's revoke, right after the check read the row
                 other.revoke(name)
                 raced.append(True)
-            except sqlite3.OperationalError as exc:  # the write lock is held: it must wait
+            except OperationalError as exc:  # the write lock is held: it must wait
                 assert "locked" in str(exc)
                 raced.append(False)
         return record
 
-    monkeypatch.setattr(bridge.store, "get_device", get_device_then_race)
+    monkeypatch.setattr(devices_repo, "get", get_device_then_race)
     if action == "activate":
         assert bridge.activate(serial)
     else:

@@ -10,10 +10,11 @@ from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from host_bridge.policies.withdrawal import usd
-from host_bridge.policy_store import Policies
-from host_bridge.service import Bridge, BridgeConfig
-from tests.store_helpers import count_rows, sum_column
+from host_bridge.services.policies import Policies
+from tests.bridge_helpers import withdrawal_totals
 
 PROCESSES = 16
 ATTEMPTS = 2
@@ -55,9 +56,9 @@ def test_processes_withdrawing_at_once_never_exceed_the_cap(
     # 32 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
     assert allowed == CAP // AMOUNT
     with Bridge.open(slsemu_home) as bridge:
+        rows = withdrawal_totals(bridge)
         audited = [r.outcome for r in bridge.audit(limit=1000) if r.event == "withdraw"]
-    booked = sum_column(slsemu_home, "withdrawals", "amount_cents")
-    assert count_rows(slsemu_home, "withdrawals") == allowed
-    assert booked == allowed * AMOUNT <= CAP
+    assert rows == (allowed, allowed * AMOUNT)
+    assert rows[1] <= CAP
     assert audited.count("allowed") == allowed
     assert len(audited) == PROCESSES * ATTEMPTS

@@ -10,6 +10,9 @@ from typing import Any
 
 import pytest
 
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
+from host_bridge.domain import Identification
 from host_bridge.errors import BridgeError
 from host_bridge.policies.optout import OptOut
 from host_bridge.policies.ordering import Hold, OrderState
@@ -21,9 +24,8 @@ from host_bridge.policies.sharing import (
 )
 from host_bridge.policies.temporary import Access
 from host_bridge.policies.withdrawal import Limit, usd
-from host_bridge.policy_store import Policies, Refused, load_policy_config
-from host_bridge.service import Bridge, BridgeConfig
-from host_bridge.store import Identification
+from host_bridge.services.policies import Policies, Refused, load_policy_config
+from tests.bridge_helpers import set_device, store_dump, withdrawal_totals
 
 MONDAY_NOON = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC).timestamp()
 DAY = 86_400.0
@@ -82,8 +84,7 @@ def test_seed_example_denial_names_the_dscplus_and_books_nothing(
     assert rules.withdraw("alice", card, usd(1_200_000)).allowed
     # The window counts the DSC+ withdrawal: the mobile app has no room left this week.
     assert rules.withdraw("alice", mobile, usd(1)).window_room == 0
-    rows = bridge.store.connection.execute("SELECT count(*), sum(amount_cents) FROM withdrawals")
-    assert rows.fetchone() == (1, usd(1_200_000))
+    assert withdrawal_totals(bridge) == (1, usd(1_200_000))
     events = [(r.event, r.outcome) for r in bridge.audit(user="alice") if r.event == "withdraw"]
     assert events == [("withdraw", "denied"), ("withdraw", "allowed"), ("withdraw", "denied")]
 
@@ -131,7 +132,7 @@ def test_locked_device_cannot_confirm_but_others_are_named(
     add_user(bridge, "alice")
     card = device(bridge, "alice", "scc", slsemu_home)
     strong = device(bridge, "alice", "dscplus", slsemu_home)
-    bridge.store.update_device(card, bridge.clock(), status="locked")
+    set_device(bridge, card, bridge.clock(), status="locked")
     decision = rules.withdraw("alice", card, usd(10))
     assert not decision.allowed
     assert "locked" in decision.reason
@@ -153,8 +154,7 @@ def test_withdrawal_bad_input_changes_nothing(
     assert rules.withdraw("bob", bobs, usd(10), dt.date(2026, 11, 25)).allowed
     with pytest.raises(BridgeError, match="earlier"):
         rules.withdraw("bob", bobs, usd(10), dt.date(2026, 11, 24))
-    count = bridge.store.connection.execute("SELECT count(*) FROM withdrawals").fetchone()[0]
-    assert count == 1
+    assert withdrawal_totals(bridge)[0] == 1
 
 
 def test_full_opt_out_caps_withdrawals(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
@@ -284,7 +284,7 @@ def test_temporary_code_two_days_full_ten_portal_only(
     assert rules.check_temporary_code("alice", issued.code) is Access.EXPIRED
     assert rules.check_temporary_code("alice", "00000000") is None
     # The code is stored only as a hash and never audited.
-    dump = "\n".join(bridge.store.connection.iterdump())
+    dump = store_dump(bridge)
     assert issued.code not in dump
     assert issued.code not in repr(issued)
 
@@ -306,7 +306,7 @@ def test_online_scc_21_days_withdrawals_and_reactivation(
 ) -> None:
     add_user(bridge, "alice")
     card = device(bridge, "alice", "dscplus", slsemu_home)
-    bridge.store.update_device(card, clock(), status="locked")
+    set_device(bridge, card, clock(), status="locked")
     with pytest.raises(Refused):
         rules.issue_online_scc("alice", slsemu_home / "online.img")
     assert not (slsemu_home / "online.img").exists()

@@ -14,11 +14,11 @@ import psycopg
 import pytest
 from sqlalchemy import select
 
+from host_bridge.bridge import Bridge
 from host_bridge.cli import main
 from host_bridge.db import migrate
 from host_bridge.db.engine import ENV_STORE, Database
 from host_bridge.db.schema import metadata
-from host_bridge.service import Bridge
 from tests.bridge_helpers import FAST, dscplus_response, read_image
 
 Cli = Callable[..., tuple[int, str, str]]

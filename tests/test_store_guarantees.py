@@ -15,10 +15,10 @@ import psycopg
 import pytest
 
 from host_bridge import verification as v
+from host_bridge.bridge import Bridge
 from host_bridge.cli import main
-from host_bridge.service import Bridge, BridgeConfig
-from tests.bridge_helpers import FAST
-from tests.store_helpers import count_rows
+from host_bridge.config import BridgeConfig
+from tests.bridge_helpers import FAST, withdrawal_totals
 from tests.store_workers import (
     LOCKOUT_AFTER,
     PROCESSES,
@@ -171,7 +171,8 @@ def test_a_conflict_in_a_withdrawal_is_retried_and_never_shown(
                         "--amount", "1000", "--date", "2026-11-23")
     assert (code, err) == (0, "")
     assert _attempts(pg_store_url) == 2
-    assert count_rows(slsemu_home, "withdrawals") == 1
+    with Bridge.open(slsemu_home, config=FAST) as bridge:
+        assert withdrawal_totals(bridge) == (1, 100_000)
 
 
 def test_a_connection_lost_in_verify_is_one_line_and_writes_nothing(

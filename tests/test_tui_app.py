@@ -24,7 +24,8 @@ from emulator.tui.faceplates import CardFaceplate, SccFaceplate
 from emulator.tui.keymap import load_keymap
 from emulator.tui.login_pane import LoginPane, Step
 from emulator.tui.withdrawals import withdrawal_hooks
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from tests.tui_pilot import EventWatch, settle
 
 SIZE = (100, 40)

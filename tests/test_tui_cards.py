@@ -19,7 +19,8 @@ from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
 from emulator.tui.login_pane import LoginPane, Step
-from host_bridge.service import Bridge, BridgeConfig
+from host_bridge.bridge import Bridge
+from host_bridge.config import BridgeConfig
 from tests.test_tui_app import (
     answer,
     choose,

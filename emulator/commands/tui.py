@@ -19,7 +19,7 @@ from slsio.cli import EXIT_OK, UsageError
 if TYPE_CHECKING:
     from emulator.tui.app import SlsApp
     from emulator.tui.keymap import Keymap
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -79,7 +79,7 @@ def open_tui(
 
     def connect() -> Bridge:
         if not bridges:
-            from host_bridge.service import Bridge
+            from host_bridge.bridge import Bridge
 
             bridges.append(stack.enter_context(Bridge.open(home)))
         return bridges[0]

@@ -48,7 +48,8 @@ from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
 from firmware_model.ibkey import IbKey
-from host_bridge.verification import KIND_OCRA, Challenge
+from host_bridge.domain import ChallengeKind
+from host_bridge.verification import Challenge
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
@@ -353,7 +354,7 @@ class SlsApp(App[None]):
         if isinstance(face, SccFaceplate):
             face.highlight = message.indices
         device = self._sessions[message.serial].device
-        if isinstance(device, IbKey) and message.challenge.kind == KIND_OCRA:
+        if isinstance(device, IbKey) and message.challenge.kind == ChallengeKind.OCRA:
             self._push(message.serial, device, message.challenge, message.user)
 
     def _push(self, serial: str, device: IbKey, challenge: Challenge, user: str | None) -> None:

@@ -20,7 +20,7 @@ from firmware_model.ibkey import IBKEY_SUITE
 from slsio.home import data_home
 
 if TYPE_CHECKING:
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
 
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password"  # noqa: S105 - published demo credential, see docs/tui.md

@@ -1,6 +1,6 @@
 """The broker's login screen, beside the devices: password → second factor → result; withdrawals.
 
-Theory of operation: the pane is a view over the host bridge (`host_bridge.service.Bridge`). Its
+Theory of operation: the pane is a view over the host bridge (`host_bridge.bridge.Bridge`). Its
 steps are an Enum with a transition table; the reactive `step` decides which widgets show (CSS
 classes in `app.tcss`). Every host call is one `Bridge` method; what happened goes to the event log
 as `HostEvent` messages, and choosing a device posts `SecondFactorChosen` so the app can bring that
@@ -34,11 +34,13 @@ from textual.widgets.option_list import Option
 
 from emulator.tui.faceplates import SHORT_NAMES
 from firmware_model.errors import SlsError
+from host_bridge.domain import ChallengeKind
 from host_bridge.policies.devices import display_name
-from host_bridge.verification import KIND_OCRA, KIND_SCC, KIND_SMS, KIND_TIME, Challenge
+from host_bridge.verification import Challenge
 
 if TYPE_CHECKING:
-    from host_bridge.service import Bridge, DeviceInfo
+    from host_bridge.bridge import Bridge
+from host_bridge.services.devices import DeviceInfo
 
 
 class Step(enum.Enum):
@@ -67,10 +69,10 @@ TRANSITIONS: Mapping[tuple[Step, str], Step] = {
 
 # What the login screen says for each kind of challenge (`{text}` is the challenge text).
 PROMPTS: Mapping[str, str] = {
-    KIND_OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
-    KIND_SCC: "Index numbers: {text}\nType the two codes side by side, no spaces.",
-    KIND_TIME: "Turn the card on, enter the PIN and type the 6-digit passcode it shows.",
-    KIND_SMS: "A code was sent by SMS: type it below.",
+    ChallengeKind.OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
+    ChallengeKind.SCC: "Index numbers: {text}\nType the two codes side by side, no spaces.",
+    ChallengeKind.TIME: "Turn the card on, enter the PIN and type the 6-digit passcode it shows.",
+    ChallengeKind.SMS: "A code was sent by SMS: type it below.",
 }
 
 
@@ -307,7 +309,7 @@ class LoginPane(Vertical):
         self.query_one("#challenge", Static).update(prompt)
         self.query_one("#response", Input).value = ""
         indices: tuple[int, ...] = ()
-        if challenge.kind == KIND_SCC:
+        if challenge.kind == ChallengeKind.SCC:
             indices = tuple(int(word) for word in challenge.text.split())
         self._event(f"challenge for {serial}: {challenge.text or challenge.kind}")
         self.post_message(SecondFactorChosen(serial, indices, challenge, self.user))

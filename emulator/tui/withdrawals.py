@@ -1,6 +1,6 @@
 """The withdrawal form's link to the host: which device may confirm how much, and the decision.
 
-Both come from the host's policy layer (`host_bridge.policy_store.Policies`): the caps from its
+Both come from the host's policy layer (`host_bridge.services.policies.Policies`): the caps from its
 configured limits, the decision from `Policies.withdraw`, which checks the account's ledger and
 books an allowed withdrawal in one transaction. A denial's reason names the user's devices that
 could confirm the amount.
@@ -16,8 +16,8 @@ from emulator.tui.login_pane import Limits, Withdraw, WithdrawalAnswer
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 
 if TYPE_CHECKING:
-    from host_bridge.policy_store import Policies
-    from host_bridge.service import Bridge
+    from host_bridge.bridge import Bridge
+    from host_bridge.services.policies import Policies
 
 
 def _usd(cents: int | None) -> str:
@@ -51,7 +51,7 @@ def withdrawal_hooks(
 
     def policy() -> Policies:
         if not made:
-            from host_bridge.policy_store import Policies
+            from host_bridge.services.policies import Policies
 
             made.append(Policies(connect()))
         return made[0]
@@ -61,7 +61,7 @@ def withdrawal_hooks(
         return limit_lines(connect(), caps, user)
 
     def withdraw(user: str, serial: str, amount: str) -> WithdrawalAnswer:
-        from host_bridge.service import money_to_cents
+        from host_bridge.inputs import money_to_cents
 
         decision = policy().withdraw(user, serial, money_to_cents(amount))
         text = decision.reason

@@ -11,8 +11,11 @@ import sqlite3
 import sys
 from collections.abc import Callable
 
+from sqlalchemy.exc import SQLAlchemyError
+
+from host_bridge.bridge import Bridge
+from host_bridge.db.engine import first_line
 from host_bridge.errors import StoreError
-from host_bridge.service import Bridge
 from slsio.cli import UsageError, add_json, print_json
 
 __all__ = ["add_json", "parse_date", "print_json", "read_line", "read_secret", "with_bridge"]
@@ -24,18 +27,19 @@ BridgeHandler = Callable[[Bridge, argparse.Namespace], int]
 
 
 def with_bridge(handler: BridgeHandler) -> Callable[[argparse.Namespace], int]:
-    """Wrap a handler: open the bridge, close it afterwards, report SQLite trouble as one line."""
+    """Wrap a handler: open the bridge, close it afterwards, report store trouble (unreachable,
+    refused, connection lost: the transaction rolled back) as one line."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
             bridge = Bridge.open()
-        except sqlite3.Error as exc:
-            raise StoreError(f"store: {exc}") from None
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            raise StoreError(f"store: {first_line(exc)}") from None
         try:
             return handler(bridge, args)
-        except sqlite3.Error as exc:
-            raise StoreError(f"store: {exc}") from None
+        except (sqlite3.Error, SQLAlchemyError) as exc:
+            raise StoreError(f"store: {first_line(exc)}") from None
         finally:
             bridge.close()
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import parse_date
-from host_bridge.policy_store import Policies, load_policy_config
-from host_bridge.service import Bridge
+from host_bridge.services.policies import Policies, load_policy_config
 from slsio.cli import UsageError, add_json, emit
 
 __all__ = ["add_json", "emit", "parse_date", "parse_id", "policies", "subcommands"]

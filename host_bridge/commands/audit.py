@@ -7,8 +7,8 @@ import datetime
 from typing import Any
 
 from host_bridge.audit import MAX_ROWS, describe
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, with_bridge
-from host_bridge.service import Bridge
 from slsio.cli import UsageError
 
 

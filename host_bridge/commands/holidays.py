@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import with_bridge
 from host_bridge.commands._policy import add_json, emit, parse_date, policies, subcommands
-from host_bridge.service import Bridge
 
 
 def register(subparsers: Any) -> None:

@@ -6,9 +6,9 @@ import argparse
 import os
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, with_bridge
 from host_bridge.masterkey import ENV_MASTER_KEY
-from host_bridge.service import Bridge
 
 
 def register(subparsers: Any) -> None:
@@ -20,7 +20,7 @@ def register(subparsers: Any) -> None:
 def _init(bridge: Bridge, args: argparse.Namespace) -> int:
     created = bridge.init()
     if args.json:
-        print_json({"home": str(bridge.home), "store": str(bridge.store.path),
+        print_json({"home": str(bridge.home), "store": bridge.store_name,
                     "master_key_created": created is not None})
     else:
         if created:

@@ -6,9 +6,9 @@ import argparse
 import sys
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
 from host_bridge.login import run_login, serial_source
-from host_bridge.service import Bridge
 from slsio.cli import UsageError
 
 

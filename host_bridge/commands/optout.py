@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import with_bridge
 from host_bridge.commands._policy import add_json, emit, policies, subcommands
 from host_bridge.policies.optout import RESTRICTED_VENUES, parse_mode
-from host_bridge.service import Bridge
 from slsio.cli import UsageError
 
 

@@ -9,6 +9,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import read_secret, with_bridge
 from host_bridge.commands._policy import (
     add_json,
@@ -19,8 +20,7 @@ from host_bridge.commands._policy import (
     subcommands,
 )
 from host_bridge.policies.withdrawal import format_usd
-from host_bridge.policy_store import OrderRecord
-from host_bridge.service import Bridge
+from host_bridge.repos.orders import OrderRecord
 
 
 def register(subparsers: Any) -> None:

@@ -6,8 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, with_bridge
-from host_bridge.service import PROVISION_MODELS, Bridge
+from host_bridge.services.provisioning import PROVISION_MODELS
 from slsio.cli import UsageError
 
 DAY = 86_400.0

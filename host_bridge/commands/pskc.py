@@ -6,9 +6,9 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
 from host_bridge.pskc_io import Decryption, read_pskc, write_pskc
-from host_bridge.service import Bridge
 from slsio.cli import UsageError
 
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import read_secret, with_bridge
 from host_bridge.commands._policy import add_json, emit, parse_id, policies, subcommands
 from host_bridge.policies.sharing import ShareState
-from host_bridge.policy_store import ShareRecord
-from host_bridge.service import Bridge
+from host_bridge.repos.shares import ShareRecord
 
 
 def register(subparsers: Any) -> None:

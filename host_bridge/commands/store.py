@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import exc
 
 from host_bridge.commands._common import add_json
+from host_bridge.config import BridgeConfig
 from host_bridge.db.check import StoreHealth, check_store
 from host_bridge.db.engine import Database, first_line, shown, store_url
 from host_bridge.db.transfer import copy_store
@@ -54,7 +55,7 @@ def _opened(url: str) -> Iterator[Database]:
 def _configured() -> tuple[str, MasterKey | None, StoreError | None]:
     """The configured store's URL and the master key (or why there is none)."""
     home = data_home()
-    url = store_url(home)  # FIXME(pg): core's BridgeConfig.store
+    url = store_url(home, BridgeConfig.load(home).store)
     try:
         return url, load_master_key(home), None
     except StoreError as error:

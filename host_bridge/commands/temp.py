@@ -11,10 +11,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import read_line, with_bridge
 from host_bridge.commands._policy import add_json, emit, policies, subcommands
-from host_bridge.policy_store import TempRecord
-from host_bridge.service import Bridge
+from host_bridge.services.temporary import TempRecord
 from slsio.cli import UsageError
 
 

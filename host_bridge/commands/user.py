@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import (
     add_json,
     parse_date,
@@ -12,8 +13,8 @@ from host_bridge.commands._common import (
     read_secret,
     with_bridge,
 )
-from host_bridge.service import Bridge, money_to_cents
-from host_bridge.store import Identification
+from host_bridge.domain import Identification
+from host_bridge.inputs import money_to_cents
 
 
 def register(subparsers: Any) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
-from host_bridge.service import Bridge
 
 
 def register(subparsers: Any) -> None:

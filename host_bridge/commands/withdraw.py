@@ -9,10 +9,11 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from host_bridge.bridge import Bridge
 from host_bridge.commands._common import with_bridge
 from host_bridge.commands._policy import add_json, emit, parse_date, policies
+from host_bridge.inputs import money_to_cents
 from host_bridge.policies.withdrawal import format_usd
-from host_bridge.service import Bridge, money_to_cents
 
 
 def register(subparsers: Any) -> None:

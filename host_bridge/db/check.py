@@ -21,10 +21,11 @@ from sqlalchemy import ForeignKeyConstraint, and_, exists, func, inspect, not_, 
 
 from host_bridge.db import migrate
 from host_bridge.db.engine import Database, Dialect, Tx
-from host_bridge.db.schema import meta, metadata
-from host_bridge.db.transfer import MASTER_CHECK
+from host_bridge.db.schema import metadata
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import MasterKey
+from host_bridge.repos import meta
+from host_bridge.services.context import CHECK_META
 
 
 class SchemaState(enum.Enum):
@@ -125,9 +126,9 @@ def _orphans(tx: Tx) -> list[str]:
 
 
 def _master_key(tx: Tx, key: MasterKey | None) -> KeyState:
-    check = tx.conn.execute(select(meta.c.value).where(meta.c.name == MASTER_CHECK)).scalar()
+    check = meta.get(tx, CHECK_META)
     if check is None:
         return KeyState.NOT_INITIALISED
     if key is None:
         return KeyState.NOT_CHECKED
-    return KeyState.MATCHES if key.matches(bytes(check)) else KeyState.WRONG
+    return KeyState.MATCHES if key.matches(check) else KeyState.WRONG

@@ -192,6 +192,11 @@ class Database:
                     yield self._tx
                 finally:
                     self._tx = None
+        except BaseException:
+            # A failed COMMIT (deferred constraint, busy, I/O) can leave the driver's transaction
+            # open: roll it back, or every later transaction would join it and never commit.
+            _rollback_driver(conn)
+            raise
         finally:
             if relaxed and self.dialect is Dialect.SQLITE:
                 _sqlite_sync(conn, "FULL", _SQLITE_AUTOCHECKPOINT)
@@ -252,6 +257,15 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
         conn.exec_driver_sql(conn.info.get("begin", "BEGIN IMMEDIATE"))
 
     return engine
+
+
+def _rollback_driver(conn: Connection) -> None:
+    if conn.closed or conn.invalidated:
+        return
+    raw = conn.connection.driver_connection
+    if raw is not None and getattr(raw, "in_transaction", False):
+        with contextlib.suppress(Exception):  # the error that matters is already on its way
+            raw.rollback()
 
 
 def _sqlite_sync(conn: Connection, level: str, autocheckpoint: int) -> None:

@@ -26,13 +26,13 @@ from sqlalchemy import Table, func, inspect, select
 
 from host_bridge.db import migrate
 from host_bridge.db.engine import Database, Dialect, Tx, shown
-from host_bridge.db.schema import meta, metadata
+from host_bridge.db.schema import metadata
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import MasterKey
+from host_bridge.repos import meta
+from host_bridge.services.context import CHECK_META
 
 BATCH_ROWS: Final = 500
-MASTER_CHECK: Final = "master_check"
-"""The `meta` row holding the master key's check value (see `host_bridge.masterkey`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,10 +49,10 @@ class CopyReport:
 
 def check_master_key(tx: Tx, key: MasterKey, where: str) -> None:
     """`StoreError` unless the store's check value was made by `key`."""
-    check = tx.conn.execute(select(meta.c.value).where(meta.c.name == MASTER_CHECK)).scalar()
+    check = meta.get(tx, CHECK_META)
     if check is None:
         raise StoreError(f"{where} is not initialised (run `slsbridge init`)")
-    if not key.matches(bytes(check)):
+    if not key.matches(check):
         raise StoreError(f"wrong master key for {where}")
 
 

@@ -1,6 +1,6 @@
 """The Secure Login System policies, pure: data and dates in, decisions out (docs/policies.md).
 
-No SQLite, no clock, no randomness here: `host_bridge.policy_store` reads the store, calls these
+No SQLite, no clock, no randomness here: `host_bridge.services` reads the store, calls these
 and writes the outcome.
 
 - `calendar`: business days and the rolling five-business-day window.

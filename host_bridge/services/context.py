@@ -1,0 +1,115 @@
+"""What every service shares: the database, the data folder, clock, entropy, configuration, the
+master key, the audit trail and the SMS outbox."""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Concatenate, Final, ParamSpec, Protocol, TypeVar
+
+from firmware_model.device import Entropy
+from host_bridge.audit import AuditLog, DetailValue
+from host_bridge.config import BridgeConfig
+from host_bridge.db.engine import Database
+from host_bridge.errors import StoreError
+from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
+from host_bridge.repos import meta
+from host_bridge.sms import Outbox
+
+CHECK_META: Final = "master_check"
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Context:
+    """The shared parts of one bridge (one per process or thread)."""
+
+    def __init__(
+        self,
+        db: Database,
+        home: Path,
+        *,
+        clock: Callable[[], float],
+        entropy: Entropy,
+        config: BridgeConfig,
+    ) -> None:
+        self.db = db
+        self.home = home
+        self.clock = clock
+        self.entropy = entropy
+        self.config = config
+        self.audit_log = AuditLog(db)
+        self.outbox = Outbox(home)
+        self._master: MasterKey | None = None
+
+    def init_master(self) -> Path | None:
+        """Create the master key file (unless `SLSEMU_MASTER_KEY` is set) and the check value;
+        a second run checks the key still matches. Returns the key file created, if any."""
+        created: Path | None = None
+        with self.db.transaction() as tx:
+            check = meta.get(tx, CHECK_META)
+            if os.environ.get(ENV_MASTER_KEY) is None and not (self.home / "master.key").exists():
+                if check is not None:
+                    raise StoreError(
+                        "the store was initialised with another master key, and master.key is "
+                        f"missing (restore it or set {ENV_MASTER_KEY})"
+                    )
+                created = create_key_file(self.home)
+            key = load_master_key(self.home)
+            if check is None:
+                meta.put(tx, CHECK_META, key.check_value())
+            elif not key.matches(check):
+                raise StoreError("wrong master key for this store")
+            self._master = key
+            self.audit("init", "ok", created=created is not None)
+        return created
+
+    @property
+    def master(self) -> MasterKey:
+        """The master key, loaded and checked against the store on first use."""
+        if self._master is None:
+            with self.db.read() as tx:
+                check = meta.get(tx, CHECK_META)
+            if check is None:
+                raise StoreError("the store is not initialised (run `slsbridge init`)")
+            key = load_master_key(self.home)
+            if not key.matches(check):
+                raise StoreError("wrong master key for this store")
+            self._master = key
+        return self._master
+
+    def today(self) -> dt.date:
+        """The current date in UTC (the day a withdrawal without a date is booked on)."""
+        return dt.datetime.fromtimestamp(self.clock(), dt.UTC).date()
+
+    def audit(
+        self,
+        event: str,
+        outcome: str,
+        *,
+        user: str | None = None,
+        serial: str | None = None,
+        **detail: DetailValue,
+    ) -> None:
+        """One audit row, in the open transaction (or its own durable one)."""
+        self.audit_log.record(self.clock(), event, outcome, user=user, serial=serial, **detail)
+
+
+class HasContext(Protocol):
+    ctx: Context
+
+
+S = TypeVar("S", bound=HasContext)
+
+
+def unit_of_work(method: Callable[Concatenate[S, P], R]) -> Callable[Concatenate[S, P], R]:
+    """Run the method again after a serialization failure or deadlock (PostgreSQL)."""
+
+    @functools.wraps(method)
+    def run(self: S, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.ctx.db.retrying(lambda: method(self, *args, **kwargs))
+
+    return run  # type: ignore[return-value]
