@@ -56,6 +56,8 @@ _USE: Final = (
     .where(challenges.c.id == bindparam("b_id"), challenges.c.used == 0)
     .values(used=1, used_at=bindparam("b_now"))
 )
+# preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked; psycopg's is gone
+# once the cursor closes (-1), and a stored challenge would look refused.
 _INSERT_IF_USABLE: Final = insert(challenges).from_select(
     ["id", "serial", "kind", "text", "data_enc", "created", "expires", "used"],
     select(
@@ -68,7 +70,7 @@ _INSERT_IF_USABLE: Final = insert(challenges).from_select(
         (devices.c.valid_until.is_(None)) | (devices.c.valid_until > bindparam("b_now")),
         devices.c.suite.is_not_distinct_from(bindparam("b_suite", type_=Text)),
     ),
-)
+).execution_options(preserve_rowcount=True)
 _COLUMNS: Final = tuple(challenges.c)
 
 
