@@ -94,15 +94,16 @@ def test_migrate_copies_every_row_and_the_copy_serves_logins(
     assert report["verified"] is True and report["revision"] == migrate.HEAD
 
     # The copy is a working store under the same master key: a login on the PostgreSQL copy,
-    # with a new audit row numbered after the copied ones.
+    # its audit row numbered after the copied ones (the id sequence moved past them).
+    copied = max(int(str(row[0])) for row in before["audit"])
     monkeypatch.setenv(ENV_STORE, pg_url)
     with Bridge.open(slsemu_home, config=FAST) as bridge:
         challenge = bridge.issue_challenge(source)
         response = dscplus_response(read_image(tmp_path / "card.img"), "2468", challenge.text,
                                     bridge.clock())
         assert bridge.verify(source, challenge.id, response).accepted
-        newest = bridge.audit(limit=1)[-1]
-    assert newest.id > max(row[0] for row in before["audit"])  # type: ignore[type-var]
+        new = bridge.audit(since_id=copied)
+    assert [(r.id, r.event, r.outcome) for r in new] == [(copied + 1, "verify", "accepted")]
 
 
 def test_migrate_refuses_a_target_that_is_not_empty(cli: Cli, source: str, pg_url: str) -> None:
