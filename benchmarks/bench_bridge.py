@@ -1,16 +1,17 @@
-"""BENCH bridge_verify_durable: challenge + verification per second through the store with durable
-writes (WAL, synchronous=FULL), beside a bare SQLite insert-and-commit loop with the same pragmas
-on the same file system in the same run.
+"""BENCH bridge_verify_durable: challenge + verification per second through the store (WAL; the
+verification durable with synchronous=FULL, the issue not fsynced: docs/host-bridge.md,
+"Durability"), beside a bare SQLite insert-and-commit loop with synchronous=FULL on the same file
+system in the same run.
 
-ratio = logins per second / bare commits per second. A login is two transactions by design (store
-the challenge; consume it, check the answer, move the counters, append the audit row), so 0.5
-would mean a login costs exactly two bare commits. Both databases are warmed up first so the
-write-ahead log is at its working size (its first growth is slower for everyone) before the
+ratio = logins per second / bare commits per second. A login is two transactions (store the
+challenge, relaxed; consume it, check the answer, move the counters, append the audit row,
+durable), so 0.5 would mean a login costs two bare commits. Both databases are warmed up first
+so the write-ahead log is at its working size (its first growth is slower for everyone) before the
 rounds are timed. Each round times both loops back to back; the BENCH figures are medians over
 the rounds (`ratio` the median of the per-round ratios, `rounds=` their range), so one fsync stall
 on a shared disk does not decide the result. `per_two_commits` is the ratio against a baseline of
 two bare commits per operation. docs/host-bridge.md ("Benchmark") breaks a login's time down
-and says why the 0.5 target is out of reach for two durable commits driven from Python.
+and explains the figure.
 """
 
 from __future__ import annotations

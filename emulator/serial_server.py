@@ -6,7 +6,7 @@ Theory of operation. One asyncio process serves one or many devices, each on its
   protocol: it turns one decoded `Request` into the replies to send (device events as `EVT`
   lines first, then the answer) and, on a real-time clock, lets time pass before every request
   and on every tick, announcing what changed by itself (`EVT DISPLAY`, `EVT POWER OFF`); the
-  model's own event names go out as `EVT DEVICE <name>`.
+  model's own events (`firmware_model.events`) go out as `EVT DEVICE <name> <args>`.
   It does no I/O of its own; the session saves the image before a reply is produced whenever the
   device says durable state changed, so an `OK` never runs ahead of the disk.
 * `LineProtocol` is the framing `asyncio.Protocol`: bytes → `RequestDecoder` (bounded lines) →
@@ -211,8 +211,7 @@ class DeviceLine:
         return tuple(events)
 
     def _device_events(self) -> tuple[Event, ...]:
-        # The model's own event names, under DEVICE so they never clash with the protocol's.
-        return tuple(Event(f"DEVICE {text}") for text in self.session.last_reaction.events)
+        return tuple(Event.from_device(event) for event in self.session.last_reaction.events)
 
     def _acknowledged(self) -> Outcome:
         """`OK` after a key, with the device's events before it."""

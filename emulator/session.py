@@ -48,10 +48,10 @@ class DeviceSession:
         start = time.time() if clock is None else clock
         if not math.isfinite(start) or start < 0:
             raise ValueError("the clock must be a finite, non-negative number of Unix seconds")
-        self._path = Path(image_path)
         self._now = float(start)
-        self._lock = ImageLock(self._path)
+        self._lock = ImageLock(image_path, must_exist=True)
         self._lock.acquire()
+        self._path = self._lock.path  # the real file: links resolved once, here
         try:
             remove_stale_temp_files(self._path)
             image = load_image(self._path)
@@ -98,7 +98,7 @@ class DeviceSession:
 
     @property
     def image_path(self) -> Path:
-        """The image file this session owns."""
+        """The image file this session owns (symbolic links resolved)."""
         return self._path
 
     @property

@@ -2,9 +2,10 @@
 
 Theory of operation (sans-I/O, like h11): the caller feeds events — `press(button, now)`,
 `advance(now)` — and reads back a `Reaction` (the display now, whether durable state changed, and
-events worth announcing). The device never reads a clock or a random source of its own: `now` is
-the device clock in seconds (by convention Unix seconds, so time-based codes line up with the
-host) and randomness comes from the `Entropy` callable given at construction.
+events worth announcing, typed as in `firmware_model.events`). The device never reads a clock or a
+random source of its own: `now` is the device clock in seconds (by convention Unix seconds, so
+time-based codes line up with the host) and randomness comes from the `Entropy` callable given at
+construction.
 
 `now` never goes backwards: a smaller value than the last one seen is treated as the last one.
 
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from firmware_model.errors import UnknownButton
+from firmware_model.events import DeviceEvent
 from firmware_model.image import DeviceImage, JsonValue
 
 Entropy = Callable[[int], bytes]
@@ -36,7 +38,7 @@ class Reaction:
 
     display: str
     persist: bool = False
-    events: tuple[str, ...] = ()
+    events: tuple[DeviceEvent, ...] = ()
 
     def then(self, later: Reaction) -> Reaction:
         """Combine with a reaction that came after this one."""

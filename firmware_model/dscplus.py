@@ -64,8 +64,23 @@ from typing import ClassVar, Final
 
 from firmware_model.device import CARD_BUTTONS, DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError, SuiteError, UnknownButton
+from firmware_model.events import (
+    BatteryDead,
+    BatteryLow,
+    DeviceEvent,
+    PinAccepted,
+    PinLocked,
+    PinRejected,
+    PinSet,
+    PowerOff,
+    PowerOn,
+    ResponseShown,
+    UnlockBlocked,
+    Unlocked,
+    UnlockFailed,
+)
 from firmware_model.image import DeviceImage, JsonValue
-from firmware_model.models import random_digits
+from firmware_model.models import pin_rule_of, random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.secret_hash import SaltedHash
 
@@ -74,6 +89,7 @@ __all__ = [
     "GOLD_SUITE",
     "LOCK_NUMBER_DIGITS",
     "PIN_LENGTH",
+    "PIN_RULE",
     "PLATINUM_SUITE",
     "SOFT_SUITE",
     "UNLOCK_SUITE",
@@ -95,7 +111,8 @@ UNLOCK_SUITE: Final = "OCRA-1:HOTP-SHA256-8:QA08"
 """Unlock codes. Its question is alphanumeric (`L` + lock number) while every card suite must be
 numeric (QN), so an unlock code and a login response never share an HMAC input."""
 
-PIN_LENGTH: Final = 4
+PIN_RULE: Final = pin_rule_of("dscplus")
+PIN_LENGTH: Final = PIN_RULE.max_length
 LOCK_NUMBER_DIGITS: Final = 7
 DISPLAY_WIDTH: Final = 8
 _UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
@@ -150,20 +167,19 @@ class _NewPinReason(enum.Enum):
     UNLOCK = "unlock"  # after a right unlock code
 
 
-# Event names (constant tuples: no allocation per press).
-_NO_EVENTS: Final[tuple[str, ...]] = ()
-_EV_POWER_ON: Final = ("power-on",)
-_EV_POWER_ON_LOW: Final = ("power-on", "battery-low")
-_EV_POWER_OFF: Final = ("power-off",)
-_EV_RESPONSE: Final = ("response",)
-_EV_PIN_OK: Final = ("pin-ok",)
-_EV_PIN_FAIL: Final = ("pin-fail",)
-_EV_LOCK: Final = ("pin-fail", "lock")
-_EV_UNLOCK_FAIL: Final = ("unlock-fail",)
-_EV_UNLOCK_BLOCKED: Final = ("unlock-fail", "unlock-blocked")
-_EV_PIN_SET: Final = ("pin-set",)
-_EV_UNLOCK: Final = ("unlock", "pin-set")
-_EV_BATTERY_DEAD: Final = ("battery-dead",)
+# Events (constant tuples: no allocation per press).
+_Events = tuple[DeviceEvent, ...]
+_NO_EVENTS: Final[_Events] = ()
+_EV_POWER_ON: Final = (PowerOn(),)
+_EV_POWER_ON_LOW: Final = (PowerOn(), BatteryLow())
+_EV_POWER_OFF: Final = (PowerOff(),)
+_EV_RESPONSE: Final = (ResponseShown(),)
+_EV_PIN_OK: Final = (PinAccepted(),)
+_EV_UNLOCK_FAIL: Final = (UnlockFailed(),)
+_EV_UNLOCK_BLOCKED: Final = (UnlockFailed(), UnlockBlocked())
+_EV_PIN_SET: Final = (PinSet(),)
+_EV_UNLOCK: Final = (Unlocked(), PinSet())
+_EV_BATTERY_DEAD: Final = (BatteryDead(),)
 
 _PROMPTS: Final = {
     State.PIN: "PIN>",
@@ -256,13 +272,18 @@ class DscPlusConfig:
         return values
 
 
+_SOFT_STATE_FIELDS = frozenset({"presses_used"})
+_DEVICE_STATE_FIELDS = _SOFT_STATE_FIELDS | {
+    "failures", "locked", "lock_number", "unlock_failures", "unlock_blocked_until", "pin"
+}
+"""What `to_image` writes in each PIN mode: the only `state` fields a card loads."""
+
+
 # --- PIN storage (device mode) ----------------------------------------------------------------
 
 
 def _check_pin_text(pin: object) -> str:
-    if not isinstance(pin, str) or len(pin) != PIN_LENGTH or not set(pin) <= DIGITS:
-        raise ValueError(f"the card PIN must be {PIN_LENGTH} digits")  # never echo the PIN
-    return pin
+    return PIN_RULE.check(pin, "card")  # the message never echoes the PIN
 
 
 PIN_LABEL: Final = "dscplus-pin"
@@ -290,7 +311,7 @@ def _check_suite(text: str, pin_mode: str) -> OcraSuite:
 
 # --- the state machine ------------------------------------------------------------------------
 
-_Handler = Callable[["DscPlus", str, float], tuple[str, ...]]
+_Handler = Callable[["DscPlus", str, float], _Events]
 
 
 class DscPlus(Device):
@@ -396,6 +417,14 @@ class DscPlus(Device):
                 raise ImageError(f"inconsistent {self.model} image: bad state field {name!r}")
             return value
 
+        # Unknown fields are refused as unknown `config` fields are: a field this build does not
+        # write is a file from elsewhere, or a hand edit, not state to carry along unread.
+        known = _DEVICE_STATE_FIELDS if self._device_pin else _SOFT_STATE_FIELDS
+        unknown = sorted(map(str, set(state) - known))
+        if unknown:
+            raise ImageError(
+                f"inconsistent {self.model} image: unknown state field(s) {', '.join(unknown)}"
+            )
         used = get("presses_used", int)
         assert isinstance(used, int)
         if used < 0:
@@ -547,7 +576,7 @@ class DscPlus(Device):
                 events = self._expire(now)
         return Reaction(self._display, False, events)
 
-    def _expire(self, now: float) -> tuple[str, ...]:
+    def _expire(self, now: float) -> _Events:
         """Run the timeouts that are due at `now` (nothing durable changes here)."""
         if self._notice_until <= now:
             self._enter(self._notice_next)
@@ -565,7 +594,7 @@ class DscPlus(Device):
         left = self._config.battery_presses - self._presses_used
         return left < self._config.battery_low_presses
 
-    def _die(self) -> tuple[str, ...]:
+    def _die(self) -> _Events:
         self._power_off()
         self._state = State.DEAD
         return _EV_BATTERY_DEAD
@@ -605,10 +634,10 @@ class DscPlus(Device):
 
     # -- handlers: each takes (button, now) and returns the events --------------------------
 
-    def _ignore(self, button: str, now: float) -> tuple[str, ...]:
+    def _ignore(self, button: str, now: float) -> _Events:
         return _NO_EVENTS
 
-    def _on(self, button: str, now: float) -> tuple[str, ...]:
+    def _on(self, button: str, now: float) -> _Events:
         self._pin_input = b""
         home = self._home()
         if self._battery_low():
@@ -617,18 +646,18 @@ class DscPlus(Device):
         self._enter(home)
         return _EV_POWER_ON
 
-    def _off(self, button: str, now: float) -> tuple[str, ...]:
+    def _off(self, button: str, now: float) -> _Events:
         self._power_off()
         return _EV_POWER_OFF
 
-    def _masked_digit(self, button: str, now: float) -> tuple[str, ...]:
+    def _masked_digit(self, button: str, now: float) -> _Events:
         typed = len(self._buffer)
         if typed < PIN_LENGTH:
             self._buffer += button
             self._display = _MASKED[self._state][typed + 1]
         return _NO_EVENTS
 
-    def _masked_back(self, button: str, now: float) -> tuple[str, ...]:
+    def _masked_back(self, button: str, now: float) -> _Events:
         if self._buffer:
             self._buffer = self._buffer[:-1]
             self._display = _MASKED[self._state][len(self._buffer)]
@@ -638,20 +667,20 @@ class DscPlus(Device):
             self._enter(State.NEW_PIN)
         return _NO_EVENTS
 
-    def _open_digit(self, button: str, now: float) -> tuple[str, ...]:
+    def _open_digit(self, button: str, now: float) -> _Events:
         """A digit on a screen that shows what is typed (challenge, unlock code)."""
         limit = self._challenge_digits if self._state is State.CHALLENGE else _UNLOCK_DIGITS
         if len(self._buffer) < limit:
             self._buffer = self._display = self._buffer + button
         return _NO_EVENTS
 
-    def _open_back(self, button: str, now: float) -> tuple[str, ...]:
+    def _open_back(self, button: str, now: float) -> _Events:
         if self._buffer:
             self._buffer = self._buffer[:-1]
             self._display = self._buffer or _PROMPTS[self._state]
         return _NO_EVENTS
 
-    def _pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _pin_ok(self, button: str, now: float) -> _Events:
         if len(self._buffer) < PIN_LENGTH:
             return _NO_EVENTS  # too few digits: nothing happens
         if not self._device_pin:
@@ -662,7 +691,7 @@ class DscPlus(Device):
             return _NO_EVENTS
         return self._check_pin(now)
 
-    def _check_pin(self, now: float) -> tuple[str, ...]:
+    def _check_pin(self, now: float) -> _Events:
         assert self._pin_hash is not None
         self._failures += 1  # counted before comparing (decrement-before-compare)
         if self._pin_hash.matches(self._buffer):
@@ -673,11 +702,11 @@ class DscPlus(Device):
             self._locked = True
             self._lock_number = random_digits(LOCK_NUMBER_DIGITS, self._entropy)
             self._enter(State.LOCKED)
-            return _EV_LOCK
+            return (PinRejected(self._failures), PinLocked())
         self._notice(f"FAIL {self._failures}", State.PIN, now)
-        return _EV_PIN_FAIL
+        return (PinRejected(self._failures),)
 
-    def _challenge_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _challenge_ok(self, button: str, now: float) -> _Events:
         typed = len(self._buffer)
         if typed == self._challenge_digits:
             if self._device_pin:
@@ -694,7 +723,7 @@ class DscPlus(Device):
             self._enter(State.NEW_PIN)
         return _NO_EVENTS
 
-    def _locked_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _locked_ok(self, button: str, now: float) -> _Events:
         if self._blocked_until is not None:
             if now < self._blocked_until:
                 minutes = min(999, math.ceil((self._blocked_until - now) / 60))
@@ -704,15 +733,15 @@ class DscPlus(Device):
         self._enter(State.LOCK_NUMBER)
         return _NO_EVENTS
 
-    def _lock_number_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _lock_number_ok(self, button: str, now: float) -> _Events:
         self._enter(State.UNLOCK)
         return _NO_EVENTS
 
-    def _lock_number_back(self, button: str, now: float) -> tuple[str, ...]:
+    def _lock_number_back(self, button: str, now: float) -> _Events:
         self._enter(State.LOCKED)
         return _NO_EVENTS
 
-    def _unlock_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _unlock_ok(self, button: str, now: float) -> _Events:
         if len(self._buffer) < _UNLOCK_DIGITS:
             return _NO_EVENTS
         assert self._lock_number is not None
@@ -724,7 +753,7 @@ class DscPlus(Device):
             self._enter(State.NEW_PIN)  # the lock stays until the new PIN is confirmed
             return _NO_EVENTS
         failures = self._unlock_failures
-        events: tuple[str, ...] = _EV_UNLOCK_FAIL
+        events: _Events = _EV_UNLOCK_FAIL
         if failures >= self._config.unlock_retries:
             self._unlock_failures = 0  # a fresh set of tries once the block is over
             self._blocked_until = now + self._config.unlock_block_seconds
@@ -732,14 +761,14 @@ class DscPlus(Device):
         self._notice(f"FAIL {failures}", State.LOCKED, now)
         return events
 
-    def _new_pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _new_pin_ok(self, button: str, now: float) -> _Events:
         if len(self._buffer) < PIN_LENGTH:
             return _NO_EVENTS
         self._new_pin = self._buffer
         self._enter(State.CONFIRM_PIN)
         return _NO_EVENTS
 
-    def _confirm_pin_ok(self, button: str, now: float) -> tuple[str, ...]:
+    def _confirm_pin_ok(self, button: str, now: float) -> _Events:
         if len(self._buffer) < PIN_LENGTH:
             return _NO_EVENTS
         if not hmac.compare_digest(self._buffer.encode(), self._new_pin.encode()):
@@ -749,7 +778,7 @@ class DscPlus(Device):
         self._pin_hash = SaltedHash.make(PIN_LABEL, self._new_pin, self._entropy)
         self._new_pin = ""
         self._failures = 0
-        events: tuple[str, ...] = _EV_PIN_SET
+        events: _Events = _EV_PIN_SET
         if self._reason is _NewPinReason.UNLOCK:
             self._locked, self._lock_number = False, None
             self._unlock_failures, self._blocked_until = 0, None
@@ -757,11 +786,11 @@ class DscPlus(Device):
         self._notice("PIN SET", State.CHALLENGE, now)
         return events
 
-    def _notice_dismiss(self, button: str, now: float) -> tuple[str, ...]:
+    def _notice_dismiss(self, button: str, now: float) -> _Events:
         self._enter(self._notice_next)
         return _NO_EVENTS
 
-    def _notice_digit(self, button: str, now: float) -> tuple[str, ...]:
+    def _notice_digit(self, button: str, now: float) -> _Events:
         self._enter(self._notice_next)
         return _TABLE[self._state][button](self, button, now)
 

@@ -21,9 +21,9 @@ user is the value the *next* response uses; every response uses it and then rais
 
 Push: `receive_push(push_id, username, challenge, now)` is the notification (it opens the app on
 the PUSH screen); `approve(pin_or_biometric, now)` answers it — the OCRA response for the push's
-challenge travels back in `Reaction.events` as `PUSH APPROVED <push_id> <response>` — and
-`deny(now)` refuses it (`PUSH DENIED <push_id>`). A push not answered within `push_seconds`
-expires (`PUSH EXPIRED <push_id>`).
+challenge travels back in `Reaction.events` as `PushApproved(push_id, response)` — and
+`deny(now)` refuses it (`PushDenied`). A push not answered within `push_seconds` expires
+(`PushExpired`). Events are `firmware_model.events` types.
 
 Secrets and checks: the app PIN is kept as a salted hash (checked in constant time) and, as the
 keychain item that a fingerprint/Face ID unlocks, as the SHA-1 the OCRA needs (`BIOMETRIC` uses
@@ -68,21 +68,35 @@ import hashlib
 import hmac
 import math
 import re
-import string
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
+from firmware_model.events import (
+    Activated,
+    DeviceEvent,
+    PinLocked,
+    PinRejected,
+    PushApproved,
+    PushDenied,
+    PushExpired,
+    PushReplaced,
+    Recovered,
+    Reinstalled,
+    ResponseComputed,
+    UserAdded,
+)
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.models import pin_rule_of
 from firmware_model.ocra import OcraCalculator
 from firmware_model.secret_hash import SaltedHash
 
 IBKEY_SUITE = "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1"
 CHALLENGE_DIGITS = 6
-PIN_MIN, PIN_MAX = 4, 6
-PIN_CHARACTERS = frozenset(string.ascii_letters + string.digits + string.punctuation)
+PIN_RULE = pin_rule_of("ibkey")
+PIN_MIN, PIN_MAX = PIN_RULE.min_length, PIN_RULE.max_length
 MAX_USERS = 16
 MAX_PENDING = 16
 MAX_SCREEN = 32
@@ -189,11 +203,7 @@ SCREEN_TRANSITIONS: dict[tuple[Screen, str], Screen] = {
 
 def check_pin_rules(pin: str) -> str:
     """`pin` if it is 4-6 letters, digits or ASCII specials; otherwise `ValueError`."""
-    if not isinstance(pin, str) or not PIN_MIN <= len(pin) <= PIN_MAX:
-        raise ValueError(f"the IB Key PIN must be {PIN_MIN} to {PIN_MAX} characters")
-    if not set(pin) <= PIN_CHARACTERS:
-        raise ValueError("the IB Key PIN may hold letters, digits and special characters only")
-    return pin
+    return PIN_RULE.check(pin, "IB Key")
 
 
 def check_username(username: str) -> str:
@@ -644,7 +654,7 @@ class IbKey(Device):
         self._selected = 0
         self._message = "IB Key activated"
         self._screen = Screen.NOTICE
-        return Reaction(self.display, persist=True, events=(f"ACTIVATED {username}",))
+        return Reaction(self.display, persist=True, events=(Activated(username),))
 
     def offer_user(self, username: str, key: bytes, token: SaltedHash) -> Reaction:
         """The host's enrolment of one more user ("Add user"): their key and SMS token hash."""
@@ -676,11 +686,11 @@ class IbKey(Device):
         self._users.append(self._new_user(pending))
         self._message = f"User {_short(username)} added"
         self._screen = Screen.NOTICE
-        return Reaction(self.display, persist=True, events=(f"USER ADDED {username}",))
+        return Reaction(self.display, persist=True, events=(UserAdded(username),))
 
     def respond(self, username: str, pin: str | Biometric, challenge: str, now: float) -> Reaction:
         """Manual challenge/response for `username`; the response is `Reaction.display`'s code
-        and the event `RESPONSE <username> <response>`. A wrong PIN counts (persisted)."""
+        and the event `ResponseComputed(username, response)`. A wrong PIN counts (persisted)."""
         self._clock(now)
         self._require("respond")
         user = self._user(username)
@@ -691,12 +701,12 @@ class IbKey(Device):
         response = self._next_response(user, challenge)
         self._message = f"Response: {response}"
         self._screen = Screen.RESPONSE
-        return Reaction(self.display, persist=True, events=(f"RESPONSE {username} {response}",))
+        return Reaction(self.display, persist=True, events=(ResponseComputed(username, response),))
 
     def receive_push(self, push_id: str, username: str, challenge: str, now: float) -> Reaction:
         """A push notification for `username` carrying the login's challenge; it opens the app.
 
-        A newer push replaces one still pending (the older is reported `PUSH REPLACED`).
+        A newer push replaces one still pending (the older is reported `PushReplaced`).
         """
         self._clock(now)
         self._require("push")
@@ -704,9 +714,9 @@ class IbKey(Device):
             raise ValueError("a push id is 1 to 64 letters, digits or . _ -")
         self._user(username)
         check_challenge(challenge)
-        events: tuple[str, ...] = ()
+        events: tuple[DeviceEvent, ...] = ()
         if self._push is not None:
-            events = (f"PUSH REPLACED {self._push.push_id}",)
+            events = (PushReplaced(self._push.push_id),)
         self._push = _Push(push_id, username, challenge, self._now + self._push_seconds)
         self._typed = ""
         self._screen = Screen.PUSH
@@ -725,7 +735,7 @@ class IbKey(Device):
         self._push = None
         self._message = "Approved"
         self._screen = Screen.DONE
-        events = (f"PUSH APPROVED {push.push_id} {response}",)
+        events = (PushApproved(push.push_id, response),)
         return before.then(Reaction(self.display, persist=True, events=events))
 
     def deny(self, now: float) -> Reaction:
@@ -737,7 +747,7 @@ class IbKey(Device):
         self._push = None
         self._message = "Denied"
         self._screen = Screen.DONE
-        return before.then(Reaction(self.display, events=(f"PUSH DENIED {push.push_id}",)))
+        return before.then(Reaction(self.display, events=(PushDenied(push.push_id),)))
 
     def reinstall(self) -> Reaction:
         """Delete and reinstall the app: only what recovery needs survives."""
@@ -747,7 +757,7 @@ class IbKey(Device):
         self._selected = 0
         self._typed = self._challenge = self._message = ""
         self._screen = Screen.CLOSED
-        return Reaction(self.display, persist=True, events=("REINSTALLED",))
+        return Reaction(self.display, persist=True, events=(Reinstalled(),))
 
     def begin_recovery(self, token: SaltedHash) -> Reaction:
         """The host sent a recovery SMS token ("Initialize Recovery"); this is its hash."""
@@ -792,7 +802,7 @@ class IbKey(Device):
         self._pin_failures = 0
         self._recovery_token = None
         self._recovery_token_failures = 0
-        return self._show_notice("IB Key recovered", persist=True, events=("RECOVERED",))
+        return self._show_notice("IB Key recovered", persist=True, events=(Recovered(),))
 
     # --- buttons ------------------------------------------------------------------------------
 
@@ -823,7 +833,7 @@ class IbKey(Device):
             push, self._push = self._push, None
             if self._screen in (Screen.PUSH, Screen.PUSH_PIN):
                 self._open()
-            return Reaction(self.display, events=(f"PUSH EXPIRED {push.push_id}",))
+            return Reaction(self.display, events=(PushExpired(push.push_id),))
         return Reaction(self.display)
 
     def _open(self) -> None:
@@ -941,7 +951,7 @@ class IbKey(Device):
 
     def _no_push(self, before: Reaction) -> Reaction:
         """The answer to approve/deny without a pending push: too late, or misuse."""
-        if any(event.startswith("PUSH EXPIRED ") for event in before.events):
+        if any(isinstance(event, PushExpired) for event in before.events):
             return before.then(self._show_notice("Login request expired"))
         raise ValueError("no push notification is waiting for an answer")
 
@@ -1003,10 +1013,10 @@ class IbKey(Device):
         if left <= 0:
             self._message = "PIN locked: recover IB Key"
             self._screen = Screen.NOTICE
-            return Reaction(self.display, persist=True, events=("PIN LOCKED",))
+            return Reaction(self.display, persist=True, events=(PinLocked(),))
         self._message = f"Wrong PIN, {left} tries left"
         self._screen = Screen.WRONG_PIN
-        return Reaction(self.display, persist=True, events=(f"PIN FAIL {self._pin_failures}",))
+        return Reaction(self.display, persist=True, events=(PinRejected(self._pin_failures),))
 
     def _next_response(self, user: _User, challenge: str) -> str:
         assert self._pin_sha1 is not None
@@ -1019,7 +1029,7 @@ class IbKey(Device):
         return response
 
     def _show_notice(
-        self, text: str, *, persist: bool = False, events: tuple[str, ...] = ()
+        self, text: str, *, persist: bool = False, events: tuple[DeviceEvent, ...] = ()
     ) -> Reaction:
         self._message = text
         self._screen = Screen.NOTICE

@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from firmware_model.bounded import loads_json
 from firmware_model.errors import ImageError
 
 IMAGE_FORMAT = "slsemu-image"
@@ -131,25 +132,24 @@ def decode_image(data: bytes) -> DeviceImage:
     if len(data) > MAX_IMAGE_BYTES:
         raise ImageError("not a device image (file too large)")
     try:
-        document = json.loads(data.decode("utf-8"))
+        document = loads_json(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ImageError("not a device image (not JSON)") from None
-    except RecursionError:  # e.g. a file of 100,000 '[': the parser gives up, we refuse it
-        raise ImageError("not a device image (nested too deeply)") from None
+    except ValueError as exc:  # too deep, or a number of thousands of digits
+        raise ImageError(f"not a device image ({exc})") from None
     if not isinstance(document, dict) or document.get("format") != IMAGE_FORMAT:
         raise ImageError("not a device image (foreign file)")
     version = document.get("version")
-    if version != IMAGE_VERSION:
+    # `type(...) is int`: `true` and `1.0` compare equal to 1 but are not version 1.
+    if type(version) is not int or version != IMAGE_VERSION:
+        shown = repr(version) if len(repr(version)) <= 40 else "(not a number)"
         raise ImageError(
-            f"unsupported image version {version!r} (this build reads {IMAGE_VERSION})"
+            f"unsupported image version {shown} (this build reads {IMAGE_VERSION})"
         )
     body, digest = document.get("body"), document.get("sha256")
     if not isinstance(body, dict) or not isinstance(digest, str):
         raise ImageError("damaged device image (missing body or checksum)")
-    try:
-        expected = hashlib.sha256(_canonical(body)).hexdigest()
-    except RecursionError:
-        raise ImageError("damaged device image (nested too deeply)") from None
+    expected = hashlib.sha256(_canonical(body)).hexdigest()  # depth already bounded
     # compare_digest refuses non-ASCII str with a TypeError: compare the bytes instead.
     if not hmac.compare_digest(expected.encode(), digest.encode("utf-8", "replace")):
         raise ImageError("damaged device image (checksum mismatch)")

@@ -41,14 +41,16 @@ from typing import ClassVar
 
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
+from firmware_model.events import PinAccepted, PinLocked, PinRejected, PowerOff
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.models import pin_rule_of
 from firmware_model.secret_hash import SaltedHash
 
 PASSCODE_STEP = 30
 PASSCODE_DIGITS = 6
 PASSCODE_ALGORITHM = "sha1"
-PIN_LENGTH = 4
+PIN_LENGTH = pin_rule_of("dsc").max_length
 PIN_LABEL = "dsc-pin"
 
 DEFAULT_CONFIG: dict[str, int] = {
@@ -229,12 +231,12 @@ class LegacyDsc(Device):
             self._failures = 0
             self._shown = passcode(self._image.key, self._now)
             self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_RIGHT")])
-            return Reaction(self.display, persist=True, events=("PIN OK",))
+            return Reaction(self.display, persist=True, events=(PinAccepted(),))
         if self._failures >= self._retries:
             self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_LOCK")])
-            return Reaction(self.display, persist=True, events=("PIN LOCKED",))
+            return Reaction(self.display, persist=True, events=(PinLocked(),))
         self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_WRONG")])
-        return Reaction(self.display, persist=True, events=(f"PIN FAIL {self._failures}",))
+        return Reaction(self.display, persist=True, events=(PinRejected(self._failures),))
 
     def _enter(self, state: DscState) -> None:
         """Move to `state` and set when the card will next turn itself off."""
@@ -255,7 +257,7 @@ class LegacyDsc(Device):
         self._now = max(self._now, now)
         if self._state is not DscState.OFF and self._now >= self._deadline:
             self._enter(DSC_TRANSITIONS[(self._state, "TIMEOUT")])
-            return Reaction(self.display, events=("POWER OFF",))
+            return Reaction(self.display, events=(PowerOff(),))
         return Reaction(self.display)
 
     # --- indicators ---------------------------------------------------------------------------

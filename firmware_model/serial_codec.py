@@ -41,6 +41,7 @@ from types import MappingProxyType
 from typing import Final
 
 from firmware_model.errors import SlsError
+from firmware_model.events import DeviceEvent, from_wire, to_wire
 from firmware_model.image import SERIAL_RE
 
 PRODUCT: Final = "slsemu"
@@ -471,7 +472,7 @@ class ClockReply:
 
 @dataclass(frozen=True, slots=True)
 class Event:
-    """An unsolicited line: `EVT DISPLAY text`, `EVT POWER OFF`, `EVT PUSH ...`."""
+    """An unsolicited line: `EVT DISPLAY text`, `EVT POWER OFF`, `EVT DEVICE <device event>`."""
 
     text: str
 
@@ -481,6 +482,25 @@ class Event:
 
     def to_line(self) -> str:
         return f"EVT {escape_text(self.text)}"
+
+    @classmethod
+    def from_device(cls, event: DeviceEvent) -> Event:
+        """The line announcing a device's own event: `EVT DEVICE <name> <args>`, under DEVICE so
+        it never clashes with the protocol's own `EVT DISPLAY`/`EVT POWER OFF`."""
+        return cls(_DEVICE_PREFIX + to_wire(event))
+
+    def device_event(self) -> DeviceEvent | None:
+        """The device event this line announces; `None` for the protocol's own lines. Raises
+        `ProtocolError(BADREPLY)` for a `DEVICE` line that names no known event."""
+        if not self.text.startswith(_DEVICE_PREFIX):
+            return None
+        try:
+            return from_wire(self.text.removeprefix(_DEVICE_PREFIX))
+        except ValueError as exc:
+            raise _bad_reply(f"malformed EVT DEVICE line: {exc}") from None
+
+
+_DEVICE_PREFIX: Final = "DEVICE "
 
 
 Reply = Ok | Err | Display | HelloReply | StateReply | ClockReply | Event

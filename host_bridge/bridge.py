@@ -25,15 +25,14 @@ from firmware_model.device import Entropy
 from host_bridge.config import BridgeConfig
 from host_bridge.db.engine import Database, shown, store_url
 from host_bridge.db.migrate import upgrade
-from host_bridge.domain import AuditRecord
 from host_bridge.masterkey import MasterKey
+from host_bridge.repos.outbox import Outbox
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.sms import SmsService
 from host_bridge.services.users import UserService
-from host_bridge.sms import Outbox
 from slsio.home import data_home
 
 
@@ -64,6 +63,7 @@ class Bridge:
         self.scc_cell_count = self.device_service.scc_cell_count
         self.issue_challenge = self.challenges.issue
         self.verify = self.challenges.verify
+        self.audit = ctx.audit_log.rows
 
     @classmethod
     def open(
@@ -143,17 +143,6 @@ class Bridge:
     @property
     def master(self) -> MasterKey:
         return self.ctx.master
-
-    def audit(
-        self,
-        *,
-        user: str | None = None,
-        serial: str | None = None,
-        since_id: int = 0,
-        limit: int = 1000,
-    ) -> list[AuditRecord]:
-        """Audit rows, oldest first."""
-        return self.ctx.audit_log.rows(user=user, serial=serial, since_id=since_id, limit=limit)
 
 
 def _make_private(path: Path) -> None:

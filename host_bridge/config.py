@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from host_bridge.errors import BridgeError
 from host_bridge.passwords import ScryptParams
+from slsio.toml import TomlError, read_toml
 
 CONFIG_FILE_NAME: Final = "bridge.toml"
 
@@ -69,13 +69,9 @@ class BridgeConfig:
     def load(cls, home: Path) -> BridgeConfig:
         """Defaults, overridden by `home/bridge.toml` if it exists. Bad files: `BridgeError`."""
         path = home / CONFIG_FILE_NAME
-        try:
-            with open(path, "rb") as handle:
-                values = tomllib.load(handle)
-        except FileNotFoundError:
+        values = read_settings(path)
+        if values is None:
             return cls()
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-            raise BridgeError(f"{path}: {exc}") from None
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(values) - set(known)
         if unknown:
@@ -87,7 +83,19 @@ class BridgeConfig:
                 continue
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise BridgeError(f"{path}: {name} must be a number")
+            if known[name] == "int" and not isinstance(value, int):  # lockout_after = 2.5
+                raise BridgeError(f"{path}: {name} must be a whole number")
         try:
             return cls(**values)
         except (ValueError, TypeError) as exc:
             raise BridgeError(f"{path}: {exc}") from None
+
+
+def read_settings(path: Path) -> dict[str, Any] | None:
+    """The settings file `path` (None if there is none); `BridgeError` if it is malformed."""
+    try:
+        return read_toml(path)
+    except FileNotFoundError:
+        return None
+    except TomlError as exc:
+        raise BridgeError(str(exc)) from None

@@ -1,8 +1,9 @@
 """The host bridge's typed domain: every status as an Enum, every stored row as a record.
 
 Statuses are `StrEnum`s: a member compares equal to its stored text and prints as it, so the
-store, JSON output and the policies agree on one spelling. The order and sharing states are the
-pure policies' own (`policies.ordering.OrderState`, `policies.sharing.ShareState`) and the opt-out
+store, JSON output and the policies agree on one spelling. The challenge kinds are the model
+registry's (`firmware_model.models.ChallengeKind`); the order and sharing states are the pure
+policies' own (`policies.ordering.OrderState`, `policies.sharing.ShareState`) and the opt-out
 modes are `policies.optout.OptOut`; they are re-exported here so the domain is one import.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from firmware_model.models import ChallengeKind
 from host_bridge.passwords import PasswordHash
 from host_bridge.policies.optout import OptOut
 from host_bridge.policies.ordering import OrderState
@@ -20,8 +22,8 @@ from host_bridge.policies.sharing import ShareState
 
 __all__ = [
     "AuditRecord", "ChallengeKind", "ChallengeRecord", "ClaimedChallenge", "DeviceRecord",
-    "DeviceState", "DeviceStatus", "Identification", "OptOut", "OrderState", "Role",
-    "ShareState", "TempKind", "TempStatus", "UserRecord",
+    "DeviceState", "DeviceStatus", "Identification", "OptOut", "OrderState", "Role", "RowKind",
+    "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
 ]
 
 
@@ -39,15 +41,19 @@ class DeviceStatus(enum.StrEnum):
     REPLACED = "replaced"
 
 
-class ChallengeKind(enum.StrEnum):
-    """What a challenge asks (`host_bridge.verification`); ACTIVATION is an IB Key activation
-    token kept as a challenge, never a login challenge."""
+class TokenKind(enum.StrEnum):
+    """A challenge row that is no login challenge: an IB Key activation token sent by SMS."""
 
-    OCRA = "ocra"
-    SCC = "scc"
-    TIME = "time"
-    SMS = "sms"
     ACTIVATION = "activation"
+
+
+RowKind = ChallengeKind | TokenKind
+"""What a row of the challenges table holds (its `kind` column)."""
+
+
+def row_kind(text: str) -> RowKind:
+    """The kind a stored row names. `ValueError` for one this build does not know."""
+    return TokenKind.ACTIVATION if text == TokenKind.ACTIVATION.value else ChallengeKind(text)
 
 
 class TempKind(enum.StrEnum):
@@ -161,7 +167,7 @@ class ChallengeRecord:
 
     id: str
     serial: str
-    kind: ChallengeKind
+    kind: RowKind
     text: str
     data_enc: bytes | None = field(repr=False)
     created: float

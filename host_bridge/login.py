@@ -49,16 +49,16 @@ class LoginResult:
 ResponseSource = Callable[[DeviceInfo, Challenge], str]
 
 
-def prompt_for(kind: str, text: str) -> str:
+def prompt_for(kind: ChallengeKind, text: str) -> str:
     """What the login screen asks for a challenge of `kind`."""
-    if kind == ChallengeKind.OCRA:
+    if kind is ChallengeKind.OCRA:
         return f"Challenge: {text}\nResponse: "
-    if kind == ChallengeKind.SCC:
+    if kind is ChallengeKind.SCC_CELLS:
         first, second = text.split()
         return f"Enter the codes of cells {first} and {second} (no space): "
-    if kind == ChallengeKind.TIME:
+    if kind is ChallengeKind.TIME_PASSCODE:
         return "Passcode shown on your card: "
-    if kind == ChallengeKind.SMS:
+    if kind is ChallengeKind.SMS_CODE:
         return "Code sent to your phone: "
     raise ValueError(f"unknown challenge kind {kind!r}")
 

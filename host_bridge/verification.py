@@ -40,32 +40,9 @@ from typing import Final
 
 from firmware_model.device import Entropy
 from firmware_model.hotp import time_step
+from firmware_model.models import ChallengeKind, profile
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import CELLS, scc_response
-from host_bridge.domain import ChallengeKind
-
-MODEL_KIND: Final[dict[str, ChallengeKind]] = {
-    "dscplus": ChallengeKind.OCRA,
-    "gold": ChallengeKind.OCRA,
-    "platinum": ChallengeKind.OCRA,
-    "ibkey": ChallengeKind.OCRA,
-    "scc": ChallengeKind.SCC,
-    "online_scc": ChallengeKind.SCC,
-    "dsc": ChallengeKind.TIME,
-    "sms": ChallengeKind.SMS,
-}
-
-# Device type codes seen in the broker's login protocol (DESIGN.md).
-TYPE_CODE: Final[dict[str, str]] = {
-    "scc": "3",
-    "online_scc": "3",
-    "dsc": "4.1",
-    "sms": "4.2",
-    "gold": "5",
-    "platinum": "5",
-    "dscplus": "5.1",
-    "ibkey": "5.2",
-}
 
 ACCEPTED: Final = "accepted"
 WRONG: Final = "wrong response"
@@ -84,11 +61,23 @@ MAX_CHALLENGE_ID_CHARS: Final = 64
 
 
 def kind_of(model: str) -> ChallengeKind:
-    """The challenge kind of `model`. Raises `ValueError` for a model the bridge cannot verify."""
+    """The challenge kind of `model` (the model registry's). Raises `ValueError` for a model the
+    bridge cannot verify."""
     try:
-        return MODEL_KIND[model]
-    except KeyError:
-        raise ValueError(f"the bridge cannot verify model {model!r}") from None
+        kind = profile(model).challenge
+    except ValueError:
+        kind = ChallengeKind.NONE
+    if kind is ChallengeKind.NONE:
+        raise ValueError(f"the bridge cannot verify model {model!r}")
+    return kind
+
+
+def type_code(model: str) -> str:
+    """The broker's device type code of `model` (IB Key: "5.2", its platforms add a letter)."""
+    codes = profile(model).type_codes
+    if len(codes) == 1:
+        return codes[0]
+    return codes[0].rstrip("abcdefghijklmnopqrstuvwxyz")
 
 
 @dataclass(frozen=True, slots=True)

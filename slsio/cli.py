@@ -1,7 +1,15 @@
 """The CLI edge both console scripts share: subcommand discovery, one-line errors, exit codes.
 
 Exit codes (DESIGN.md): 0 success, 1 a negative answer (rejected code, denied withdrawal, failed
-expectation), 2 bad input with one line on stderr — never a traceback.
+expectation), 2 bad input with one line on stderr — never a traceback — and 70 (`EX_SOFTWARE`)
+for a bug: an exception nothing documents, reported in one line that names its type and where it
+was raised (never its message, which might quote a secret). Never 1: a caller must not read a
+crash as a refusal.
+
+The edge also refuses what no command could use: an argument (or `SLSEMU_*` variable) that is
+not UTF-8 (the bytes of `$'\xff'` reach Python as a lone surrogate, which SQLite, JSON and stdout
+cannot encode), and stdin that is not UTF-8 (`read_line` decodes it strictly). Every error line
+has its control characters escaped, so a file name with a newline still gives one line.
 
 Each module in a commands package defines `register(subparsers)`, which adds its parser(s) and
 sets `handler=<callable(args) -> int>` as a default. Discovery means no central list to edit.
@@ -12,9 +20,12 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import os
 import pkgutil
 import sys
+import traceback
 from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
 from types import ModuleType
 from typing import Any, NoReturn
 
@@ -23,7 +34,11 @@ from firmware_model.errors import SlsError
 EXIT_OK = 0
 EXIT_NEGATIVE = 1
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+MAX_LINE = 4096
+"""The longest line `read_line` takes, in characters."""
+_MAX_LINE_BYTES = 4 * MAX_LINE + 2  # every character UTF-8 at its widest, plus CR LF
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -36,8 +51,16 @@ class OneLineParser(argparse.ArgumentParser):
     """argparse, but a usage error is one line on stderr and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+def one_line(text: str, limit: int = 500) -> str:
+    """`text` with control characters escaped (a newline becomes `\\n`) and cut to `limit`
+    characters: one readable line, always (argparse quotes a 5,000-digit value in full)."""
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def add_json(parser: argparse.ArgumentParser) -> None:
@@ -73,18 +96,76 @@ def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.
 
 def run(prog: str, description: str, commands: ModuleType, argv: Sequence[str] | None) -> int:
     """Parse `argv`, run the handler, and map documented errors to exit codes."""
-    parser = build_parser(prog, description, commands)
-    args = parser.parse_args(argv)
-    handler: Handler = args.handler
     try:
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        _check_utf8(arguments)
+        parser = build_parser(prog, description, commands)
+        args = parser.parse_args(arguments)
+        handler: Handler = args.handler
         return handler(args)
     except SlsError as exc:
-        sys.stderr.write(f"{prog}: error: {exc}\n")
+        _error(prog, str(exc))
         return exc.exit_code
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
-        sys.stderr.write(f"{prog}: error: {where}{exc.strerror or exc}\n")
+        _error(prog, f"{where}{exc.strerror or exc}")
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         sys.stderr.write(f"{prog}: interrupted\n")
         return EXIT_INTERRUPTED
+    except Exception as exc:  # the last resort: a bug, reported as one (exit 70), never as a "no"
+        sys.stderr.write(f"{prog}: internal error: {_origin(exc)} (a bug: please report it)\n")
+        return EXIT_INTERNAL
+
+
+def _error(prog: str, message: str) -> None:
+    sys.stderr.write(f"{prog}: error: {one_line(message)}\n")
+
+
+def _origin(exc: BaseException) -> str:
+    """`TypeName at file.py:LINE` (the innermost frame): enough to find the bug, no message."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"
+
+
+def _check_utf8(arguments: Sequence[str]) -> None:
+    for index, argument in enumerate(arguments, start=1):
+        if not _is_utf8(argument):  # not echoed: it may be a secret
+            raise UsageError(f"argument {index} is not UTF-8 text")
+    for name, value in os.environ.items():  # SLSEMU_HOME, SLSEMU_STORE, ...: paths we print
+        if name.startswith("SLSEMU_") and not _is_utf8(value):
+            raise UsageError(f"the environment variable {name} is not UTF-8 text")
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def read_line(prompt: str | None = None) -> str:
+    """One line of stdin without its newline, decoded as strict UTF-8. `UsageError` at end of
+    input, for a line over `MAX_LINE` characters, or for bytes that are not UTF-8."""
+    if prompt is not None and sys.stdin.isatty():
+        sys.stderr.write(prompt)
+        sys.stderr.flush()
+    raw = getattr(sys.stdin, "buffer", None)  # bytes when we can, so the decoding is ours
+    if raw is None:
+        line = sys.stdin.readline(MAX_LINE + 2)
+    else:
+        data = raw.readline(_MAX_LINE_BYTES + 1)
+        if len(data) > _MAX_LINE_BYTES:
+            raise UsageError(f"input line longer than {MAX_LINE} characters")
+        try:
+            line = data.decode("utf-8")
+        except UnicodeDecodeError:
+            raise UsageError("stdin is not UTF-8 text") from None
+    if not line:
+        raise UsageError("unexpected end of input on stdin")
+    line = line.rstrip("\r\n")
+    if len(line) > MAX_LINE:
+        raise UsageError(f"input line longer than {MAX_LINE} characters")
+    return line

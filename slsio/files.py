@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import tempfile
 from pathlib import Path
 
@@ -48,9 +50,51 @@ def fsync_dir(folder: str | os.PathLike[str]) -> None:
 
 
 def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
-    """Read a whole file, refusing one over `limit` bytes (a bad file must not eat memory)."""
-    with open(path, "rb") as handle:
-        data = handle.read(limit + 1)
+    """Read a whole regular file, refusing one over `limit` bytes (a bad file must not eat memory).
+
+    A FIFO, device, socket or folder is refused with `OSError` (never waited on: the file is
+    opened non-blocking and checked before the first read).
+    """
+    return read_regular(path, limit)[0]
+
+
+def read_text(path: str | os.PathLike[str], limit: int) -> str:
+    """A whole regular file of at most `limit` bytes as UTF-8 text. `ValueError` naming the file
+    ("…: larger than N bytes", "…: not UTF-8 text"); `OSError` as `read_limited`."""
+    try:
+        data = read_limited(path, limit)
+    except ValueError:
+        raise ValueError(f"{os.fspath(path)}: larger than {limit} bytes") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{os.fspath(path)}: not UTF-8 text") from None
+
+
+def read_regular(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result]:
+    """`read_limited`, also giving the `fstat` of the file read (its mode, owner, link count).
+
+    `ValueError` for a file over `limit` bytes; `OSError` for one that cannot be read or is not
+    a regular file.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
+        if not stat.S_ISREG(info.st_mode):
+            what = "a FIFO, device or socket"
+            raise OSError(errno.EINVAL, f"not a regular file ({what})", os.fspath(path))
+        chunks, left = [], limit + 1
+        while left > 0:
+            chunk = os.read(fd, min(left, 1 << 16))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+    finally:
+        os.close(fd)
+    data = b"".join(chunks)
     if len(data) > limit:
-        raise ValueError(f"{path}: file is larger than {limit} bytes")
-    return data
+        raise ValueError(f"{os.fspath(path)}: file is larger than {limit} bytes")
+    return data, info

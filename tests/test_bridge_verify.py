@@ -422,7 +422,7 @@ def test_the_outbox_stays_readable_past_its_read_limit(
 ) -> None:
     """The outbox file only grows; the newest code must still be found once it is larger than
     the part of it the bridge reads."""
-    from host_bridge import sms
+    from host_bridge.repos import outbox as sms
 
     monkeypatch.setattr(sms, "MAX_OUTBOX_BYTES", 1000)
     outbox = sms.Outbox(tmp_path)

@@ -21,6 +21,20 @@ from firmware_model.dscplus import (
     unlock_code,
 )
 from firmware_model.errors import ImageError, UnknownButton
+from firmware_model.events import (
+    BatteryDead,
+    BatteryLow,
+    PinAccepted,
+    PinLocked,
+    PinRejected,
+    PinSet,
+    PowerOff,
+    PowerOn,
+    ResponseShown,
+    UnlockBlocked,
+    Unlocked,
+    UnlockFailed,
+)
 from firmware_model.image import DeviceImage, decode_image, encode_image
 from firmware_model.models import device_class, load_device, new_image
 from firmware_model.ocra import ocra
@@ -100,7 +114,7 @@ def test_soft_login_screens_and_response(entropy: Entropy) -> None:
     reaction = card.press("OK", 0)
     assert reaction.display == ocra(SOFT_SUITE, KEY, question="123456", pin="1234")
     assert len(reaction.display) == 8 and reaction.display.isdigit()
-    assert "response" in reaction.events
+    assert ResponseShown() in reaction.events
     assert card.state is State.RESPONSE
 
 
@@ -176,7 +190,7 @@ def test_auto_power_off_after_inactivity(entropy: Entropy) -> None:
     assert card.advance(159.8).display == "PIN>***"
     reaction = card.advance(159.9)
     assert reaction.display == "" and not card.powered
-    assert reaction.events == ("power-off",) and not reaction.persist
+    assert reaction.events == (PowerOff(),) and not reaction.persist
     assert keys(card, "POWER", now=200).display == "PIN>"  # the PIN typed before is gone
 
 
@@ -191,7 +205,7 @@ def test_press_after_the_timeout_finds_the_card_off(entropy: Entropy) -> None:
     card = make(entropy)
     keys(card, "POWER 12")
     reaction = card.press("3", 31)
-    assert reaction.display == "" and reaction.events == ("power-off",)
+    assert reaction.display == "" and reaction.events == (PowerOff(),)
     assert not reaction.persist
 
 
@@ -224,7 +238,7 @@ def test_power_while_on_turns_it_off(entropy: Entropy) -> None:
     card = make(entropy)
     keys(card, "POWER 1234 OK 12")
     reaction = card.press("POWER", 1)
-    assert reaction.display == "" and reaction.events == ("power-off",)
+    assert reaction.display == "" and reaction.events == (PowerOff(),)
     assert not card.powered
     assert keys(card, "POWER").display == "PIN>"
 
@@ -463,7 +477,7 @@ def test_wrong_pin_shows_fail_n_then_pin(entropy: Entropy) -> None:
     card = device_card(entropy)
     reaction = keys(card, "POWER 1111 OK", now=0)
     assert reaction.display == "FAIL 1"
-    assert "pin-fail" in reaction.events
+    assert reaction.events == (PowerOn(), PinRejected(1))
     assert card.advance(1.9).display == "FAIL 1"
     assert card.advance(2).display == "PIN>"
     assert keys(card, "1112 OK", now=3).display == "FAIL 2"
@@ -490,7 +504,7 @@ def test_right_pin_resets_the_failure_counter(entropy: Entropy) -> None:
     keys(card, "POWER 1111 OK OK 2222 OK OK")
     assert card.to_image().state["failures"] == 2
     reaction = keys(card, "2468 OK")
-    assert reaction.display == "CHALLNG>" and "pin-ok" in reaction.events
+    assert reaction.display == "CHALLNG>" and PinAccepted() in reaction.events
     assert card.to_image().state["failures"] == 0
 
 
@@ -509,7 +523,7 @@ def test_lock_after_the_configured_number_of_failures(entropy: Entropy) -> None:
         keys(card, "OK")
     reaction = keys(card, "9999 OK")
     assert reaction.display == "LOCK PIN"
-    assert "lock" in reaction.events
+    assert reaction.events == (PinRejected(5), PinLocked())
     state = card.to_image().state
     assert state["locked"] is True and len(state["lock_number"]) == 7
     assert card.status()["locked"] is True
@@ -546,7 +560,7 @@ def test_unlock_with_the_unlock_code_then_new_pin(entropy: Entropy) -> None:
     ]
     reaction = card.press("OK", 0)
     assert reaction.display == "PIN SET" and reaction.persist
-    assert reaction.events == ("unlock", "pin-set")
+    assert reaction.events == (Unlocked(), PinSet())
     state = card.to_image().state
     assert state["locked"] is False and state["lock_number"] is None
     assert state["failures"] == 0 and state["unlock_failures"] == 0
@@ -583,11 +597,11 @@ def test_wrong_unlock_codes_block_entry_for_30_minutes(entropy: Entropy) -> None
     wrong = "00000000" if code != "00000000" else "11111111"
     for n in (1, 2):
         reaction = keys(card, f"OK {wrong} OK", now=0)
-        assert reaction.display == f"FAIL {n}" and "unlock-fail" in reaction.events
+        assert reaction.display == f"FAIL {n}" and reaction.events == (UnlockFailed(),)
         assert card.to_image().state["unlock_failures"] == n
         assert keys(card, "OK OK", now=0).display == f"L{number}"
     reaction = keys(card, f"OK {wrong} OK", now=0)
-    assert reaction.display == "FAIL 3" and "unlock-blocked" in reaction.events
+    assert reaction.display == "FAIL 3" and reaction.events == (UnlockFailed(), UnlockBlocked())
     assert card.to_image().state["unlock_blocked_until"] == 1800
     assert keys(card, "OK", now=0).display == "LOCK PIN"
     assert keys(card, "OK", now=0).display == "WAIT 30M"
@@ -636,7 +650,7 @@ def test_pin_change_on_an_unlocked_card(entropy: Entropy) -> None:
     keys(card, "POWER 2468 OK")
     assert keys(card, "OK").display == "NEW PIN"
     reaction = keys(card, "8642 OK 8642 OK")
-    assert reaction.display == "PIN SET" and reaction.events == ("pin-set",)
+    assert reaction.display == "PIN SET" and reaction.events == (PinSet(),)
     assert keys(card, "OK").display == "CHALLNG>"
     card = reload(card, entropy)
     assert keys(card, "POWER 2468 OK").display == "FAIL 1"
@@ -703,7 +717,7 @@ def test_battery_low_notice_at_power_on(entropy: Entropy) -> None:
     keys(card, "POWER POWER POWER POWER POWER POWER POWER POWER POWER POWER")  # 10 used
     assert card.status()["battery"] == "ok"
     reaction = card.press("POWER", 0)  # 11 used, 19 left < 20
-    assert reaction.display == "BATT LOW" and "battery-low" in reaction.events
+    assert reaction.display == "BATT LOW" and reaction.events == (PowerOn(), BatteryLow())
     assert card.advance(2).display == "PIN>"
     keys(card, "POWER")
     assert keys(card, "POWER", now=3).display == "BATT LOW"
@@ -717,7 +731,7 @@ def test_battery_dead_after_the_budget(entropy: Entropy) -> None:
     assert len(response) == 8
     keys(card, "POWER")  # the 14th press: the last one served
     reaction = card.press("POWER", 0)
-    assert reaction.display == "" and reaction.events == ("battery-dead",)
+    assert reaction.display == "" and reaction.events == (BatteryDead(),)
     assert not card.powered and card.status()["battery"] == "dead"
     for button in ["POWER", "1", "OK"]:
         assert card.press(button, 1) == Reaction("", False, ())

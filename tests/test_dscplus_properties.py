@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from firmware_model.device import CARD_BUTTONS, ImageSpec, Reaction
 from firmware_model.dscplus import DscPlus, State, unlock_code
+from firmware_model.events import PinAccepted, PinSet, Unlocked
 from firmware_model.image import decode_image, encode_image
 from firmware_model.models import device_class
 
@@ -106,15 +107,15 @@ class Checker:
             assert not reaction.persist and after == before  # time alone changes nothing durable
         assert after["presses_used"] >= before["presses_used"]
         if self.device_mode:
-            resets = {"pin-ok", "unlock"} & set(reaction.events)
+            resets = {PinAccepted(), Unlocked()} & set(reaction.events)
             if after["failures"] < before["failures"]:
                 assert resets, (before, after, reaction.events)
             assert 0 <= after["failures"] <= card.config.pin_retries
             assert 0 <= after["unlock_failures"] < card.config.unlock_retries
             assert after["locked"] == (after["lock_number"] is not None)
             if before["locked"] and not after["locked"]:
-                assert "unlock" in reaction.events
-        if "pin-set" in reaction.events and self.pending_pin is not None:
+                assert Unlocked() in reaction.events
+        if PinSet() in reaction.events and self.pending_pin is not None:
             self.pin = self.pending_pin
 
     pending_pin: str | None = None

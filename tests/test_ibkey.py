@@ -8,6 +8,18 @@ import pytest
 
 from firmware_model.device import ImageSpec
 from firmware_model.errors import ImageError, UnknownButton
+from firmware_model.events import (
+    Activated,
+    PinLocked,
+    PinRejected,
+    PushApproved,
+    PushDenied,
+    PushExpired,
+    PushReplaced,
+    Recovered,
+    ResponseComputed,
+    UserAdded,
+)
 from firmware_model.ibkey import (
     BIOMETRIC,
     IBKEY_SUITE,
@@ -79,7 +91,7 @@ def test_activation(entropy: Entropy) -> None:
     app = awaiting(entropy)
     reaction = app.activate("alice", TOKEN, PIN, T)
     assert reaction.display == "IB Key activated"
-    assert reaction.persist and reaction.events == ("ACTIVATED alice",)
+    assert reaction.persist and reaction.events == (Activated("alice"),)
     assert app.phase is Phase.ACTIVE
     assert app.usernames == ("alice",) and app.counter("alice") == 0
     enrolment = app.enrolment("alice")
@@ -125,7 +137,7 @@ def test_letter_pin_through_the_api(entropy: Entropy) -> None:
     app = awaiting(entropy)
     app.activate("alice", TOKEN, "Ab#1x", T)
     reaction = app.respond("alice", "Ab#1x", "123456", T)
-    assert reaction.events == (f"RESPONSE alice {expected(KEY, 0, '123456', 'Ab#1x')}",)
+    assert reaction.events == (ResponseComputed("alice", expected(KEY, 0, "123456", "Ab#1x")),)
 
 
 def test_image_made_active_with_a_pin(entropy: Entropy) -> None:
@@ -168,7 +180,7 @@ def test_counter_increases_and_is_persisted(entropy: Entropy) -> None:
         reaction = app.respond("alice", PIN, challenge, T + counter)
         response = expected(KEY, counter, challenge)
         assert reaction.display == f"Response: {response}"
-        assert reaction.events == (f"RESPONSE alice {response}",)
+        assert reaction.events == (ResponseComputed("alice", response),)
         assert reaction.persist
         assert ibkey_response(KEY, counter, challenge, PIN) == response
         app = reload(app, entropy)
@@ -209,14 +221,14 @@ def test_wrong_pin_counts_and_locks(entropy: Entropy) -> None:
     app.type_digits("9999", T)
     reaction = app.press("OK", T)
     assert reaction.display == "Wrong PIN, 2 tries left"
-    assert reaction.persist and reaction.events == ("PIN FAIL 1",)
+    assert reaction.persist and reaction.events == (PinRejected(1),)
     assert app.press("OK", T).display == "alice PIN: "  # back to the PIN screen
     app = reload(app, entropy)
     assert app.pin_failures == 1
     assert app.respond("alice", "0000", "111111", T).display == "Wrong PIN, 1 tries left"
     reaction = app.respond("alice", "0000", "111111", T)
     assert reaction.display == "PIN locked: recover IB Key"
-    assert reaction.events == ("PIN LOCKED",)
+    assert reaction.events == (PinLocked(),)
     assert app.pin_locked
     # locked: the right PIN and biometrics no longer help, and nothing more is counted
     assert app.respond("alice", PIN, "111111", T).display == "PIN locked: recover IB Key"
@@ -245,7 +257,7 @@ def test_push_approved_with_pin_buttons(entropy: Entropy) -> None:
     app.type_digits(PIN, T)
     reaction = app.press("OK", T)
     assert reaction.display == "Approved"
-    assert reaction.events == (f"PUSH APPROVED push-1 {expected(KEY, 0, '424242')}",)
+    assert reaction.events == (PushApproved("push-1", expected(KEY, 0, "424242")),)
     assert reaction.persist and app.counter("alice") == 1
     assert app.pending_push is None
 
@@ -255,14 +267,14 @@ def test_push_approved_by_api_with_biometric(entropy: Entropy) -> None:
     app.respond("alice", PIN, "000000", T)  # counter 0 used
     app.receive_push("p2", "alice", "131313", T)
     reaction = app.approve(BIOMETRIC, T + 1)
-    assert reaction.events == (f"PUSH APPROVED p2 {expected(KEY, 1, '131313')}",)
+    assert reaction.events == (PushApproved("p2", expected(KEY, 1, "131313")),)
 
 
 def test_push_denied(entropy: Entropy) -> None:
     app = active(entropy)
     app.receive_push("p3", "alice", "131313", T)
     reaction = app.press("DENY", T)
-    assert reaction.display == "Denied" and reaction.events == ("PUSH DENIED p3",)
+    assert reaction.display == "Denied" and reaction.events == (PushDenied("p3"),)
     assert not reaction.persist and app.counter("alice") == 0
     with pytest.raises(ValueError, match="no push"):
         app.deny(T)
@@ -282,7 +294,7 @@ def test_push_expires(entropy: Entropy) -> None:
     app.receive_push("p5", "alice", "131313", T)
     assert app.advance(T + 59).display == "Login request for alice"
     reaction = app.approve(PIN, T + 60)
-    assert reaction.events == ("PUSH EXPIRED p5",)
+    assert reaction.events == (PushExpired("p5"),)
     assert reaction.display == "Login request expired"
     assert app.counter("alice") == 0
     with pytest.raises(ValueError, match="no push"):
@@ -299,7 +311,7 @@ def test_push_survives_closing_the_app(entropy: Entropy) -> None:
 def test_newer_push_replaces_older(entropy: Entropy) -> None:
     app = active(entropy)
     app.receive_push("p7", "alice", "131313", T)
-    assert app.receive_push("p8", "alice", "242424", T).events == ("PUSH REPLACED p7",)
+    assert app.receive_push("p8", "alice", "242424", T).events == (PushReplaced("p7"),)
     assert app.pending_push == "p8"
 
 
@@ -329,13 +341,13 @@ def test_add_user(entropy: Entropy) -> None:
     assert app.pending_usernames == ("bob",)
     assert app.add_user("bob", "00000000", PIN, T).display == "Wrong token, 2 left"
     reaction = app.add_user("bob", "55554444", PIN, T)
-    assert reaction.display == "User bob added" and reaction.events == ("USER ADDED bob",)
+    assert reaction.display == "User bob added" and reaction.events == (UserAdded("bob"),)
     assert reaction.persist
     app = reload(app, entropy)
     assert app.usernames == ("alice", "bob")
     # each user has an own key and an own counter
     bob = app.respond("bob", PIN, "123123", T).events
-    assert bob == (f"RESPONSE bob {expected(BOB_KEY, 0, '123123')}",)
+    assert bob == (ResponseComputed("bob", expected(BOB_KEY, 0, "123123")),)
     assert app.counter("bob") == 1 and app.counter("alice") == 0
     assert app.enrolment("bob").pin_hash == pin_sha1(PIN)
 
@@ -379,12 +391,12 @@ def test_reinstall_and_recover(entropy: Entropy) -> None:
     assert app.recovery_failures == 1
     app = reload(app, entropy)
     reaction = app.recover(PIN, "31313131", T)
-    assert reaction.display == "IB Key recovered" and reaction.events == ("RECOVERED",)
+    assert reaction.display == "IB Key recovered" and reaction.events == (Recovered(),)
     assert app.phase is Phase.ACTIVE and app.recovery_failures == 0
     # keys and counters survived
     assert app.counter("alice") == 1
     assert app.respond("alice", PIN, "000000", T).events == (
-        f"RESPONSE alice {expected(KEY, 1, '000000')}",
+        ResponseComputed("alice", expected(KEY, 1, "000000")),
     )
 
 

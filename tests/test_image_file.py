@@ -125,7 +125,7 @@ def test_second_lock_is_refused_until_the_first_is_released(tmp_path: Path) -> N
     first.release()  # idempotent
     with ImageLock(path) as again:
         assert again.held
-    assert lock_path(path).exists()  # never deleted (see emulator/images.py)
+    assert not lock_path(path).exists()  # the holder deletes it on release
 
 
 def test_lock_held_by_another_process_is_refused(tmp_path: Path) -> None:

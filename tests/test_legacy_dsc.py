@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from firmware_model.device import ImageSpec
 from firmware_model.errors import ImageError, UnknownButton
+from firmware_model.events import PinRejected
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, decode_image, encode_image
 from firmware_model.legacy_dsc import DscState, LegacyDsc, masked_pin_field, passcode
@@ -123,7 +124,7 @@ def test_wrong_pin_counts_and_locks(entropy: Entropy) -> None:
     card.type_digits("1111", T)
     reaction = card.press("OK", T)
     assert reaction.display == "FAIL 2" and reaction.persist
-    assert reaction.events == ("PIN FAIL 2",)
+    assert reaction.events == (PinRejected(2),)
     card.press("OK", T)
     card.type_digits("2222", T)
     reaction = card.press("OK", T)

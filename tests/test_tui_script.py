@@ -70,8 +70,8 @@ def both_ways(image: Path, text: str, keymap: str | None = None) -> tuple[Script
     """Run `text` in-process and through the TUI on copies of `image`; both results."""
     script = parse_script(text)
     inproc, tui = image.with_suffix(".inproc.img"), image.with_suffix(".tui.img")
-    shutil.copyfile(image, inproc)
-    shutil.copyfile(image, tui)
+    shutil.copy(image, inproc)
+    shutil.copy(image, tui)
     with DeviceSession(inproc, clock=CLOCK) as session:
         expected = run_script(script, session)
     with TuiScriptTarget(tui, keymap, clock=CLOCK) as target:
@@ -136,7 +136,7 @@ def test_cli_script_tui_prints_the_same(
     image = make_image(tmp_path, "dscplus", entropy, pin_mode="soft")
     script = tmp_path / "login.sls"
     script.write_text(DSCPLUS_LOGIN.replace('expect "WRONG"\n', ""))
-    shutil.copyfile(image, tmp_path / "copy.img")
+    shutil.copy(image, tmp_path / "copy.img")
     clock = ["--clock", str(CLOCK)]
     assert main(["script", str(script), "--image", str(image), *clock]) == 0
     inproc = capsys.readouterr().out

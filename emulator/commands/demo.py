@@ -85,8 +85,8 @@ def demo_command(args: argparse.Namespace) -> int:
     folder.mkdir(mode=0o700, exist_ok=True)
     path = folder / DEMO_IMAGE_NAME
     image = demo_image()
-    with ImageLock(path):  # a fresh card every run
-        save_image(path, image)
+    with ImageLock(path) as lock:  # a fresh card every run
+        save_image(lock.path, image)
     script = parse_script(login_script_text())
 
     print(f"demo DSC+ {image.serial}: demo key and PIN {DEMO_PIN} — for demonstration only")

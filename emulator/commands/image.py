@@ -8,10 +8,12 @@ import os
 from pathlib import Path
 
 from emulator.images import ImageLock, load_image, save_image
+from firmware_model.bounded import loads_json
 from firmware_model.device import ImageSpec
 from firmware_model.image import JsonValue
 from firmware_model.models import MODEL_NAMES, make_serial, new_image
 from slsio.cli import EXIT_OK, UsageError, add_json, emit
+from slsio.secret_args import add_secret_option, required_secret, secret_option
 
 _OPTION_NAME_MAX = 64
 
@@ -24,8 +26,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     new = actions.add_parser("new", help="make the image of a brand-new device")
     new.add_argument("--model", required=True, choices=MODEL_NAMES)
-    new.add_argument("--key", required=True, metavar="HEX", help="the device key, in hex")
-    new.add_argument("--pin", help="the PIN (soft PIN, or the on-device PIN)")
+    add_secret_option(new, "--key", help="the device key, in hex", metavar="HEX", required=True)
+    add_secret_option(new, "--pin", help="the PIN (device mode: the on-device PIN)", metavar="PIN")
     new.add_argument("--pin-mode", choices=("soft", "device"), help="DSC+: where the PIN counts")
     new.add_argument("--suite", help="OCRA suite (default: the model's)")
     new.add_argument("--serial", help="serial number (default: a random one for the model)")
@@ -57,9 +59,11 @@ def parse_options(pairs: list[str]) -> dict[str, JsonValue]:
         if name in options:
             raise UsageError(f"--option {name} given twice")
         try:
-            value: JsonValue = json.loads(text)
-        except ValueError:
+            value: JsonValue = loads_json(text)
+        except json.JSONDecodeError:
             value = text
+        except ValueError as exc:  # JSON, but too deep or with a number of thousands of digits
+            raise UsageError(f"--option {name}: {exc}") from None
         options[name] = value
     return options
 
@@ -86,8 +90,8 @@ def new_command(args: argparse.Namespace) -> int:
     spec = ImageSpec(
         model=args.model,
         serial=serial,
-        key=parse_key(args.key),
-        pin=args.pin,
+        key=parse_key(required_secret(args, "--key")),
+        pin=secret_option(args, "--pin"),
         pin_mode=args.pin_mode,
         suite=args.suite,
         options=parse_options(args.option),
@@ -97,10 +101,10 @@ def new_command(args: argparse.Namespace) -> int:
     except ValueError as exc:  # ImageError, SuiteError and plain ValueError: all a bad spec
         raise UsageError(str(exc)) from None
     # The lock keeps a running session from having its device replaced under it.
-    with ImageLock(out):
-        if out.exists() and not args.force:
+    with ImageLock(out) as lock:
+        if lock.path.exists() and not args.force:
             raise UsageError(f"{out}: file exists (use --force to overwrite it)")
-        save_image(out, image)
+        save_image(lock.path, image)
     emit(args, {"serial": image.serial, "model": image.model, "path": str(out)}, image.serial)
     return EXIT_OK
 

@@ -3,6 +3,9 @@
     slsemu ocra --suite S --key HEX [--counter N] [--question Q] [--pin P | --pin-hash HEX]
                 [--session HEX] [--time UNIX_SECONDS]
 
+`--key`, `--pin` and `--pin-hash` each also come as `-stdin`, `-file FILE` and `-env VAR`
+(slsio/secret_args.py), so a secret need not show in the process list.
+
 Prints the response, exactly that, on one line. Input that does not fit the suite is a
 `SuiteError` from the library, which the CLI edge turns into one line on stderr and exit 2.
 """
@@ -16,6 +19,7 @@ import re
 from emulator.commands.image import parse_key
 from firmware_model.ocra import OcraCalculator
 from slsio.cli import EXIT_OK, add_json, emit
+from slsio.secret_args import add_secret_option, required_secret, secret_option
 
 _SECONDS = re.compile(r"[0-9]+(\.[0-9]+)?")
 
@@ -42,12 +46,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Compute an RFC 6287 OCRA response and print it.",
     )
     parser.add_argument("--suite", required=True, help="e.g. OCRA-1:HOTP-SHA1-8:QN06-PSHA1")
-    parser.add_argument("--key", required=True, metavar="HEX", help="the device key, in hex")
+    add_secret_option(
+        parser, "--key", help="the device key, in hex", metavar="HEX", required=True
+    )
     parser.add_argument("--counter", type=natural, metavar="N", help="C, for suites with C")
     parser.add_argument("--question", metavar="Q", help="the challenge (Q)")
     pin = parser.add_mutually_exclusive_group()
-    pin.add_argument("--pin", metavar="P", help="the PIN, hashed with the suite's P hash")
-    pin.add_argument("--pin-hash", metavar="HEX", help="the already hashed PIN, in hex")
+    add_secret_option(
+        parser, "--pin", metavar="P", help="the PIN, hashed with the suite's P hash", group=pin
+    )
+    add_secret_option(
+        parser, "--pin-hash", metavar="HEX", help="the already hashed PIN, in hex", group=pin
+    )
     parser.add_argument("--session", metavar="HEX", help="session information (S), in hex")
     parser.add_argument(
         "--time",
@@ -61,12 +71,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def ocra_command(args: argparse.Namespace) -> int:
     """Print the OCRA response for the given inputs."""
-    calculator = OcraCalculator(args.suite, parse_key(args.key))
+    key = parse_key(required_secret(args, "--key"))
+    pin, pin_hash = secret_option(args, "--pin"), secret_option(args, "--pin-hash")
+    calculator = OcraCalculator(args.suite, key)
     response = calculator.response(
         counter=args.counter,
         question=args.question,
-        pin=args.pin,
-        pin_hash=args.pin_hash,
+        pin=pin,
+        pin_hash=pin_hash,
         session=args.session,
         time=args.time,
     )

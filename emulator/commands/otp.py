@@ -15,12 +15,13 @@ from emulator.commands.image import parse_key
 from emulator.commands.ocra import natural, unix_seconds
 from firmware_model.hotp import ALGORITHMS, MAX_DIGITS, MIN_OTP_DIGITS, hotp, totp
 from slsio.cli import EXIT_OK, UsageError, add_json, emit
+from slsio.secret_args import add_secret_option, required_secret
 
 _DIGIT_CHOICES = range(MIN_OTP_DIGITS, MAX_DIGITS + 1)
 
 
 def _common(parser: argparse.ArgumentParser, default_digits: int) -> None:
-    parser.add_argument("--key", required=True, metavar="HEX", help="the key, in hex")
+    add_secret_option(parser, "--key", help="the key, in hex", metavar="HEX", required=True)
     parser.add_argument(
         "--digits",
         type=natural,
@@ -63,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def hotp_command(args: argparse.Namespace) -> int:
     """Print the HOTP code."""
-    key = parse_key(args.key)
+    key = parse_key(required_secret(args, "--key"))
     try:
         code = hotp(key, args.counter, digits=args.digits, algorithm=args.algorithm)
     except ValueError as exc:  # out-of-range input: the library's message names no secret
@@ -74,7 +75,7 @@ def hotp_command(args: argparse.Namespace) -> int:
 
 def totp_command(args: argparse.Namespace) -> int:
     """Print the TOTP code for --time, or for now."""
-    key = parse_key(args.key)
+    key = parse_key(required_secret(args, "--key"))
     now = time.time() if args.time is None else args.time
     try:
         code = totp(

@@ -12,6 +12,7 @@ import argparse
 import importlib
 import json
 import sys
+from collections.abc import Callable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, cast
@@ -30,8 +31,9 @@ from firmware_model.script import (
     quote,
     run_script,
 )
-from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError
-from slsio.files import read_limited
+from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError, one_line, read_line
+from slsio.files import read_text
+from slsio.secret_args import first_line, from_environment
 
 MAX_SCRIPT_BYTES = 1 << 20
 DEFAULT_BAUD = 115200
@@ -54,7 +56,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[],
         dest="variables",
         metavar="NAME=VALUE",
-        help="give the script variable ${NAME}",
+        help="give the script variable ${NAME} (shows in ps: for a PIN use the forms below)",
+    )
+    parser.add_argument(
+        "--set-stdin",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="give ${NAME} from one line of stdin (repeatable: one line each, in this order)",
+    )
+    parser.add_argument(
+        "--set-file", action="append", default=[], metavar="NAME=FILE",
+        help="give ${NAME} from the first line of FILE",
+    )
+    parser.add_argument(
+        "--set-env", action="append", default=[], metavar="NAME=VAR",
+        help="give ${NAME} from the environment variable VAR",
     )
     parser.add_argument(
         "--clock", type=unix_seconds, metavar="UNIX_SECONDS", help="start the device clock here"
@@ -77,7 +94,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def script_command(args: argparse.Namespace) -> int:
     """Run the script and report."""
     _check_arguments(args)
-    variables = parse_variables(args.variables)
+    variables = script_variables(args)
     script = load_script(args.file)
     trace = _print_trace if args.trace else None
     try:
@@ -108,30 +125,49 @@ def _check_arguments(args: argparse.Namespace) -> None:
         raise UsageError("--baud must be a positive number")
 
 
-def parse_variables(pairs: list[str]) -> dict[str, str]:
-    """`--set NAME=VALUE` pairs → variables. Values never appear in errors (one may be a PIN)."""
-    variables: dict[str, str] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        if not sep or not NAME_RE.fullmatch(name):
-            # Not echoed: without "=" the text may well be the value itself, e.g. a PIN.
-            raise UsageError("--set wants NAME=VALUE (NAME: letters, digits and _)")
-        if name in variables:
-            raise UsageError(f"--set {name} given twice")
-        variables[name] = value
-    return variables
+def script_variables(args: argparse.Namespace) -> dict[str, str]:
+    """The variables of `--set`, `--set-stdin`, `--set-file` and `--set-env`, each NAME once.
+    Values never appear in errors (one may be a PIN); stdin is read only once all names check."""
+    sources: list[tuple[str, str, Callable[[str], str]]] = []
+    for pair in args.variables:
+        name, value = _pair("--set", pair, "VALUE")
+        sources.append((name, value, str))
+    for name in args.set_stdin:
+        sources.append((_name("--set-stdin", name), "", lambda _: read_line()))
+    for pair in args.set_file:
+        name, file = _pair("--set-file", pair, "FILE")
+        sources.append((name, file, lambda f: first_line(Path(f), "--set-file")))
+    for pair in args.set_env:
+        name, variable = _pair("--set-env", pair, "VAR")
+        sources.append((name, variable, lambda v: from_environment(v, "--set-env")))
+    seen: set[str] = set()
+    for name, _, _ in sources:
+        if name in seen:
+            raise UsageError(f"variable {name} given twice")
+        seen.add(name)
+    return {name: read(where) for name, where, read in sources}
+
+
+def _pair(option: str, pair: str, what: str) -> tuple[str, str]:
+    name, sep, value = pair.partition("=")
+    if not sep:
+        # Not echoed: without "=" the text may well be the value itself, e.g. a PIN.
+        raise UsageError(f"{option} wants NAME={what} (NAME: letters, digits and _)")
+    return _name(option, name), value
+
+
+def _name(option: str, name: str) -> str:
+    if not NAME_RE.fullmatch(name):
+        raise UsageError(f"{option}: a variable NAME is letters, digits and _")
+    return name
 
 
 def load_script(path: Path) -> Script:
     """Read and parse a script file; errors name the file and line."""
     try:
-        data = read_limited(path, MAX_SCRIPT_BYTES)
-    except ValueError:
-        raise UsageError(f"{path}: script is larger than {MAX_SCRIPT_BYTES} bytes") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: script is not UTF-8 text") from None
+        text = read_text(path, MAX_SCRIPT_BYTES)
+    except ValueError as exc:
+        raise UsageError(f"script {exc}") from None
     try:
         return parse_script(text)
     except ScriptError as exc:
@@ -175,7 +211,7 @@ def report(path: Path, result: ScriptResult) -> int:
         print(f"{name}={value}")
     for failure in result.failures:
         sys.stderr.write(
-            f"{path}:{failure.line}: expected {failure.expected}, "
+            f"{one_line(str(path))}:{failure.line}: expected {failure.expected}, "
             f"display was {quote(failure.actual)}\n"
         )
     return EXIT_OK if result.passed else EXIT_NEGATIVE

@@ -38,7 +38,6 @@ from textual.widgets import (
 from emulator.session import DeviceSession
 from emulator.tui.faceplates import (
     FACEPLATES,
-    SHORT_NAMES,
     DeviceTabs,
     DeviceView,
     Faceplate,
@@ -47,7 +46,9 @@ from emulator.tui.faceplates import (
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
 from firmware_model.errors import SlsError
+from firmware_model.events import DeviceEvent, PushApproved, PushDenied
 from firmware_model.ibkey import IbKey
+from firmware_model.models import short_name
 from host_bridge.domain import ChallengeKind
 from host_bridge.verification import Challenge
 
@@ -78,19 +79,6 @@ def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> 
         grid: tuple[str, ...] = card.grid() if card is not None else ()
         return SccFaceplate(view, grid, id=widget_id)
     return cls(view, id=widget_id)
-
-
-# Device events that end in a code: (leading words) → how many words the log keeps.
-_CODE_EVENTS: dict[tuple[str, ...], int] = {("PUSH", "APPROVED"): 3, ("RESPONSE",): 2}
-
-
-def _without_codes(event: str) -> str:
-    """An event as the log shows it: a response code at its end is left out."""
-    words = event.split()
-    for prefix, keep in _CODE_EVENTS.items():
-        if tuple(words[: len(prefix)]) == prefix and len(words) > keep:
-            return " ".join(words[:keep])
-    return event
 
 
 class HelpScreen(ModalScreen[None]):
@@ -175,7 +163,7 @@ class SlsApp(App[None]):
     def compose(self) -> ComposeResult:
         yield Static(f"{self.TITLE} — {self.SUB_TITLE}", id="title")
         labels = {
-            serial: f"{SHORT_NAMES.get(view.model, view.model)} {serial[-4:]}"
+            serial: f"{short_name(view.model)} {serial[-4:]}"
             for serial, view in self._views.items()
         }
         with Horizontal(id="main"):
@@ -323,8 +311,8 @@ class SlsApp(App[None]):
             self.log_event(serial, f"error: {message}")
             self.notify(message, severity="error")
         events = session.last_reaction.events
-        for text in events:
-            self.log_event(serial, _without_codes(text))
+        for device_event in events:
+            self.log_event(serial, device_event.describe())  # never a code
         self.refresh_device(serial)
         self._route_device_events(events)
 
@@ -368,24 +356,23 @@ class SlsApp(App[None]):
             if self.real_time:
                 session.set_time(time.time())
             reaction = device.receive_push(challenge.id, username, challenge.text, session.now)
-            for text in reaction.events:
-                self.log_event(serial, text)
+            for device_event in reaction.events:
+                self.log_event(serial, device_event.describe())
             if reaction.persist:
                 session.save()
 
         self._run(serial, receive, quiet=True)
         self.log_event(serial, f"push notification: login request for {username}")
 
-    def _route_device_events(self, events: tuple[str, ...]) -> None:
+    def _route_device_events(self, events: tuple[DeviceEvent, ...]) -> None:
         """Events the login cares about: a push approved (with its response) or denied."""
         if self._login is None:
             return
-        for text in events:
-            words = text.split()
-            if words[:2] == ["PUSH", "APPROVED"] and len(words) == 4:
-                self._login.push_answered(words[2], words[3])
-            elif words[:2] == ["PUSH", "DENIED"] and len(words) == 3:
-                self._login.push_answered(words[2], None)
+        for device_event in events:
+            if isinstance(device_event, PushApproved):
+                self._login.push_answered(device_event.push_id, device_event.response)
+            elif isinstance(device_event, PushDenied):
+                self._login.push_answered(device_event.push_id, None)
 
     def log_event(self, source: str, text: str) -> None:
         """Add a line to the event log."""

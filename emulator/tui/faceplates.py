@@ -3,8 +3,8 @@
 A faceplate is a thin view (Textual's `examples/calculator.py`): it draws a `DeviceView` snapshot
 (reactive `view`) and turns mouse clicks on its buttons into `Faceplate.Pressed(button)`
 messages. It never calls the device itself; the app forwards the press to the device session and
-sets the new snapshot. Which widget draws which model is a table (`FACEPLATES`), and so is each
-keypad's layout.
+sets the new snapshot. Which widget draws which model is a table (`FACEPLATES`, keyed by the
+model registry's faceplate hint), and so is each keypad's layout.
 """
 
 from __future__ import annotations
@@ -22,20 +22,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from emulator.tui.lcd import render_lcd
+from firmware_model.models import PROFILES, FaceKind
 
 Status = Mapping[str, str | int | bool]
-
-# Short model names for tabs and the login pane's narrow device lists.
-SHORT_NAMES: Mapping[str, str] = {
-    "dscplus": "DSC+",
-    "dsc": "DSC",
-    "scc": "SCC",
-    "online_scc": "Online SCC",
-    "ibkey": "IB Key",
-    "gold": "Gold",
-    "platinum": "Platinum",
-    "sms": "SMS",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +40,12 @@ class DeviceView:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "status", MappingProxyType(dict(self.status)))
+
+
+def face_title(view: DeviceView | None, model: str) -> str:
+    """The title printed on the device: the registry's faceplate hint for the view's model (or
+    `model`'s before a view is set)."""
+    return PROFILES[view.model if view is not None else model].faceplate.title
 
 
 def indicator_text(view: DeviceView) -> str:
@@ -173,11 +168,16 @@ _CARD_KEYPAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("BACK", "0",
 _LEGACY_KEYPAD = (("1", "2", "3"), ("4", "5", "6"), ("7", "8", "9"), ("C", "0", "OK"))
 _CARD_LABELS: Mapping[str, str] = {"BACK": "◄", "POWER": "press", "OK": "OK", "C": "C"}
 
+_KEYPADS: Mapping[FaceKind, tuple[tuple[str, ...], ...]] = {
+    FaceKind.CARD: _CARD_KEYPAD,
+    FaceKind.LEGACY_CARD: _LEGACY_KEYPAD,
+}
+
+# model → layout, for every card-shaped model of the registry (title as printed on the card)
 CARD_LAYOUTS: Mapping[str, CardLayout] = {
-    "dscplus": CardLayout("Digital Security Card+", 8, _CARD_KEYPAD, _CARD_LABELS),
-    "gold": CardLayout("Gold Security Device", 8, _CARD_KEYPAD, _CARD_LABELS),
-    "platinum": CardLayout("Platinum Security Device", 8, _CARD_KEYPAD, _CARD_LABELS),
-    "dsc": CardLayout("Digital Security Card", 8, _LEGACY_KEYPAD, _CARD_LABELS),
+    name: CardLayout(profile.faceplate.title, 8, _KEYPADS[profile.faceplate.kind], _CARD_LABELS)
+    for name, profile in PROFILES.items()
+    if profile.faceplate.kind in _KEYPADS
 }
 
 
@@ -247,7 +247,7 @@ class SccFaceplate(Faceplate):
     def compose(self) -> ComposeResult:
         view = self.view
         serial = view.serial if view else ""
-        yield Static(f"Security Code Card  ·  {serial}", classes="card-title")
+        yield Static(f"{face_title(view, 'scc')}  ·  {serial}", classes="card-title")
         yield Static(self._asked_text(), id="asked", classes="plain")
         yield Static(self._reader_text(), id="plain", classes="plain")
         # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel),
@@ -318,7 +318,7 @@ class PhoneFaceplate(DisplayFaceplate):
         view = self.view
         serial = view.serial if view else ""
         with Vertical(classes="phone"):
-            yield Static(f"IBKR Mobile · IB Key  {serial}", classes="phone-title")
+            yield Static(f"{face_title(view, 'ibkey')}  {serial}", classes="phone-title")
             yield Static(self._indicators(), id="indicators", classes="indicators")
             if view is not None and "POWER" in view.buttons:
                 yield self.keypad((("POWER",),), _PHONE_LABELS, classes="keypad power")
@@ -369,9 +369,17 @@ class DeviceTabs(Static):
         self.post_message(self.Chosen(serial))
 
 
-# model → faceplate class (cards share one class; the layout table picks their look)
+# faceplate kind → class (cards share one class; the layout table picks their look)
+_FACEPLATE_CLASSES: Mapping[FaceKind, type[Faceplate]] = {
+    FaceKind.CARD: CardFaceplate,
+    FaceKind.LEGACY_CARD: CardFaceplate,
+    FaceKind.SCC_GRID: SccFaceplate,
+    FaceKind.PHONE: PhoneFaceplate,
+}
+
+# model → faceplate class, for every model of the registry that has something to draw
 FACEPLATES: Mapping[str, type[Faceplate]] = {
-    **{model: CardFaceplate for model in CARD_LAYOUTS},
-    "scc": SccFaceplate,
-    "ibkey": PhoneFaceplate,
+    name: _FACEPLATE_CLASSES[profile.faceplate.kind]
+    for name, profile in PROFILES.items()
+    if profile.faceplate.kind in _FACEPLATE_CLASSES
 }

@@ -24,7 +24,6 @@ Errors are `UsageError` (exit 2 at the CLI edge). This module is pure apart from
 
 from __future__ import annotations
 
-import tomllib
 import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -33,7 +32,7 @@ from types import MappingProxyType
 
 from firmware_model.device import CARD_BUTTONS
 from slsio.cli import UsageError
-from slsio.files import read_limited
+from slsio.toml import TomlError, parse_toml, read_toml
 
 DEFAULT_KEYMAP = "default"
 MAX_KEYMAP_BYTES = 64 * 1024
@@ -159,11 +158,16 @@ _BUTTON_ORDER = ("POWER", *"0123456789", "OK", "BACK", "C", "APPROVE", "DENY", "
 
 def parse_keymap(text: str, *, name: str, source: str = "") -> Keymap:
     """Parse and validate keymap TOML. Raises `UsageError` with one line naming the problem."""
-    where = source or name
     try:
-        document = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"keymap {where}: bad TOML: {exc}") from None
+        document = parse_toml(text, f"keymap {source or name}")
+    except TomlError as exc:
+        raise UsageError(str(exc)) from None
+    return keymap_from(document, name=name, source=source)
+
+
+def keymap_from(document: Mapping[str, object], *, name: str, source: str = "") -> Keymap:
+    """Validate a parsed keymap document. Raises `UsageError` with one line naming the problem."""
+    where = source or name
     unknown = set(document) - {"name", "description", "keys"}
     if unknown:
         raise UsageError(f"keymap {where}: unknown setting {sorted(unknown)[0]!r}")
@@ -231,14 +235,10 @@ def load_keymap(spec: str | None = None) -> Keymap:
     for path in candidates:
         if path.is_file():
             try:
-                data = read_limited(path, MAX_KEYMAP_BYTES)
-            except ValueError as exc:
-                raise UsageError(f"keymap {path}: {exc}") from None
-            try:
-                text = data.decode("utf-8")
-            except UnicodeDecodeError:
-                raise UsageError(f"keymap {path}: not UTF-8 text") from None
-            return parse_keymap(text, name=path.stem, source=str(path))
+                document = read_toml(path, MAX_KEYMAP_BYTES)
+            except TomlError as exc:
+                raise UsageError(f"keymap {exc}") from None
+            return keymap_from(document, name=path.stem, source=str(path))
     if looks_like_path:
         raise UsageError(f"keymap file {spec} not found")
     known = ", ".join(available_keymaps()) or "none installed"

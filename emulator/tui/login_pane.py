@@ -32,15 +32,14 @@ from textual.reactive import reactive
 from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from emulator.tui.faceplates import SHORT_NAMES
 from firmware_model.errors import SlsError
+from firmware_model.models import short_name
 from host_bridge.domain import ChallengeKind
-from host_bridge.policies.devices import display_name
 from host_bridge.verification import Challenge
 
 if TYPE_CHECKING:
     from host_bridge.bridge import Bridge
-from host_bridge.services.devices import DeviceInfo
+    from host_bridge.services.devices import DeviceInfo
 
 
 class Step(enum.Enum):
@@ -68,11 +67,13 @@ TRANSITIONS: Mapping[tuple[Step, str], Step] = {
 }
 
 # What the login screen says for each kind of challenge (`{text}` is the challenge text).
-PROMPTS: Mapping[str, str] = {
+PROMPTS: Mapping[ChallengeKind, str] = {
     ChallengeKind.OCRA: "Challenge: {text}\nEnter it on the device, then type the response below.",
-    ChallengeKind.SCC: "Index numbers: {text}\nType the two codes side by side, no spaces.",
-    ChallengeKind.TIME: "Turn the card on, enter the PIN and type the 6-digit passcode it shows.",
-    ChallengeKind.SMS: "A code was sent by SMS: type it below.",
+    ChallengeKind.SCC_CELLS: "Index numbers: {text}\nType the two codes side by side, no spaces.",
+    ChallengeKind.TIME_PASSCODE: (
+        "Turn the card on, enter the PIN and type the 6-digit passcode it shows."
+    ),
+    ChallengeKind.SMS_CODE: "A code was sent by SMS: type it below.",
 }
 
 
@@ -115,7 +116,7 @@ Limits = Callable[[str], list[str]]
 
 def device_label(device: DeviceInfo) -> str:
     """How the device lists name a device."""
-    return f"{SHORT_NAMES.get(device.model, display_name(device.model))} {device.serial}"
+    return f"{short_name(device.model)} {device.serial}"
 
 
 class LoginPane(Vertical):
@@ -309,7 +310,7 @@ class LoginPane(Vertical):
         self.query_one("#challenge", Static).update(prompt)
         self.query_one("#response", Input).value = ""
         indices: tuple[int, ...] = ()
-        if challenge.kind == ChallengeKind.SCC:
+        if challenge.kind == ChallengeKind.SCC_CELLS:
             indices = tuple(int(word) for word in challenge.text.split())
         self._event(f"challenge for {serial}: {challenge.text or challenge.kind}")
         self.post_message(SecondFactorChosen(serial, indices, challenge, self.user))

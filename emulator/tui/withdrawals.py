@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
-from emulator.tui.faceplates import SHORT_NAMES
 from emulator.tui.login_pane import Limits, Withdraw, WithdrawalAnswer
+from firmware_model.models import short_name
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[
             caps = "unlimited"
         else:
             caps = f"USD {_usd(limit.per_day)}/day, {_usd(limit.per_window)}/5 days"
-        lines.append(f"{SHORT_NAMES.get(device.model, device.model)} {device.serial}: {caps}")
+        lines.append(f"{short_name(device.model)} {device.serial}: {caps}")
     return lines
 
 

@@ -16,11 +16,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from host_bridge.bridge import Bridge
 from host_bridge.db.engine import first_line
 from host_bridge.errors import StoreError
-from slsio.cli import UsageError, add_json, print_json
+from slsio.cli import UsageError, add_json, print_json, read_line
 
 __all__ = ["add_json", "parse_date", "print_json", "read_line", "read_secret", "with_bridge"]
 
-MAX_LINE = 4096
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 BridgeHandler = Callable[[Bridge, argparse.Namespace], int]
@@ -46,26 +45,16 @@ def with_bridge(handler: BridgeHandler) -> Callable[[argparse.Namespace], int]:
     return run
 
 
-def read_line(prompt: str | None = None) -> str:
-    """One line from stdin (without its newline); `UsageError` at end of input or if too long."""
-    if prompt is not None and sys.stdin.isatty():
-        sys.stderr.write(prompt)
-        sys.stderr.flush()
-    line = sys.stdin.readline(MAX_LINE + 1)
-    if not line:
-        raise UsageError("unexpected end of input on stdin")
-    if len(line) > MAX_LINE:
-        raise UsageError(f"input line longer than {MAX_LINE} characters")
-    return line.rstrip("\r\n")
-
-
 def read_secret(from_stdin: bool, prompt: str = "Password: ") -> str:
     """A password: one stdin line with `--password-stdin`, else a no-echo prompt."""
     if from_stdin:
         return read_line()
     if not sys.stdin.isatty():
         raise UsageError("no terminal to prompt for the password (use --password-stdin)")
-    return getpass.getpass(prompt)
+    try:
+        return getpass.getpass(prompt)
+    except UnicodeDecodeError:
+        raise UsageError("the terminal sent text that is not UTF-8") from None
 
 
 def parse_date(text: str | None) -> dt.date | None:

@@ -6,8 +6,9 @@ import argparse
 from typing import Any
 
 from host_bridge.bridge import Bridge
-from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
+from host_bridge.commands._common import add_json, print_json, with_bridge
 from slsio.cli import emit
+from slsio.secret_args import add_secret_option, secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -18,9 +19,10 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=with_bridge(_devices))
     activate = subparsers.add_parser("activate", help="activate a pending device (IB Key)")
     activate.add_argument("--serial", required=True)
-    activate.add_argument("--token", help="IB Key: the activation token sent by SMS")
-    activate.add_argument("--pin-stdin", action="store_true",
-                          help="IB Key: read the PIN chosen in the app from stdin")
+    add_secret_option(activate, "--token", metavar="TOKEN",
+                      help="IB Key: the activation token sent by SMS")
+    add_secret_option(activate, "--pin", plain=False,
+                      help="IB Key: the PIN chosen in the app")
     add_json(activate)
     activate.set_defaults(handler=with_bridge(_activate))
     revoke = subparsers.add_parser("revoke", help="take a device out of use for good")
@@ -40,8 +42,9 @@ def _devices(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _activate(bridge: Bridge, args: argparse.Namespace) -> int:
-    pin = read_line() if args.pin_stdin else None
-    if not bridge.activate(args.serial, token=args.token, pin=pin):
+    token = secret_option(args, "--token")  # the token first, then the PIN
+    pin = secret_option(args, "--pin")
+    if not bridge.activate(args.serial, token=token, pin=pin):
         emit(args, {"serial": args.serial, "activated": False},
              f"{args.serial} not activated (wrong or expired token)")
         return 1

@@ -10,6 +10,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
 from host_bridge.login import run_login, serial_source
 from slsio.cli import UsageError
+from slsio.secret_args import add_secret_option, secret_given, secret_option
 
 
 class TerminalIO:
@@ -38,7 +39,8 @@ def register(subparsers: Any) -> None:
                         help="read the password as the first line of stdin")
     parser.add_argument("--device", help="serial of the device to use (else: choose)")
     parser.add_argument("--via", metavar="DEV", help="get the response from a device on DEV")
-    parser.add_argument("--pin", help="with --via: the PIN to type on the device")
+    add_secret_option(parser, "--pin", metavar="PIN",
+                      help="with --via: the PIN to type on the device")
     parser.add_argument("--baud", type=int, help="with --via (default: the serial client's)")
     add_json(parser)
     parser.set_defaults(handler=with_bridge(_login))
@@ -46,13 +48,14 @@ def register(subparsers: Any) -> None:
 
 def _login(bridge: Bridge, args: argparse.Namespace) -> int:
     # Checked before anything happens: a challenge issued for a login that cannot go on is waste.
-    if args.via is None and (args.pin is not None or args.baud is not None):
+    if args.via is None and (secret_given(args, "--pin") or args.baud is not None):
         raise UsageError("--pin and --baud go with --via")
     if args.baud is not None and args.baud <= 0:
         raise UsageError("--baud must be a positive number of bits per second")
     io = TerminalIO(quiet=args.json)
     password = read_line() if args.password_stdin else None
-    source = serial_source(args.via, args.pin, args.baud) if args.via else None
+    pin = secret_option(args, "--pin")  # after the password: stdin line 2 with both
+    source = serial_source(args.via, pin, args.baud) if args.via else None
     result = run_login(bridge, args.user, io, password=password, device=args.device,
                        source=source)
     if args.json:

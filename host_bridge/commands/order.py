@@ -21,6 +21,7 @@ from host_bridge.commands._policy import (
 )
 from host_bridge.policies.withdrawal import format_usd
 from host_bridge.repos.orders import OrderRecord
+from slsio.secret_args import add_secret_option, secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -29,9 +30,7 @@ def register(subparsers: Any) -> None:
     new = sub.add_parser("dscplus", help="order a DSC+ (writes the card's image)")
     new.add_argument("--user", required=True)
     new.add_argument("--image", required=True, type=Path, help="where to write the card image")
-    pin = new.add_mutually_exclusive_group()
-    pin.add_argument("--pin", help="the four-digit Soft PIN (default: prompt)")
-    pin.add_argument("--pin-stdin", action="store_true", help="read the Soft PIN from stdin")
+    add_secret_option(new, "--pin", metavar="PIN", help="the four-digit Soft PIN (default: prompt)")
     new.add_argument(
         "--replacement", action="store_true", help="replace a lost, stolen or broken DSC+"
     )
@@ -72,7 +71,9 @@ def _line(record: OrderRecord) -> str:
 
 
 def _order(bridge: Bridge, args: argparse.Namespace) -> int:
-    soft_pin = args.pin if args.pin is not None else read_secret(args.pin_stdin, "Soft PIN: ")
+    soft_pin = secret_option(args, "--pin")
+    if soft_pin is None:
+        soft_pin = read_secret(False, "Soft PIN: ")
     record = policies(bridge).order_dscplus(
         args.user, soft_pin, args.image, replacing=args.replacement
     )

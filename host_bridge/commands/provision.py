@@ -10,6 +10,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, with_bridge
 from host_bridge.services.provisioning import PROVISION_MODELS
 from slsio.cli import UsageError
+from slsio.secret_args import add_secret_option, secret_option
 
 DAY = 86_400.0
 
@@ -18,7 +19,8 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("provision", help="create a device and write its image")
     parser.add_argument("--user", required=True)
     parser.add_argument("--model", required=True, choices=PROVISION_MODELS)
-    parser.add_argument("--pin", help="PIN (DSC+ soft PIN: kept by the host, 4 digits)")
+    add_secret_option(parser, "--pin", metavar="PIN",
+                      help="PIN (DSC+ soft PIN: kept by the host, 4 digits)")
     parser.add_argument("--pin-mode", choices=("soft", "device"), help="DSC+ PIN mode")
     parser.add_argument("--suite", help="OCRA suite (default: the model's)")
     parser.add_argument("--image", type=Path, help="where to write the device image (new file)")
@@ -38,7 +40,8 @@ def _provision(bridge: Bridge, args: argparse.Namespace) -> int:
         raise UsageError("--valid-days must be more than 0 and at most 3650")
     valid_until = bridge.clock() + valid_days * DAY if valid_days is not None else None
     result = bridge.provision(
-        args.user, args.model, pin=args.pin, pin_mode=args.pin_mode, image_path=args.image,
+        args.user, args.model, pin=secret_option(args, "--pin"), pin_mode=args.pin_mode,
+        image_path=args.image,
         suite=args.suite, valid_until=valid_until,
     )
     if args.json:

@@ -10,6 +10,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
 from host_bridge.pskc_io import Decryption, read_pskc, write_pskc
 from slsio.cli import UsageError
+from slsio.secret_args import add_secret_option, secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -21,7 +22,8 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--user", required=True, help="the user the devices belong to")
     imp.add_argument("--model", choices=("dscplus", "gold", "platinum", "ibkey", "dsc", "scc"),
                      help="device model (default: from the key's algorithm)")
-    imp.add_argument("--pin", help="the soft PIN, for a suite with P (one key per file)")
+    add_secret_option(imp, "--pin", metavar="PIN",
+                      help="the soft PIN, for a suite with P (one key per file)")
     secret = imp.add_mutually_exclusive_group()
     secret.add_argument("--password-stdin", action="store_true",
                         help="read the file's password from stdin (PBKDF2)")
@@ -47,8 +49,9 @@ def _import(bridge: Bridge, args: argparse.Namespace) -> int:
             decryption = Decryption(key=bytes.fromhex(read_line().strip()))
         except ValueError:
             raise UsageError("the pre-shared key must be hex") from None
+    pin = secret_option(args, "--pin")  # after the file's password or key, if from stdin too
     bridge.user(args.user)
-    keys = read_pskc(args.file, decryption=decryption, model=args.model, pin=args.pin)
+    keys = read_pskc(args.file, decryption=decryption, model=args.model, pin=pin)
     serials = bridge.import_keys(args.user, keys, source=args.file.name)
     if args.json:
         print_json({"user": args.user, "imported": serials})

@@ -15,7 +15,8 @@ out transactions:
   WAL mode, `busy_timeout` so a second process waits. DURABLE commits run with
   `synchronous=FULL`; a RELAXED one with `synchronous=OFF` and auto-checkpointing off (a
   checkpoint must never run unsynced), both switched back right after its commit.
-* PostgreSQL (psycopg 3): every transaction is SERIALIZABLE; a RELAXED one says
+* PostgreSQL (psycopg 3): every write transaction is SERIALIZABLE (a read-only one REPEATABLE
+  READ: one snapshot, and it can never fail to serialise); a RELAXED one says
   `SET LOCAL synchronous_commit = off`. Serialization failures and deadlocks are retried by
   `retrying` (the whole unit of work again, after a short random back-off), never shown.
 
@@ -47,6 +48,7 @@ DEFAULT_BUSY_TIMEOUT_MS: Final = 30_000
 DEFAULT_RETRIES: Final = 30
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 _SQLITE_AUTOCHECKPOINT: Final = 1000  # SQLite's own default, restored after a RELAXED commit
+_PG_READ_ONLY: Final = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 T = TypeVar("T")
 
 
@@ -185,8 +187,11 @@ class Database:
             conn.info["begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
         try:
             with conn.begin():
-                if relaxed and self.dialect is Dialect.POSTGRESQL:
-                    conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                if self.dialect is Dialect.POSTGRESQL:
+                    if not write:  # a snapshot that never fails to serialise (read only)
+                        conn.exec_driver_sql(_PG_READ_ONLY)
+                    if relaxed:
+                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
                 self._tx = Tx(conn, self.dialect)
                 try:
                     yield self._tx

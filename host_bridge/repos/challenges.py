@@ -32,6 +32,8 @@ from host_bridge.domain import (
     ClaimedChallenge,
     DeviceState,
     DeviceStatus,
+    TokenKind,
+    row_kind,
 )
 from host_bridge.errors import BridgeError
 
@@ -46,7 +48,7 @@ _CLAIM: Final = (
         challenges.c.id == bindparam("b_id"),
         # An IB Key activation token is stored as a challenge, but it is no login challenge: a
         # verification never sees (nor uses up) one.
-        challenges.c.kind != ChallengeKind.ACTIVATION.value,
+        challenges.c.kind != TokenKind.ACTIVATION.value,
     )))
     .where(devices.c.serial == bindparam("b_serial"))
     .with_for_update(of=devices)
@@ -56,8 +58,6 @@ _USE: Final = (
     .where(challenges.c.id == bindparam("b_id"), challenges.c.used == 0)
     .values(used=1, used_at=bindparam("b_now"))
 )
-# preserve_rowcount: SQLAlchemy keeps an INSERT's rowcount only when asked; psycopg's is gone
-# once the cursor closes (-1), and a stored challenge would look refused.
 _INSERT_IF_USABLE: Final = insert(challenges).from_select(
     ["id", "serial", "kind", "text", "data_enc", "created", "expires", "used"],
     select(
@@ -70,7 +70,7 @@ _INSERT_IF_USABLE: Final = insert(challenges).from_select(
         (devices.c.valid_until.is_(None)) | (devices.c.valid_until > bindparam("b_now")),
         devices.c.suite.is_not_distinct_from(bindparam("b_suite", type_=Text)),
     ),
-).execution_options(preserve_rowcount=True)
+).returning(challenges.c.id)  # psycopg reports no rowcount for INSERT … SELECT
 _COLUMNS: Final = tuple(challenges.c)
 
 
@@ -91,7 +91,7 @@ def insert_if_usable(tx: Tx, challenge: ChallengeRecord, suite: str | None, now:
         "b_expires": challenge.expires, "b_serial": challenge.serial, "b_now": now,
         "b_suite": suite,
     })
-    return result.rowcount == 1
+    return result.first() is not None
 
 
 def get(tx: Tx, challenge_id: str) -> ChallengeRecord | None:
@@ -126,7 +126,7 @@ def last_sms_time(tx: Tx, serial: str) -> float | None:
     """When the newest SMS code for `serial` was issued (uses the partial index)."""
     found = tx.conn.execute(
         select(func.max(challenges.c.created)).where(
-            challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS.value
+            challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS_CODE.value
         )
     ).scalar()
     return None if found is None else float(found)
@@ -136,7 +136,7 @@ def pending_sms(tx: Tx, serial: str, now: float) -> ChallengeRecord | None:
     """The newest SMS code of `serial` that is still unused and unexpired, if any."""
     row = tx.conn.execute(
         select(*_COLUMNS)
-        .where(challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS.value,
+        .where(challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS_CODE.value,
                challenges.c.used == 0, challenges.c.expires > now)
         .order_by(challenges.c.created.desc())
         .limit(1)
@@ -149,7 +149,7 @@ def open_activations(tx: Tx, serial: str, now: float) -> list[ChallengeRecord]:
     rows = tx.conn.execute(
         select(*_COLUMNS)
         .where(challenges.c.serial == serial,
-               challenges.c.kind == ChallengeKind.ACTIVATION.value,
+               challenges.c.kind == TokenKind.ACTIVATION.value,
                challenges.c.used == 0, challenges.c.expires > now)
         .order_by(challenges.c.created.desc())
     )
@@ -163,7 +163,7 @@ def count(tx: Tx) -> int:
 
 def _challenge(row: Sequence[Any]) -> ChallengeRecord:
     return ChallengeRecord(
-        id=row[0], serial=row[1], kind=ChallengeKind(row[2]), text=row[3],
+        id=row[0], serial=row[1], kind=row_kind(row[2]), text=row[3],
         data_enc=bytes(row[4]) if row[4] is not None else None, created=float(row[5]),
         expires=float(row[6]), used=bool(row[7]), used_at=row[8],
     )

@@ -48,8 +48,11 @@ class ChallengeService:
         """Store a new single-use challenge for device `serial` and return it.
 
         The device's kind, suite and question length are remembered per process; a device
-        whose suite changed is looked up afresh. SMS devices: see `SmsService.issue`.
+        whose suite changed is looked up afresh (once). SMS devices: see `SmsService.issue`.
         """
+        return self._issue(serial, voice, fresh=False)
+
+    def _issue(self, serial: str, voice: bool, *, fresh: bool) -> Challenge:
         ctx = self.ctx
         now = ctx.clock()
         static = self._static.get(serial)
@@ -62,13 +65,13 @@ class ChallengeService:
                 self._static.clear()
             self._static[serial] = static
         kind, suite, digits = static
-        if kind is ChallengeKind.SMS:
+        if kind is ChallengeKind.SMS_CODE:
             return self.sms.issue(serial, voice, now)
         if voice:
             raise BridgeError(f"device {serial} is no SMS device: it has no voice callback")
         if digits:
             text = random_digits(digits, ctx.entropy)
-        elif kind is ChallengeKind.SCC:
+        elif kind is ChallengeKind.SCC_CELLS:
             first, second = v.scc_indices(ctx.entropy)
             text = f"{first} {second}"
         else:
@@ -84,7 +87,9 @@ class ChallengeService:
             del self._static[serial]
             with ctx.db.read() as tx:
                 check_usable(devices.get(tx, serial), now)
-            return self.issue(serial, voice=voice)
+            if fresh:  # usable, yet the row refused it twice: never loop
+                raise StoreError(f"device {serial}: the store refused a new challenge")
+            return self._issue(serial, voice, fresh=True)
         return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
 
     @unit_of_work
@@ -152,16 +157,16 @@ class ChallengeService:
         """A refusal reason, or the device columns to store on success."""
         kind = challenge.kind
         master = self.ctx.master
-        if kind == ChallengeKind.SMS:
+        if kind == ChallengeKind.SMS_CODE.value:
             if challenge.data_enc is None:
                 raise StoreError(f"challenge {challenge.id} lost its code")
             code = master.open(PURPOSE_SMS, challenge.id, challenge.data_enc)
             ok = hmac.compare_digest(v.normalise_response(response).encode(), code)
             return {} if ok else v.WRONG
         key = self.keys.key(master, record)
-        if kind == ChallengeKind.SCC:
+        if kind == ChallengeKind.SCC_CELLS.value:
             return {} if v.check_scc(key, challenge.text, response) else v.WRONG
-        if kind == ChallengeKind.TIME:
+        if kind == ChallengeKind.TIME_PASSCODE.value:
             match = v.check_time_passcode(
                 key, response, now, step_seconds=record.time_step or PASSCODE_STEP,
                 drift=record.drift, window=self.ctx.config.time_window,

@@ -17,7 +17,7 @@ from host_bridge.db.engine import Database
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
 from host_bridge.repos import meta
-from host_bridge.sms import Outbox
+from host_bridge.repos.outbox import Outbox
 
 CHECK_META: Final = "master_check"
 P = ParamSpec("P")

@@ -15,7 +15,7 @@ from host_bridge.errors import BridgeError
 from host_bridge.repos import devices, users
 from host_bridge.services.context import Context, unit_of_work
 from host_bridge.services.keys import PURPOSE_KEY, PURPOSE_PIN
-from host_bridge.services.provisioning import check_host_pin
+from host_bridge.services.provisioning import check_host_pin, is_ocra_card
 from host_bridge.services.sms import SmsService
 
 
@@ -80,7 +80,7 @@ class DeviceService:
     def _info(self, tx: Any, record: DeviceRecord) -> DeviceInfo:
         return DeviceInfo(
             serial=record.serial, model=record.model, status=record.status,
-            kind=v.kind_of(record.model).value, type_code=v.TYPE_CODE[record.model],
+            kind=v.kind_of(record.model).value, type_code=v.type_code(record.model),
             suite=record.suite, temporary=record.temporary, valid_until=record.valid_until,
             failures=record.failures,
             users=tuple(name for name, _ in devices.users_of(tx, record.serial)),
@@ -152,7 +152,7 @@ class DeviceService:
 
         with self.ctx.db.read() as tx:
             record = devices.get(tx, serial)
-        if record.model not in ("dscplus", "gold", "platinum"):
+        if not is_ocra_card(record.model):
             raise BridgeError(f"device {serial} is a {record.model}; unlock codes are for DSC+")
         if not lock_number.isdigit() or len(lock_number) > 16:
             raise BridgeError("a lock number is the digits the locked card shows")

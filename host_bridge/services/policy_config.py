@@ -4,12 +4,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from host_bridge.config import read_settings
 from host_bridge.errors import BridgeError
 from host_bridge.policies import sharing as sh
 from host_bridge.policies import temporary as tmp
@@ -44,13 +44,9 @@ def load_policy_config(home: Path) -> PolicyConfig:
     "unlimited" for no cap. Unknown or malformed settings raise `BridgeError`.
     """
     path = home / POLICY_FILE_NAME
-    try:
-        with open(path, "rb") as handle:
-            data = tomllib.load(handle)
-    except FileNotFoundError:
+    data = read_settings(path)
+    if data is None:
         return PolicyConfig()
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise BridgeError(f"{path}: {exc}") from None
     try:
         return _config_from(data)
     except (ValueError, TypeError) as exc:

@@ -3,7 +3,6 @@ import and export. `slsbridge provision` is the administrator's tool: no orderin
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,22 +11,30 @@ from typing import Final
 from firmware_model.device import ImageSpec
 from firmware_model.image import DeviceImage, JsonValue, encode_image
 from firmware_model.legacy_dsc import PASSCODE_STEP
-from firmware_model.models import SERIAL_DIGITS, device_class, make_serial, new_image, random_digits
+from firmware_model.models import (
+    PROFILES,
+    SERIAL_DIGITS,
+    ChallengeKind,
+    device_class,
+    make_serial,
+    new_image,
+    pin_rule_of,
+    profile,
+    random_digits,
+)
 from firmware_model.ocra import OcraSuite
 from host_bridge.domain import DeviceRecord, DeviceStatus
 from host_bridge.errors import BridgeError
 from host_bridge.inputs import check_name
 from host_bridge.newfile import write_new
 from host_bridge.repos import devices, users
+from host_bridge.repos.outbox import Message
 from host_bridge.services.context import Context, unit_of_work
 from host_bridge.services.keys import PURPOSE_KEY, PURPOSE_PIN
 from host_bridge.services.sms import ACTIVATION_TOKEN_DIGITS, SmsService
-from host_bridge.sms import Message
 
-PROVISION_MODELS: Final = (
-    "dscplus", "gold", "platinum", "dsc", "scc", "online_scc", "ibkey", "sms",
-)
-SMS_SERIAL_PREFIX: Final = "SM"
+PROVISION_MODELS: Final = tuple(name for name, p in PROFILES.items() if p.serial_prefix)
+"""Every model with a serial of its own (the registry's; the Temporary Code is no device)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,10 +99,10 @@ class ProvisioningService:
         if model == "sms":
             if pin is not None or image_path is not None or suite is not None:
                 raise BridgeError("an SMS device takes no PIN, suite or image")
-            serial = SMS_SERIAL_PREFIX + random_digits(SERIAL_DIGITS, ctx.entropy)
+            serial = f"{profile(model).serial_prefix}{random_digits(SERIAL_DIGITS, ctx.entropy)}"
             key = ctx.entropy(20)
         else:
-            image_model = "scc" if model == "online_scc" else model
+            image_model = profile(model).image_model or model
             serial = make_serial(image_model, ctx.entropy)
             key = ctx.entropy(_key_bytes(image_model, suite))
             spec_options: dict[str, JsonValue] = dict(options or {})
@@ -161,7 +168,7 @@ class ProvisioningService:
                 check_name(item.serial, "serial")
                 status = DeviceStatus.PENDING if item.model == "ibkey" else DeviceStatus.ACTIVE
                 pin_mode = None
-                if item.model in ("dscplus", "gold", "platinum") and item.suite is not None:
+                if is_ocra_card(item.model) and item.suite is not None:
                     pin_mode = "soft" if OcraSuite.parse(item.suite).pin_hash else "device"
                 if item.pin is not None:
                     check_host_pin(item.model, item.pin)
@@ -221,7 +228,7 @@ def _key_bytes(model: str, suite: str | None) -> int:
     """Key size: the suite's hash output size (RFC 4226 asks for at least 128 bits), SCC 32."""
     if suite is not None:
         return {"sha1": 20, "sha256": 32, "sha512": 64}[OcraSuite.parse(suite).hash_name]
-    return 32 if model == "scc" else 20
+    return 32 if profile(model).challenge is ChallengeKind.SCC_CELLS else 20
 
 
 def _split_pin(
@@ -260,10 +267,16 @@ def check_host_pin(model: str, pin: str) -> None:
         except ValueError as exc:
             raise BridgeError(str(exc)) from None
         return
-    length: int = getattr(sys.modules[device_class(model).__module__], "PIN_LENGTH", 4)
-    if len(pin) != length or not pin.isdigit() or not pin.isascii():
+    rule = pin_rule_of(model)
+    if not rule.allows(pin):
         # The card cannot check a soft PIN, so the host does it here (KB1943: 4 digits).
-        raise BridgeError(f"cannot make a {model} device: the soft PIN must be {length} digits")
+        raise BridgeError(f"cannot make a {model} device: the soft PIN must be {rule.describe()}")
+
+
+def is_ocra_card(model: str) -> bool:
+    """A card that answers OCRA challenges (DSC+, Gold, Platinum): soft or device PIN mode."""
+    found = PROFILES.get(model)
+    return found is not None and found.physical and found.challenge is ChallengeKind.OCRA
 
 
 def _iso_date(when: float) -> str:

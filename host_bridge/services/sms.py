@@ -1,6 +1,6 @@
 """SMS and voice codes (KB3196, KB3396) and IB Key activation tokens sent by SMS.
 
-A code goes to the outbox (`host_bridge.sms`, the simulated phone) after its challenge row
+A code goes to the outbox (`host_bridge.repos.outbox`, the simulated phone) after its challenge row
 committed; the audit row of the delivery never holds the code. A new code at most every
 `sms_resend_seconds` (`TooSoon`, a negative answer, otherwise).
 """
@@ -12,12 +12,12 @@ import math
 from typing import Final
 
 from firmware_model.models import random_digits
-from host_bridge.domain import ChallengeKind, ChallengeRecord
+from host_bridge.domain import ChallengeKind, ChallengeRecord, TokenKind
 from host_bridge.errors import BridgeError
 from host_bridge.repos import challenges, devices
+from host_bridge.repos.outbox import Message
 from host_bridge.services.context import Context
 from host_bridge.services.keys import PURPOSE_SMS
-from host_bridge.sms import Message
 from host_bridge.verification import Challenge
 
 ACTIVATION_TOKEN_DIGITS: Final = 8
@@ -52,7 +52,7 @@ class SmsService:
         challenge_id = self.new_id(now)
         code = random_digits(ctx.config.sms_digits, ctx.entropy)
         record = ChallengeRecord(
-            id=challenge_id, serial=serial, kind=ChallengeKind.SMS, text="",
+            id=challenge_id, serial=serial, kind=ChallengeKind.SMS_CODE, text="",
             data_enc=ctx.master.seal(PURPOSE_SMS, challenge_id, code.encode()),
             created=now, expires=now + ctx.config.challenge_ttl, used=False, used_at=None,
         )
@@ -79,7 +79,7 @@ class SmsService:
         sent = resend or record
         owner = owners[0][0] if owners else None
         ctx.outbox.send(Message(now, "voice" if voice else "sms", serial, owner, sent.id, code))
-        return Challenge(sent.id, serial, ChallengeKind.SMS, "", sent.expires)
+        return Challenge(sent.id, serial, ChallengeKind.SMS_CODE, "", sent.expires)
 
     def store_activation_token(self, user: str, serial: str, token: str, now: float) -> Message:
         """Store an IB Key activation token (a single-use challenge) in the open transaction;
@@ -88,7 +88,7 @@ class SmsService:
         challenge_id = self.new_id(now)
         with ctx.db.transaction() as tx:
             challenges.insert_challenge(tx, ChallengeRecord(
-                id=challenge_id, serial=serial, kind=ChallengeKind.ACTIVATION, text="",
+                id=challenge_id, serial=serial, kind=TokenKind.ACTIVATION, text="",
                 data_enc=ctx.master.seal(PURPOSE_SMS, challenge_id, token.encode()),
                 created=now, expires=now + ctx.config.activation_ttl, used=False, used_at=None,
             ))

@@ -1,4 +1,7 @@
-"""The SMS / voice outbox: where the bridge "sends" codes (a file standing in for the carrier).
+"""The SMS outbox repository: where the bridge "sends" codes (a file standing in for the carrier).
+
+The one repository that is no table: the carrier is outside the store, and a code is sent only
+after the challenge row it belongs to committed (`host_bridge.services.sms`).
 
 Each delivery is one JSON line appended to `sms-outbox.jsonl` in the data folder (0600, fsynced):
 
