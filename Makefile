@@ -46,6 +46,7 @@ demo: venv
 lint: venv
 	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks
 	$(VENV)/bin/mypy $(PACKAGES)
+	$(VENV)/bin/lint-imports
 
 test: venv system-deps lint
 	$(WITH_TEST_PG) $(PY) -m pytest -q -n 2 -p no:cacheprovider
