@@ -16,19 +16,16 @@ and explains the figure.
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import sqlite3
-import statistics
 import tempfile
 from pathlib import Path
 
-from benchmarks.harness import BenchResult, ops_per_second
-from firmware_model.ocra import OcraCalculator
+from benchmarks.harness import BenchResult
+from benchmarks.logins import CardLogin, logins_vs_commits
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
 
-PIN = "2468"
 WARM_UP = 1500
 ROUNDS = 9
 
@@ -48,23 +45,7 @@ def run() -> list[BenchResult]:
         bridge = Bridge.open(folder / "home", config=BridgeConfig(scrypt_n=1 << 8))
         bridge.init()
         bridge.add_user("bench", "pw")
-        made = bridge.provision("bench", "dscplus", pin=PIN, image_path=folder / "card.img")
-        assert made.image is not None and made.image.suite is not None
-        key, suite, serial = made.image.key, made.image.suite, made.serial
-
-        # The card stands outside what is measured: it sets its key up once and keeps the PIN
-        # hashed as the suite asks, so the loop times the bridge, not the client's hashing.
-        client = OcraCalculator(suite, key)
-        algorithm = client.suite.pin_hash
-        assert algorithm is not None
-        pin_hash = hashlib.new(algorithm, PIN.encode()).digest()
-
-        def project() -> None:
-            challenge = bridge.issue_challenge(serial)
-            response = client.response(question=challenge.text, pin_hash=pin_hash)
-            if not bridge.verify(serial, challenge.id, response).accepted:
-                raise RuntimeError("benchmark login refused")
-
+        login = CardLogin(bridge, "bench", folder / "card.img")
         bare = _bare_connection(folder / "bare.sqlite3")
 
         def commit_once() -> None:
@@ -73,34 +54,17 @@ def run() -> list[BenchResult]:
             bare.execute("COMMIT")
 
         for _ in range(WARM_UP):  # the WAL reaches its working size on both sides
-            project()
+            login()
             commit_once()
             commit_once()
-        # Paired rounds: each round times both loops back to back and gives one ratio; the
-        # median of those is the figure. Best-of-each (harness.compare_rates) lets one fsync
-        # stall on a shared disk, hitting only one side, swing the ratio far either way.
-        rounds: list[tuple[float, float]] = []
-        for _ in range(ROUNDS):
-            project_rate = ops_per_second(project, min_seconds=0.3)
-            rounds.append((project_rate, ops_per_second(commit_once, min_seconds=0.3)))
+        result = logins_vs_commits(
+            "bridge_verify_durable", "sqlite_insert_commit", login, commit_once, rounds=ROUNDS
+        )
         bridge.close()
         bare.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    ratios = sorted(login / bare_rate for login, bare_rate in rounds)
-    ratio = statistics.median(ratios)
-    return [
-        BenchResult(
-            name="bridge_verify_durable",
-            value=statistics.median(login for login, _ in rounds),
-            unit="logins/s",
-            ratio=ratio,
-            baseline="sqlite_insert_commit",
-            target=">=0.5",
-            extra=f"bare_commits_per_s={statistics.median(b for _, b in rounds):.6g} "
-            f"per_two_commits={2 * ratio:.3f} rounds={ratios[0]:.3f}..{ratios[-1]:.3f}",
-        )
-    ]
+    return [result]
 
 
 if __name__ == "__main__":

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+from sqlalchemy import select
 
 from firmware_model.image import DeviceImage, decode_image
 from firmware_model.models import load_device
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
+from host_bridge.db.schema import metadata
 from host_bridge.domain import DeviceRecord
 from host_bridge.repos import challenges, devices, withdrawals
 
@@ -76,10 +78,12 @@ def challenge_count(bridge: Bridge) -> int:
 
 
 def store_dump(bridge: Bridge) -> str:
-    """Every row of the SQLite store as SQL text (to look for a secret in it)."""
-    assert bridge.db.path is not None
-    conn = sqlite3.connect(bridge.db.path)
-    try:
-        return "\n".join(conn.iterdump())
-    finally:
-        conn.close()
+    """Every row of the store, one line each, BLOBs in hex (to look for a secret in it); the
+    same on both engines."""
+    lines = []
+    with bridge.db.read() as tx:
+        for table in metadata.sorted_tables:
+            for row in tx.conn.execute(select(table)):
+                values = (v.hex() if isinstance(v, bytes | memoryview) else repr(v) for v in row)
+                lines.append(f"{table.name}: " + ", ".join(values))
+    return "\n".join(lines)

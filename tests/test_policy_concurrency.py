@@ -1,5 +1,6 @@
-"""Several real processes withdrawing on one store at once never exceed a limit together, and
-lose no withdrawal: the ledger check and the insert share one `BEGIN IMMEDIATE` transaction."""
+"""Sixteen real processes withdrawing on one store at once, on SQLite and on PostgreSQL, never
+exceed a limit together and lose no withdrawal: the ledger check and the insert share one
+transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: SERIALIZABLE, retried on conflict)."""
 
 from __future__ import annotations
 
@@ -15,8 +16,8 @@ from host_bridge.policies.withdrawal import usd
 from host_bridge.services.policies import Policies
 from tests.bridge_helpers import withdrawal_totals
 
-PROCESSES = 4
-ATTEMPTS = 5
+PROCESSES = 16
+ATTEMPTS = 2
 AMOUNT = usd(15_000)
 DAY = dt.date(2026, 11, 23)
 CAP = usd(200_000)  # Security Code Card, per business day
@@ -30,7 +31,9 @@ def _withdraw_many(home: str, serial: str, barrier: Barrier, results: Any) -> No
     results.put(allowed)
 
 
-def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -> None:
+def test_processes_withdrawing_at_once_never_exceed_the_cap(
+    slsemu_home: Path, store_engine: str
+) -> None:
     with Bridge.open(slsemu_home, config=BridgeConfig(scrypt_n=2)) as bridge:
         bridge.init()
         bridge.add_user("alice", "pw")
@@ -50,7 +53,7 @@ def test_processes_withdrawing_at_once_never_exceed_the_cap(slsemu_home: Path) -
         assert worker.exitcode == 0
     allowed = sum(results.get(timeout=10) for _ in workers)
 
-    # 20 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
+    # 32 attempts of USD 15,000 against USD 200,000: exactly 13 fit, whatever the interleaving.
     assert allowed == CAP // AMOUNT
     with Bridge.open(slsemu_home) as bridge:
         rows = withdrawal_totals(bridge)

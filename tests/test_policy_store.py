@@ -46,7 +46,8 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-def bridge(slsemu_home: Path, clock: Clock) -> Iterator[Bridge]:
+def bridge(slsemu_home: Path, clock: Clock, store_engine: str) -> Iterator[Bridge]:
+    """A bridge on each engine in turn."""
     with Bridge.open(slsemu_home, clock, config=BridgeConfig(scrypt_n=2)) as opened:
         opened.init()
         yield opened

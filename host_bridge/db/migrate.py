@@ -70,16 +70,12 @@ def upgrade(db: Database, target: str = "head") -> str:
             if type(legacy) is not int:  # NULL, text, a float: no version this project wrote
                 raise StoreDamaged(f"schema_version {str(legacy)[:20]!r}")
             if legacy > 1:
-                raise StoreError(_newer(f"version {legacy}"))
+                raise newer_than_build(f"version {legacy}")
             if legacy == 1:  # the first schema, exactly revision 0001
                 command.stamp(alembic_config(tx), "0001")
                 current = "0001"
-        script = ScriptDirectory.from_config(alembic_config())
-        if current is not None:
-            try:
-                script.get_revision(current)
-            except CommandError:
-                raise StoreError(_newer(f"revision {current}")) from None
+        if current is not None and not known(current):
+            raise newer_than_build(f"revision {current}")
         try:
             command.upgrade(alembic_config(tx), target)
         except CommandError as error:
@@ -87,5 +83,14 @@ def upgrade(db: Database, target: str = "head") -> str:
         return current_revision(tx) or ""
 
 
-def _newer(what: str) -> str:
-    return f"the store's schema ({what}) is newer than this build knows; upgrade slsemu"
+def known(revision: str) -> bool:
+    """Whether `revision` is one of this build's migrations (else the store is newer)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def newer_than_build(what: str) -> StoreError:
+    """The refusal of a store whose schema is newer than this build knows."""
+    return StoreError(f"the store's schema ({what}) is newer than this build knows; upgrade slsemu")
