@@ -41,8 +41,8 @@ class Locked(Refused):
     """A secret's failure budget is spent: refused without comparing, until an admin unlocks it."""
 
 
-STORE_CHECK_HINT = ""
-"""What a damaged store's message points to (`slsbridge store check` once it exists)."""
+STORE_CHECK_HINT = "; run `slsbridge store check`"
+"""What a damaged store's message points to."""
 
 
 class StoreDamaged(StoreError):
