@@ -21,7 +21,8 @@ from host_bridge.policies.ordering import OrderState
 from host_bridge.policies.sharing import ShareState
 
 __all__ = [
-    "ApiKeyRecord", "ApiScope", "AuditRecord", "ChallengeKind", "ChallengeRecord", "ClaimedChallenge", "DeviceRecord",
+    "ApiKeyRecord", "ApiScope", "AuditRecord", "ChallengeKind", "ChallengeRecord",
+    "ClaimedChallenge", "DeviceRecord",
     "DeviceState", "DeviceStatus", "Identification", "OptOut", "OrderState", "Role", "RowKind",
     "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
 ]

@@ -35,3 +35,7 @@ class Refused(SlsError):
     """A policy refused an action (a Temporary Code, an Online SCC, an order): a negative answer."""
 
     exit_code = 1
+
+
+class NotFound(BridgeError):
+    """Bad input naming something the store does not have: an unknown user or device."""

@@ -35,7 +35,7 @@ from host_bridge.domain import (
     TokenKind,
     row_kind,
 )
-from host_bridge.errors import BridgeError
+from host_bridge.errors import NotFound
 
 _STATE_SIZE: Final = len(DeviceState._fields)
 _CLAIM: Final = (
@@ -107,7 +107,7 @@ def claim(
     (then nothing is used)."""
     row = tx.conn.execute(_CLAIM, {"b_id": challenge_id, "b_serial": serial}).first()
     if row is None:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
     device = DeviceState._make(row[:_STATE_SIZE])
     if row[_STATE_SIZE] is None:  # challenges.serial is NOT NULL: no challenge row
         return device, None

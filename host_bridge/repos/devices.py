@@ -10,7 +10,7 @@ from sqlalchemy import delete, insert, select, update
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import device_users, devices
 from host_bridge.domain import DeviceRecord, DeviceStatus, Role
-from host_bridge.errors import BridgeError
+from host_bridge.errors import BridgeError, NotFound
 from host_bridge.repos import users
 
 _COLUMNS: Final = tuple(devices.c)
@@ -23,7 +23,7 @@ UPDATABLE: Final = frozenset(
 def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
     """Add a device owned by user `owner`. Raises `BridgeError` on a duplicate serial."""
     if not users.exists(tx, owner):
-        raise BridgeError(f"no user {owner!r}")
+        raise NotFound(f"no user {owner!r}")
     if tx.conn.execute(select(devices.c.serial).where(devices.c.serial == device.serial)).first():
         raise BridgeError(f"device {device.serial!r} already exists")
     tx.conn.execute(insert(devices).values(
@@ -44,7 +44,7 @@ def get(tx: Tx, serial: str, *, lock: bool = False) -> DeviceRecord:
     query = select(*_COLUMNS).where(devices.c.serial == serial)
     row = tx.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
     return _device(row)
 
 
@@ -61,7 +61,7 @@ def update_device(tx: Tx, serial: str, now: float, **changes: Any) -> None:
         update(devices).where(devices.c.serial == serial).values(**values, updated=now)
     )
     if result.rowcount != 1:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
 
 
 def of_user(

@@ -90,15 +90,15 @@ class TransactionService:
 
     def answer(
         self, transaction_id: str, response: str, *, serial: str | None = None,
-        caller: str | None = None,
+        user: str | None = None, caller: str | None = None,
     ) -> Answered:
-        """Verify `response` for transaction `transaction_id` (optionally only device
-        `serial`)."""
+        """Verify `response` for transaction `transaction_id` (optionally only device `serial`;
+        with `user`, a transaction of another user is unknown)."""
         if len(transaction_id) > v.MAX_CHALLENGE_ID_CHARS:
             raise BridgeError("a transaction id is at most 64 characters")
         with self.ctx.db.read() as tx:
             found = transactions.members(tx, transaction_id, self.ctx.clock())
-        if found is None:
+        if found is None or (user is not None and found[0] != user):
             return Answered(Verdict(False, v.UNKNOWN), None, None)
         user, members = found
         tried: str | None = None
