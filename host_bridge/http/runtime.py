@@ -1,20 +1,22 @@
-"""What every endpoint shares in one worker process: a `Bridge` per worker thread (a bridge is
-not thread-safe), the rate limits, the metrics, and how a blocking service call is run.
+"""What every endpoint shares in one worker process: a few `Worker`s (each a thread of its own
+with its own `Bridge`: a bridge and its SQLite connection belong to one thread), the rate
+limits, the metrics.
 
-Service calls block (scrypt, a durable commit), so they run in Starlette's thread pool; each
-thread opens its own bridge on first use and `close` closes them all at shutdown.
+Service calls block (scrypt, a durable commit), so a handler borrows an idle worker and runs the
+call on that worker's thread; the event loop stays free. `close` closes each bridge on its own
+thread at shutdown.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TypeVar
-
-from anyio import to_thread
+from typing import Final, TypeVar
 
 from host_bridge.bridge import Bridge
 from host_bridge.http.config import HttpConfig
@@ -23,37 +25,59 @@ from host_bridge.services.policies import Policies, load_policy_config
 from host_bridge.services.ratelimits import Limit
 
 T = TypeVar("T")
+THREADS: Final = 4
+"""Workers per process: enough to overlap password hashing with commits; SQLite serialises the
+writes anyway."""
 
 
 class Worker:
-    """One bridge and its policies, owned by one thread."""
+    """One thread, and the bridge and policies it opens on first use."""
 
-    def __init__(self, home: Path | None) -> None:
-        self.bridge = Bridge.open(home)
-        self.policies = Policies(self.bridge, load_policy_config(self.bridge.home))
+    def __init__(self, home: Path | None, number: int) -> None:
+        self.home = home
+        self.executor = ThreadPoolExecutor(1, thread_name_prefix=f"slsbridge-http-{number}")
+        self._bridge: Bridge | None = None
+        self._policies: Policies | None = None
+
+    @property
+    def bridge(self) -> Bridge:
+        if self._bridge is None:
+            self._bridge = Bridge.open(self.home)
+        return self._bridge
+
+    @property
+    def policies(self) -> Policies:
+        if self._policies is None:
+            self._policies = Policies(self.bridge, load_policy_config(self.bridge.home))
+        return self._policies
+
+    def close(self) -> None:
+        if self._bridge is not None:
+            self._bridge.close()
+            self._bridge = self._policies = None
 
 
 class Runtime:
-    def __init__(self, home: Path | None, config: HttpConfig) -> None:
+    def __init__(self, home: Path | None, config: HttpConfig, threads: int = THREADS) -> None:
         self.home = home
         self.config = config
         self.metrics = Metrics()
-        self._local = threading.local()
-        self._workers: list[Worker] = []
-        self._lock = threading.Lock()
-
-    def worker(self) -> Worker:
-        found: Worker | None = getattr(self._local, "worker", None)
-        if found is None:
-            found = Worker(self.home)
-            self._local.worker = found
-            with self._lock:
-                self._workers.append(found)
-        return found
+        self._workers = [Worker(home, n) for n in range(threads)]
+        self._idle: asyncio.Queue[Worker] | None = None
 
     async def run(self, work: Callable[[Worker], T]) -> T:
-        """`work(worker)` in a pool thread with that thread's bridge."""
-        return await to_thread.run_sync(lambda: work(self.worker()))
+        """`work(worker)` on an idle worker's thread."""
+        if self._idle is None:
+            self._idle = asyncio.Queue()
+            for worker in self._workers:
+                self._idle.put_nowait(worker)
+        worker = await self._idle.get()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(
+                worker.executor, work, worker
+            )
+        finally:
+            self._idle.put_nowait(worker)
 
     def limit(self, worker: Worker, **buckets: str | None) -> None:
         """Count this request in each named bucket (address, user, device, key); `Problem` 429
@@ -73,10 +97,10 @@ class Runtime:
                           {"Retry-After": str(wait)})
 
     def close(self) -> None:
-        with self._lock:
-            workers, self._workers = self._workers, []
-        for worker in workers:
-            worker.bridge.close()
+        """Close every bridge on its own thread (after in-flight calls finished)."""
+        for worker in self._workers:
+            worker.executor.submit(worker.close).result()
+            worker.executor.shutdown()
 
 
 class Metrics:
