@@ -96,3 +96,112 @@ def test_whole_login_per_device_kind(world: tuple[Server, dict[str, str]], model
     refused = post(server, "/v1/verify", {
         "serial": serial, "challenge_id": issued["id"], "response": wrong}, key)
     assert refused.json() == {"accepted": False, "reason": "wrong response"}
+
+
+def test_api_keys_scope_revocation_and_audit(world: tuple[Server, dict[str, str]]) -> None:
+    server, ids = world
+    body = {"user": "alice", "password": "correct horse"}
+    for headers in ({}, {"Authorization": "Bearer sls_000000000000_" + "A" * 43},
+                    {"Authorization": "Basic abc"}):
+        refused = httpx.post(f"{server.url}/v1/login/password", json=body, headers=headers)
+        assert refused.status_code == 401
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert refused.headers["www-authenticate"].startswith("Bearer")
+    withdraw = {"user": "alice", "device": ids["dscplus"], "amount_cents": 100_00}
+    assert post(server, "/v1/withdrawals", withdraw, ids["key-verify"]).status_code == 403
+    allowed = post(server, "/v1/withdrawals", withdraw, ids["key-withdraw"])
+    assert allowed.status_code == 200 and allowed.json()["allowed"] is True
+    assert post(server, "/v1/login/password", body, ids["key-admin"]).json()["accepted"]
+
+    short = new_key(server.home, "short-lived", "verify")
+    assert post(server, "/v1/login/password", body, short).status_code == 200
+    with Bridge.open(server.home) as bridge:
+        bridge.api_keys.revoke("short-lived")
+        rows = bridge.audit()
+    assert post(server, "/v1/login/password", body, short).status_code == 401
+    assert any(r.event == "http.auth" and r.outcome == "refused" for r in rows)
+    assert any(r.event == "withdraw" and r.detail.get("caller") == "key:k-withdraw" for r in rows)
+    assert any(r.event == "verify" and r.detail.get("caller") == "key:k-verify" for r in rows)
+    text = json.dumps([r.to_json() for r in rows])
+    for secret in ("correct horse", short, ids["key-verify"]):
+        assert secret not in text
+
+
+@pytest.mark.parametrize(("content", "status"), [
+    (b"{not json", 400),
+    (b"[1, 2]", 422),
+    (b'{"user": "alice"}', 422),
+    (b'{"user": "alice", "password": 5}', 422),
+    (b'{"user": "alice", "password": "x", "admin": true}', 422),
+    (b'{"user": "' + b"a" * 100 + b'", "password": "x"}', 422),
+    (b'{"user": "al ice", "password": "x"}', 422),
+    (b"[" * 100_000, 413),
+    (b"[" * 1000 + b"]" * 1000, 400),
+    (b'{"user": "\xff", "password": "x"}', 400),
+])
+def test_bad_input_gets_a_problem_document(
+    world: tuple[Server, dict[str, str]], content: bytes, status: int
+) -> None:
+    server, ids = world
+    answer = httpx.post(
+        f"{server.url}/v1/login/password", content=content,
+        headers={"Authorization": f"Bearer {ids['key-admin']}",
+                 "Content-Type": "application/json"},
+    )
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/problem+json"
+    problem = answer.json()
+    assert problem["status"] == status and problem["title"] and problem["detail"]
+
+
+def test_unknown_things_are_4xx_problems(world: tuple[Server, dict[str, str]]) -> None:
+    server, ids = world
+    key = ids["key-admin"]
+    assert post(server, "/v1/challenges", {"serial": "NOPE1"}, key).status_code == 404
+    verify = {"serial": "NOPE1", "challenge_id": "x", "response": "1"}
+    assert post(server, "/v1/verify", verify, key).status_code == 404
+    devices = httpx.get(f"{server.url}/v1/users/nobody/devices",
+                        headers={"Authorization": f"Bearer {key}"})
+    assert devices.status_code == 404
+    assert httpx.get(f"{server.url}/no/such/path").status_code == 404
+    assert httpx.delete(f"{server.url}/v1/verify").status_code == 405
+    withdraw = {"user": "alice", "device": ids["dscplus"], "amount_cents": 1, "date": "2026-02-30"}
+    assert post(server, "/v1/withdrawals", withdraw, key).status_code == 422
+
+
+def test_unknown_user_and_wrong_password_look_the_same(
+    world: tuple[Server, dict[str, str]],
+) -> None:
+    server, ids = world
+    key = ids["key-verify"]
+    wrong = post(server, "/v1/login/password", {"user": "alice", "password": "nope"}, key)
+    unknown = post(server, "/v1/login/password", {"user": "mallory", "password": "nope"}, key)
+    assert (wrong.status_code, wrong.json()) == (unknown.status_code, unknown.json())
+    assert wrong.json()["accepted"] is False
+
+
+def test_healthz_metrics_and_openapi(world: tuple[Server, dict[str, str]]) -> None:
+    server, _ids = world
+    assert httpx.get(f"{server.url}/healthz").json() == {"status": "ok"}
+    metrics = httpx.get(f"{server.url}/metrics")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert 'slsbridge_http_requests_total{method="GET",route="/healthz",status="200"}' in (
+        metrics.text)
+    served = httpx.get(f"{server.url}/openapi.json").json()
+    checked_in = json.loads((Path(__file__).parent.parent / "docs" / "openapi.json").read_text())
+    assert served == checked_in, "docs/openapi.json is stale: python -m host_bridge.http.openapi"
+
+
+def test_rate_limits_answer_429_with_retry_after(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    with prepare_home(home) as bridge:
+        bridge.add_user("carol", "pw")
+    key = new_key(home, "k", "verify")
+    with running_server(home, "--rate-per-user", "3") as server:
+        answers = [
+            post(server, "/v1/login/password", {"user": "carol", "password": "x"}, key)
+            for _ in range(4)
+        ]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    assert answers[-1].headers["content-type"] == "application/problem+json"
