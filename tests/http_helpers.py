@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -54,7 +55,9 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_ready(url: str, process: subprocess.Popen[bytes], verify: bool | str) -> bool:
+def _wait_ready(
+    url: str, process: subprocess.Popen[bytes], verify: bool | ssl.SSLContext
+) -> bool:
     deadline = time.monotonic() + GIVE_UP_SECONDS
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -70,7 +73,8 @@ def _wait_ready(url: str, process: subprocess.Popen[bytes], verify: bool | str) 
 
 @contextmanager
 def running_server(
-    home: Path, *extra: str, workers: int = 1, scheme: str = "http", verify: bool | str = True
+    home: Path, *extra: str, workers: int = 1, scheme: str = "http",
+    verify: bool | ssl.SSLContext = True,
 ) -> Iterator[Server]:
     """`slsbridge serve --http` on a free loopback port until the block ends (then SIGTERM,
     and it must exit 0). A port taken in between by another test: try another one."""
