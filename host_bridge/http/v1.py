@@ -62,6 +62,15 @@ def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: Api
     return f"key:{record.name}"
 
 
+def _admit(
+    request: Request, worker: Worker, runtime: Runtime, scope: ApiScope, **buckets: str | None
+) -> str:
+    """Key, scope, then rate limits (the key's and `buckets`'): the caller's audit name."""
+    caller = _authenticate(request, worker, runtime, scope)
+    runtime.limit(worker, key=caller, **buckets)
+    return caller
+
+
 def _name(value: str, what: str) -> str:
     if not 1 <= len(value) <= 64 or not set(value) <= NAME_CHARS:
         raise Problem(422, "Bad field", f"{what} must be 1-64 letters, digits or '._-@'")
@@ -73,8 +82,7 @@ async def _password(request: Request, runtime: Runtime) -> Response:
     user = _name(data["user"], "user")
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _authenticate(request, worker, runtime, ApiScope.VERIFY)
-        runtime.limit(worker, key=caller, user=user)
+        caller = _admit(request, worker, runtime, ApiScope.VERIFY, user=user)
         bridge = worker.bridge
         ok = bridge.check_password(user, data["password"], caller=caller)
         devices = bridge.devices(user) if ok else []
@@ -92,8 +100,7 @@ async def _devices(request: Request, runtime: Runtime) -> Response:
     user = _name(request.path_params["user"], "user")
 
     def work(worker: Worker) -> list[dict[str, Any]]:
-        caller = _authenticate(request, worker, runtime, ApiScope.VERIFY)
-        runtime.limit(worker, key=caller, user=user)
+        _admit(request, worker, runtime, ApiScope.VERIFY, user=user)
         return [d.to_json() for d in worker.bridge.devices(user)]
 
     return JSONResponse({"devices": await runtime.run(work)})
@@ -104,8 +111,7 @@ async def _challenge(request: Request, runtime: Runtime) -> Response:
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _authenticate(request, worker, runtime, ApiScope.VERIFY)
-        runtime.limit(worker, key=caller, device=serial)
+        _admit(request, worker, runtime, ApiScope.VERIFY, device=serial)
         challenge = worker.bridge.issue_challenge(serial, voice=data.get("voice", False))
         return {**challenge.to_json(), "message": challenge.message}
 
@@ -117,8 +123,7 @@ async def _verify(request: Request, runtime: Runtime) -> Response:
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _authenticate(request, worker, runtime, ApiScope.VERIFY)
-        runtime.limit(worker, key=caller, device=serial)
+        caller = _admit(request, worker, runtime, ApiScope.VERIFY, device=serial)
         verdict = worker.bridge.verify(
             serial, data["challenge_id"], data["response"], caller=caller
         )
@@ -139,8 +144,7 @@ async def _withdraw(request: Request, runtime: Runtime) -> Response:
             raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _authenticate(request, worker, runtime, ApiScope.WITHDRAW)
-        runtime.limit(worker, key=caller, user=user, device=serial)
+        caller = _admit(request, worker, runtime, ApiScope.WITHDRAW, user=user, device=serial)
         decision = worker.policies.withdraw(
             user, serial, data["amount_cents"], day, caller=caller
         )
