@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from host_bridge.errors import BridgeError
 from host_bridge.passwords import ScryptParams
@@ -69,12 +69,9 @@ class BridgeConfig:
     def load(cls, home: Path) -> BridgeConfig:
         """Defaults, overridden by `home/bridge.toml` if it exists. Bad files: `BridgeError`."""
         path = home / CONFIG_FILE_NAME
-        try:
-            values = read_toml(path)
-        except FileNotFoundError:
+        values = read_settings(path)
+        if values is None:
             return cls()
-        except TomlError as exc:
-            raise BridgeError(str(exc)) from None
         known = {f.name: f.type for f in fields(cls)}
         unknown = set(values) - set(known)
         if unknown:
@@ -92,3 +89,13 @@ class BridgeConfig:
             return cls(**values)
         except (ValueError, TypeError) as exc:
             raise BridgeError(f"{path}: {exc}") from None
+
+
+def read_settings(path: Path) -> dict[str, Any] | None:
+    """The settings file `path` (None if there is none); `BridgeError` if it is malformed."""
+    try:
+        return read_toml(path)
+    except FileNotFoundError:
+        return None
+    except TomlError as exc:
+        raise BridgeError(str(exc)) from None

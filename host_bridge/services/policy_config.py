@@ -9,13 +9,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
+from host_bridge.config import read_settings
 from host_bridge.errors import BridgeError
 from host_bridge.policies import sharing as sh
 from host_bridge.policies import temporary as tmp
 from host_bridge.policies.devices import KNOWN_MODELS, NO_DEVICE
 from host_bridge.policies.ordering import DEFAULT_ORDERING, OrderingConfig
 from host_bridge.policies.withdrawal import DEFAULT_LIMITS, Limit
-from slsio.toml import TomlError, read_toml
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,12 +44,9 @@ def load_policy_config(home: Path) -> PolicyConfig:
     "unlimited" for no cap. Unknown or malformed settings raise `BridgeError`.
     """
     path = home / POLICY_FILE_NAME
-    try:
-        data = read_toml(path)
-    except FileNotFoundError:
+    data = read_settings(path)
+    if data is None:
         return PolicyConfig()
-    except TomlError as exc:
-        raise BridgeError(str(exc)) from None
     try:
         return _config_from(data)
     except (ValueError, TypeError) as exc:
