@@ -15,6 +15,8 @@ from firmware_model.legacy_dsc import passcode
 from firmware_model.ocra import ocra
 from firmware_model.scc import scc_response
 from host_bridge.bridge import Bridge
+from host_bridge.http.app import ENDPOINTS
+from host_bridge.http.endpoints import Endpoint
 from host_bridge.repos.outbox import Outbox
 from tests.bridge_helpers import dscplus_response, read_image
 from tests.http_helpers import Server, new_key, prepare_home, running_server
@@ -205,3 +207,16 @@ def test_rate_limits_answer_429_with_retry_after(tmp_path: Path) -> None:
     assert [a.status_code for a in answers] == [200, 200, 200, 429]
     assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
     assert answers[-1].headers["content-type"] == "application/problem+json"
+
+
+@pytest.mark.parametrize(
+    "endpoint", [ep for ep in ENDPOINTS if ep.scope is not None], ids=lambda ep: ep.path
+)
+def test_every_own_endpoint_wants_a_key(
+    world: tuple[Server, dict[str, str]], endpoint: Endpoint
+) -> None:
+    server, _ids = world
+    path = endpoint.path.replace("{user}", "alice")
+    for content in (b"{}", b"{not json"):  # the key is checked before the body
+        answer = httpx.request(endpoint.method, f"{server.url}{path}", content=content)
+        assert answer.status_code == 401

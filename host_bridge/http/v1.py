@@ -62,13 +62,9 @@ def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: Api
     return f"key:{record.name}"
 
 
-def _admit(
-    request: Request, worker: Worker, runtime: Runtime, scope: ApiScope, **buckets: str | None
-) -> str:
-    """Key, scope, then rate limits (the key's and `buckets`'): the caller's audit name."""
-    caller = _authenticate(request, worker, runtime, scope)
-    runtime.limit(worker, key=caller, **buckets)
-    return caller
+async def _caller(request: Request, runtime: Runtime, scope: ApiScope) -> str:
+    """Key and scope, before anything of the request is looked at: the caller's audit name."""
+    return await runtime.run(lambda worker: _authenticate(request, worker, runtime, scope))
 
 
 def _name(value: str, what: str) -> str:
@@ -78,11 +74,12 @@ def _name(value: str, what: str) -> str:
 
 
 async def _password(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.VERIFY)
     data = PASSWORD.parse(await read_body(request))
     user = _name(data["user"], "user")
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _admit(request, worker, runtime, ApiScope.VERIFY, user=user)
+        runtime.limit(worker, key=caller, user=user)
         bridge = worker.bridge
         ok = bridge.check_password(user, data["password"], caller=caller)
         devices = bridge.devices(user) if ok else []
@@ -97,21 +94,23 @@ async def _password(request: Request, runtime: Runtime) -> Response:
 
 
 async def _devices(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.VERIFY)
     user = _name(request.path_params["user"], "user")
 
     def work(worker: Worker) -> list[dict[str, Any]]:
-        _admit(request, worker, runtime, ApiScope.VERIFY, user=user)
+        runtime.limit(worker, key=caller, user=user)
         return [d.to_json() for d in worker.bridge.devices(user)]
 
     return JSONResponse({"devices": await runtime.run(work)})
 
 
 async def _challenge(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.VERIFY)
     data = CHALLENGE.parse(await read_body(request))
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
-        _admit(request, worker, runtime, ApiScope.VERIFY, device=serial)
+        runtime.limit(worker, key=caller, device=serial)
         challenge = worker.bridge.issue_challenge(serial, voice=data.get("voice", False))
         return {**challenge.to_json(), "message": challenge.message}
 
@@ -119,11 +118,12 @@ async def _challenge(request: Request, runtime: Runtime) -> Response:
 
 
 async def _verify(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.VERIFY)
     data = VERIFY.parse(await read_body(request))
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _admit(request, worker, runtime, ApiScope.VERIFY, device=serial)
+        runtime.limit(worker, key=caller, device=serial)
         verdict = worker.bridge.verify(
             serial, data["challenge_id"], data["response"], caller=caller
         )
@@ -134,6 +134,7 @@ async def _verify(request: Request, runtime: Runtime) -> Response:
 
 
 async def _withdraw(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.WITHDRAW)
     data = WITHDRAW.parse(await read_body(request))
     user, serial = _name(data["user"], "user"), _name(data["device"], "device")
     day: dt.date | None = None
@@ -144,7 +145,7 @@ async def _withdraw(request: Request, runtime: Runtime) -> Response:
             raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
 
     def work(worker: Worker) -> dict[str, Any]:
-        caller = _admit(request, worker, runtime, ApiScope.WITHDRAW, user=user, device=serial)
+        runtime.limit(worker, key=caller, user=user, device=serial)
         decision = worker.policies.withdraw(
             user, serial, data["amount_cents"], day, caller=caller
         )
