@@ -123,7 +123,9 @@ async def _check(request: Request, runtime: Runtime) -> Response:
             if started is None:
                 return _answer(False, "REJECT", {"message": WRONG_PIN})
             return _challenge(started)
-        runtime.limit(worker, address=address, device=params.get("serial"))
+        runtime.limit(
+            worker, address=address, user=params.get("user"), device=params.get("serial")
+        )
         answered = transactions.answer(
             params["transaction_id"], params["pass"], serial=params.get("serial"),
             user=params.get("user"), caller=caller,

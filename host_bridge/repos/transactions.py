@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy import insert, select
 
 from host_bridge.db.engine import Tx
+from host_bridge.db.schema import challenges
 from host_bridge.db.schema import validate_transactions as vt
 
 
@@ -20,12 +21,16 @@ def add(
     ])
 
 
-def members(tx: Tx, transaction_id: str, now: float) -> tuple[str, list[tuple[str, str]]] | None:
-    """The user and (serial, challenge id) pairs of an unexpired transaction, or None."""
+def members(
+    tx: Tx, transaction_id: str, now: float
+) -> tuple[str, list[tuple[str, str, str]]] | None:
+    """The user and (serial, challenge id, challenge kind) of each challenge of an unexpired
+    transaction, or None."""
     rows = tx.conn.execute(
-        select(vt.c.user, vt.c.serial, vt.c.challenge_id)
+        select(vt.c.user, vt.c.serial, vt.c.challenge_id, challenges.c.kind)
+        .join(challenges, challenges.c.id == vt.c.challenge_id)
         .where(vt.c.id == transaction_id, vt.c.expires > now).order_by(vt.c.serial)
     ).all()
     if not rows:
         return None
-    return str(rows[0][0]), [(str(row[1]), str(row[2])) for row in rows]
+    return str(rows[0][0]), [(str(row[1]), str(row[2]), str(row[3])) for row in rows]
