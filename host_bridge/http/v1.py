@@ -67,6 +67,14 @@ async def _caller(request: Request, runtime: Runtime, scope: ApiScope) -> str:
     return await runtime.run(lambda worker: _authenticate(request, worker, runtime, scope))
 
 
+async def _admitted(
+    request: Request, runtime: Runtime, scope: ApiScope, body: Body
+) -> tuple[str, dict[str, Any]]:
+    """The caller (key checked first), then the request's checked body."""
+    caller = await _caller(request, runtime, scope)
+    return caller, body.parse(await read_body(request))
+
+
 def _name(value: str, what: str) -> str:
     if not 1 <= len(value) <= 64 or not set(value) <= NAME_CHARS:
         raise Problem(422, "Bad field", f"{what} must be 1-64 letters, digits or '._-@'")
@@ -74,8 +82,7 @@ def _name(value: str, what: str) -> str:
 
 
 async def _password(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.VERIFY)
-    data = PASSWORD.parse(await read_body(request))
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, PASSWORD)
     user = _name(data["user"], "user")
 
     def work(worker: Worker) -> dict[str, Any]:
@@ -105,8 +112,7 @@ async def _devices(request: Request, runtime: Runtime) -> Response:
 
 
 async def _challenge(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.VERIFY)
-    data = CHALLENGE.parse(await read_body(request))
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, CHALLENGE)
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
@@ -118,8 +124,7 @@ async def _challenge(request: Request, runtime: Runtime) -> Response:
 
 
 async def _verify(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.VERIFY)
-    data = VERIFY.parse(await read_body(request))
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, VERIFY)
     serial = _name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
@@ -134,8 +139,7 @@ async def _verify(request: Request, runtime: Runtime) -> Response:
 
 
 async def _withdraw(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.WITHDRAW)
-    data = WITHDRAW.parse(await read_body(request))
+    caller, data = await _admitted(request, runtime, ApiScope.WITHDRAW, WITHDRAW)
     user, serial = _name(data["user"], "user"), _name(data["device"], "device")
     day: dt.date | None = None
     if "date" in data:
