@@ -32,6 +32,7 @@ demo: venv
 lint: venv
 	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks
 	$(VENV)/bin/mypy $(PACKAGES)
+	$(VENV)/bin/lint-imports
 
 test: venv system-deps lint
 	$(PY) -m pytest -q -n 2 -p no:cacheprovider

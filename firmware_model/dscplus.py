@@ -8,8 +8,8 @@ read as the last one seen). Each call returns a `Reaction`: the display text (at
 characters, "" when off), `persist` (durable state changed: save `to_image()` before showing the
 display) and a few event names worth announcing.
 
-States (`State`) and what the keys do in each (the full table is `_TABLE`, built from `_RULES`;
-a key with no rule is ignored — it still costs a battery press):
+States (`State`) and what the keys do in each (the whole truth is `TRANSITIONS`: every state a
+handler may move to; a key with no rule is ignored — it still costs a battery press):
 
     OFF          POWER → power on (→ `BATT LOW` notice if the battery is low) → the home screen:
                  PIN (soft mode, or device mode with a PIN), LOCKED (locked card), NEW_PIN (device
@@ -79,6 +79,7 @@ from firmware_model.events import (
     Unlocked,
     UnlockFailed,
 )
+from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.image import DeviceImage, JsonValue
 from firmware_model.models import pin_rule_of, random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
@@ -92,6 +93,7 @@ __all__ = [
     "PIN_RULE",
     "PLATINUM_SUITE",
     "SOFT_SUITE",
+    "TRANSITIONS",
     "UNLOCK_SUITE",
     "DscPlus",
     "DscPlusConfig",
@@ -795,34 +797,51 @@ class DscPlus(Device):
         return _TABLE[self._state][button](self, button, now)
 
 
-# The transition table: (state, key kind) → handler. Kinds: POWER, DIGIT, OK, BACK. Anything
-# not listed is ignored. `_TABLE` expands it to state → button → handler for one dict lookup.
-_D = "DIGIT"
-_RULES: Final[dict[tuple[State, str], _Handler]] = {
-    (State.OFF, "POWER"): DscPlus._on,
-    (State.NOTICE, _D): DscPlus._notice_digit,
-    (State.NOTICE, "OK"): DscPlus._notice_dismiss,
-    (State.NOTICE, "BACK"): DscPlus._notice_dismiss,
-    (State.PIN, _D): DscPlus._masked_digit,
-    (State.PIN, "BACK"): DscPlus._masked_back,
-    (State.PIN, "OK"): DscPlus._pin_ok,
-    (State.CHALLENGE, _D): DscPlus._open_digit,
-    (State.CHALLENGE, "BACK"): DscPlus._open_back,
-    (State.CHALLENGE, "OK"): DscPlus._challenge_ok,
-    (State.LOCKED, "OK"): DscPlus._locked_ok,
-    (State.LOCK_NUMBER, "OK"): DscPlus._lock_number_ok,
-    (State.LOCK_NUMBER, "BACK"): DscPlus._lock_number_back,
-    (State.UNLOCK, _D): DscPlus._open_digit,
-    (State.UNLOCK, "BACK"): DscPlus._open_back,
-    (State.UNLOCK, "OK"): DscPlus._unlock_ok,
-    (State.NEW_PIN, _D): DscPlus._masked_digit,
-    (State.NEW_PIN, "BACK"): DscPlus._masked_back,
-    (State.NEW_PIN, "OK"): DscPlus._new_pin_ok,
-    (State.CONFIRM_PIN, _D): DscPlus._masked_digit,
-    (State.CONFIRM_PIN, "BACK"): DscPlus._masked_back,
-    (State.CONFIRM_PIN, "OK"): DscPlus._confirm_pin_ok,
+# The transition table, the whole truth: (state, kind) → the handler and every state it may
+# leave the card in. Kinds: POWER, DIGIT, OK, BACK, and the card's own TIMEOUT (a notice ends,
+# the response or auto-off time runs out) and BATTERY (the press the battery had not left). A
+# pair not listed does nothing. `_TABLE` expands the key rows to state → button → handler, one
+# dict lookup per press.
+_S = State
+_HOME: Final = frozenset({_S.PIN, _S.LOCKED, _S.NEW_PIN})  # `_home()`
+_AFTER_NOTICE: Final = _HOME | {_S.CHALLENGE}  # every `_notice(…, then)`
+_POWERED: Final = frozenset(State) - {_S.OFF, _S.DEAD}
+
+
+def _rule(handler: _Handler | None, *targets: State) -> Rule[State, _Handler]:
+    return Rule(frozenset(targets), handler)
+
+
+TRANSITIONS: Final[Mapping[tuple[State, str], Rule[State, _Handler]]] = {
+    (_S.OFF, "POWER"): _rule(DscPlus._on, *_HOME, _S.NOTICE),
+    (_S.NOTICE, DIGIT): _rule(DscPlus._notice_digit, *_AFTER_NOTICE),
+    (_S.NOTICE, "OK"): _rule(DscPlus._notice_dismiss, *_AFTER_NOTICE),
+    (_S.NOTICE, "BACK"): _rule(DscPlus._notice_dismiss, *_AFTER_NOTICE),
+    (_S.PIN, DIGIT): _rule(DscPlus._masked_digit, _S.PIN),
+    (_S.PIN, "BACK"): _rule(DscPlus._masked_back, _S.PIN),
+    (_S.PIN, "OK"): _rule(DscPlus._pin_ok, _S.PIN, _S.CHALLENGE, _S.NOTICE, _S.LOCKED),
+    (_S.CHALLENGE, DIGIT): _rule(DscPlus._open_digit, _S.CHALLENGE),
+    (_S.CHALLENGE, "BACK"): _rule(DscPlus._open_back, _S.CHALLENGE),
+    (_S.CHALLENGE, "OK"): _rule(DscPlus._challenge_ok, _S.CHALLENGE, _S.RESPONSE, _S.NEW_PIN),
+    (_S.LOCKED, "OK"): _rule(DscPlus._locked_ok, _S.NOTICE, _S.LOCK_NUMBER),
+    (_S.LOCK_NUMBER, "OK"): _rule(DscPlus._lock_number_ok, _S.UNLOCK),
+    (_S.LOCK_NUMBER, "BACK"): _rule(DscPlus._lock_number_back, _S.LOCKED),
+    (_S.UNLOCK, DIGIT): _rule(DscPlus._open_digit, _S.UNLOCK),
+    (_S.UNLOCK, "BACK"): _rule(DscPlus._open_back, _S.UNLOCK),
+    (_S.UNLOCK, "OK"): _rule(DscPlus._unlock_ok, _S.UNLOCK, _S.NEW_PIN, _S.NOTICE),
+    (_S.NEW_PIN, DIGIT): _rule(DscPlus._masked_digit, _S.NEW_PIN),
+    (_S.NEW_PIN, "BACK"): _rule(DscPlus._masked_back, _S.NEW_PIN, _S.CHALLENGE),
+    (_S.NEW_PIN, "OK"): _rule(DscPlus._new_pin_ok, _S.NEW_PIN, _S.CONFIRM_PIN),
+    (_S.CONFIRM_PIN, DIGIT): _rule(DscPlus._masked_digit, _S.CONFIRM_PIN),
+    (_S.CONFIRM_PIN, "BACK"): _rule(DscPlus._masked_back, _S.CONFIRM_PIN, _S.NEW_PIN),
+    (_S.CONFIRM_PIN, "OK"): _rule(DscPlus._confirm_pin_ok, _S.CONFIRM_PIN, _S.NEW_PIN, _S.NOTICE),
+    # In every powered state POWER turns the card off, and so does time (a notice first ends).
+    **{(state, "POWER"): _rule(DscPlus._off, _S.OFF) for state in _POWERED},
+    **{(state, TIMEOUT): _rule(None, _S.OFF) for state in _POWERED - {_S.NOTICE}},
+    (_S.NOTICE, TIMEOUT): _rule(None, *_AFTER_NOTICE, _S.OFF),
+    # A press the battery has no budget for: the card dies, whatever it showed.
+    **{(state, "BATTERY"): _rule(None, _S.DEAD) for state in _POWERED | {_S.OFF}},
 }
-_POWERED: Final = frozenset(State) - {State.OFF, State.DEAD}
 
 
 def _build_table() -> dict[State, dict[str, _Handler]]:
@@ -830,10 +849,9 @@ def _build_table() -> dict[State, dict[str, _Handler]]:
     for state in State:
         row: dict[str, _Handler] = {}
         for button in CARD_BUTTONS:
-            kind = _D if button in DIGITS else button
-            powered_off = kind == "POWER" and state in _POWERED
-            default: _Handler = DscPlus._off if powered_off else DscPlus._ignore
-            row[button] = _RULES.get((state, kind), default)
+            rule = TRANSITIONS.get((state, kind_of(button)))
+            handler = None if rule is None else rule.handler
+            row[button] = DscPlus._ignore if handler is None else handler
         table[state] = row
     return table
 

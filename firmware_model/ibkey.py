@@ -34,27 +34,38 @@ Each SMS token (activation, added user, recovery) allows `token_retries` wrong t
 void. Counters only fall on success: a right PIN resets `pin_failures`, a recovery resets both.
 
 The buttons drive the manual screens (digits only; a PIN with letters or specials needs the API
-or the TUI):
+or the TUI). The whole truth about the screens is `SCREEN_TRANSITIONS`: for each (screen, kind)
+the handler and every screen it may lead to — kinds are the buttons (`DIGIT` for 0-9), `TIMEOUT`
+(a push expires) and the API calls (`activate`, `respond`, `push`, …), which move the screen
+too; a pair not listed does nothing. `PHASE_TRANSITIONS` is the same for the durable phase: an
+API call not listed for the phase is refused (`ValueError`). A reading guide:
 
     screen       event                         next         display (one line, <= 32 chars)
-    CLOSED       POWER                         (opened)     the screen the phase calls for
-    (opened)     phase AWAITING_ACTIVATION     NOTICE       "Activate IB Key first"
-    (opened)     phase NEEDS_RECOVERY          NOTICE       "Recover IB Key first"
-    (opened)     PIN locked                    NOTICE       "PIN locked: recover IB Key"
-    (opened)     push pending                  PUSH         "Login request for alice"
-    (opened)     otherwise                     CHALLENGE    "alice challenge: _"
+    CLOSED       POWER                         (home)       the screen the phase calls for:
+    (home)       phase AWAITING_ACTIVATION     NOTICE       "Activate IB Key first"
+    (home)       phase NEEDS_RECOVERY          NOTICE       "Recover IB Key first"
+    (home)       PIN locked                    NOTICE       "PIN locked: recover IB Key"
+    (home)       push pending                  PUSH         "Login request for alice"
+    (home)       otherwise                     CHALLENGE    "alice challenge: _"
     CHALLENGE    digit (<= 6) / BACK           CHALLENGE    "alice challenge: 1234"
     CHALLENGE    NEXT                          CHALLENGE    next user, challenge cleared
     CHALLENGE    OK with 6 digits              PIN          "alice PIN: ****"
     PIN          digit (<= 6) / BACK           PIN          one '*' per digit
     PIN          OK (4-6 digits) right         RESPONSE     "Response: 12345678"   persist
     PIN          OK wrong                      WRONG_PIN    "Wrong PIN, 4 tries left" persist
+                 (the last try, or locked)     NOTICE       "PIN locked: recover IB Key"
     PIN          BIOMETRIC                     RESPONSE     (when biometrics are enabled)
     PUSH         BIOMETRIC                     DONE         "Approved"             persist
     PUSH         APPROVE                       PUSH_PIN     "PIN to approve: "
-    PUSH_PIN     digits, OK / BIOMETRIC        DONE         "Approved" (or WRONG_PIN)
+    PUSH         NEXT                          CHALLENGE    the push stays pending (the manual
+                                                            path: the login screen's "Click here
+                                                            if you do not receive the notification")
+    PUSH_PIN     digits, OK / BIOMETRIC        DONE         "Approved" (or WRONG_PIN / NOTICE)
     PUSH/PUSH_PIN DENY                         DONE         "Denied"
-    RESPONSE, DONE, WRONG_PIN, NOTICE: OK / BACK → CHALLENGE (or the screen the phase calls for)
+    PUSH/PUSH_PIN TIMEOUT (push expires)       (home)
+    WRONG_PIN    OK / BACK                     PIN or PUSH_PIN, where the PIN was asked
+                                               (home) when the PIN is now locked
+    RESPONSE, DONE, NOTICE: OK / BACK → (home)
     any open     POWER                         CLOSED       ""
     CLOSED       any other key                 CLOSED       "" (nothing happens)
 
@@ -70,7 +81,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Final
 
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
@@ -88,6 +99,7 @@ from firmware_model.events import (
     ResponseComputed,
     UserAdded,
 )
+from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.image import DeviceImage, JsonValue
 from firmware_model.models import pin_rule_of
 from firmware_model.ocra import OcraCalculator
@@ -99,7 +111,6 @@ PIN_RULE = pin_rule_of("ibkey")
 PIN_MIN, PIN_MAX = PIN_RULE.min_length, PIN_RULE.max_length
 MAX_USERS = 16
 MAX_PENDING = 16
-MAX_SCREEN = 32
 PIN_HASH_BYTES = 20  # SHA-1
 PIN_LABEL = "ibkey-pin"
 TOKEN_LABEL = "ibkey-token"  # noqa: S105 - a hash label, not a password
@@ -155,50 +166,6 @@ class Screen(enum.Enum):
     PUSH = "push"
     PUSH_PIN = "push_pin"
     DONE = "done"
-
-
-# Durable phase changes: (phase, event) → phase. Anything else is refused with ValueError.
-PHASE_TRANSITIONS: dict[tuple[Phase, str], Phase] = {
-    (Phase.AWAITING_ACTIVATION, "activate"): Phase.ACTIVE,
-    (Phase.ACTIVE, "offer_user"): Phase.ACTIVE,
-    (Phase.ACTIVE, "add_user"): Phase.ACTIVE,
-    (Phase.ACTIVE, "respond"): Phase.ACTIVE,
-    (Phase.ACTIVE, "push"): Phase.ACTIVE,
-    (Phase.ACTIVE, "reinstall"): Phase.NEEDS_RECOVERY,
-    (Phase.ACTIVE, "begin_recovery"): Phase.ACTIVE,  # a locked PIN is recovered in place
-    (Phase.ACTIVE, "recover"): Phase.ACTIVE,
-    (Phase.NEEDS_RECOVERY, "reinstall"): Phase.NEEDS_RECOVERY,
-    (Phase.NEEDS_RECOVERY, "begin_recovery"): Phase.NEEDS_RECOVERY,
-    (Phase.NEEDS_RECOVERY, "recover"): Phase.ACTIVE,
-}
-
-# Button-driven screen changes: (screen, button class) → screen. Buttons are classed as DIGIT,
-# POWER, OK, BACK, APPROVE, DENY, BIOMETRIC, NEXT. Missing pairs: the press is ignored. Where the
-# outcome depends on a check (a PIN, a full challenge) the handler picks among the targets.
-SCREEN_TRANSITIONS: dict[tuple[Screen, str], Screen] = {
-    **{(screen, "POWER"): Screen.CLOSED for screen in Screen if screen is not Screen.CLOSED},
-    (Screen.CHALLENGE, "DIGIT"): Screen.CHALLENGE,
-    (Screen.CHALLENGE, "BACK"): Screen.CHALLENGE,
-    (Screen.CHALLENGE, "NEXT"): Screen.CHALLENGE,
-    (Screen.CHALLENGE, "OK"): Screen.PIN,
-    (Screen.PIN, "DIGIT"): Screen.PIN,
-    (Screen.PIN, "BACK"): Screen.PIN,
-    (Screen.PIN, "OK"): Screen.RESPONSE,  # or WRONG_PIN / NOTICE
-    (Screen.PIN, "BIOMETRIC"): Screen.RESPONSE,
-    (Screen.PUSH, "APPROVE"): Screen.PUSH_PIN,
-    (Screen.PUSH, "BIOMETRIC"): Screen.DONE,
-    (Screen.PUSH, "DENY"): Screen.DONE,
-    (Screen.PUSH_PIN, "DIGIT"): Screen.PUSH_PIN,
-    (Screen.PUSH_PIN, "BACK"): Screen.PUSH_PIN,
-    (Screen.PUSH_PIN, "OK"): Screen.DONE,  # or WRONG_PIN / NOTICE
-    (Screen.PUSH_PIN, "BIOMETRIC"): Screen.DONE,
-    (Screen.PUSH_PIN, "DENY"): Screen.DONE,
-    **{
-        (screen, button): Screen.CHALLENGE  # or what the phase calls for
-        for screen in (Screen.RESPONSE, Screen.DONE, Screen.WRONG_PIN, Screen.NOTICE)
-        for button in ("OK", "BACK")
-    },
-}
 
 
 def check_pin_rules(pin: str) -> str:
@@ -650,7 +617,7 @@ class IbKey(Device):
         self._pin = SaltedHash.make(PIN_LABEL, new_pin, self._entropy)
         self._pin_sha1 = pin_sha1(new_pin)
         self._users.append(self._new_user(pending))
-        self._phase = PHASE_TRANSITIONS[(Phase.AWAITING_ACTIVATION, "activate")]
+        self._phase = Phase.ACTIVE
         self._selected = 0
         self._message = "IB Key activated"
         self._screen = Screen.NOTICE
@@ -752,7 +719,7 @@ class IbKey(Device):
     def reinstall(self) -> Reaction:
         """Delete and reinstall the app: only what recovery needs survives."""
         self._require("reinstall")
-        self._phase = PHASE_TRANSITIONS[(self._phase, "reinstall")]
+        self._phase = Phase.NEEDS_RECOVERY
         self._push = None
         self._selected = 0
         self._typed = self._challenge = self._message = ""
@@ -797,7 +764,7 @@ class IbKey(Device):
             left = self._recovery_retries - self._recovery_failures
             text = f"Recovery failed, {left} left" if left else "Recovery locked: activate again"
             return self._show_notice(text, persist=True)
-        self._phase = PHASE_TRANSITIONS[(self._phase, "recover")]
+        self._phase = Phase.ACTIVE
         self._recovery_failures = 0
         self._pin_failures = 0
         self._recovery_token = None
@@ -809,23 +776,10 @@ class IbKey(Device):
     def press(self, button: str, now: float) -> Reaction:
         self.check_button(button)
         reaction = self.advance(now)
-        kind = "DIGIT" if button in DIGITS else button
-        target = SCREEN_TRANSITIONS.get((self._screen, kind))
-        if self._screen is Screen.CLOSED:
-            if button != "POWER":
-                return reaction
-            self._open()
-            return reaction.then(Reaction(self.display))
-        if target is None:
+        rule = SCREEN_TRANSITIONS.get((self._screen, kind_of(button)))
+        if rule is None or rule.handler is None:
             return reaction
-        handler = self._HANDLERS.get((self._screen, kind))
-        if handler is not None:
-            return reaction.then(handler(self, button))
-        if target is Screen.CLOSED:
-            self._close()
-        elif target is Screen.CHALLENGE and self._screen is not Screen.CHALLENGE:
-            self._open()  # back to what the phase calls for
-        return reaction.then(Reaction(self.display))
+        return reaction.then(rule.handler(self, button))
 
     def advance(self, now: float) -> Reaction:
         self._clock(now)
@@ -859,6 +813,15 @@ class IbKey(Device):
     def _close(self) -> None:
         self._typed = self._challenge = self._message = ""
         self._screen = Screen.CLOSED
+
+    def _on_open(self, button: str) -> Reaction:
+        """POWER on a closed app, or OK/BACK on a result: the screen the phase calls for."""
+        self._open()
+        return Reaction(self.display)
+
+    def _on_close(self, button: str) -> Reaction:
+        self._close()
+        return Reaction(self.display)
 
     def _on_challenge_digit(self, button: str) -> Reaction:
         if len(self._typed) < CHALLENGE_DIGITS:
@@ -902,6 +865,11 @@ class IbKey(Device):
         user = self._users[self._selected]
         return self.respond(user.username, secret, self._challenge, self._now)
 
+    def _on_push_later(self, button: str) -> Reaction:
+        self._typed = self._challenge = ""
+        self._screen = Screen.CHALLENGE
+        return Reaction(self.display)
+
     def _on_push_approve(self, button: str) -> Reaction:
         self._typed = ""
         self._screen = Screen.PUSH_PIN
@@ -933,8 +901,6 @@ class IbKey(Device):
             self._open()
         self._typed = ""
         return Reaction(self.display)
-
-    _HANDLERS: ClassVar[dict[tuple[Screen, str], Callable[[IbKey, str], Reaction]]]
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -1069,23 +1035,88 @@ def _hex_or_none(value: JsonValue, size: int | None, name: str) -> bytes | None:
     return data
 
 
-IbKey._HANDLERS = {
-    (Screen.CHALLENGE, "DIGIT"): IbKey._on_challenge_digit,
-    (Screen.CHALLENGE, "BACK"): IbKey._on_back,
-    (Screen.CHALLENGE, "NEXT"): IbKey._on_next,
-    (Screen.CHALLENGE, "OK"): IbKey._on_challenge_ok,
-    (Screen.PIN, "DIGIT"): IbKey._on_pin_digit,
-    (Screen.PIN, "BACK"): IbKey._on_back,
-    (Screen.PIN, "OK"): IbKey._on_pin_ok,
-    (Screen.PIN, "BIOMETRIC"): IbKey._on_pin_biometric,
-    (Screen.PUSH, "APPROVE"): IbKey._on_push_approve,
-    (Screen.PUSH, "BIOMETRIC"): IbKey._on_push_biometric,
-    (Screen.PUSH, "DENY"): IbKey._on_deny,
-    (Screen.PUSH_PIN, "DIGIT"): IbKey._on_pin_digit,
-    (Screen.PUSH_PIN, "BACK"): IbKey._on_back,
-    (Screen.PUSH_PIN, "OK"): IbKey._on_push_pin_ok,
-    (Screen.PUSH_PIN, "BIOMETRIC"): IbKey._on_push_biometric,
-    (Screen.PUSH_PIN, "DENY"): IbKey._on_deny,
-    (Screen.WRONG_PIN, "OK"): IbKey._on_wrong_pin_back,
-    (Screen.WRONG_PIN, "BACK"): IbKey._on_wrong_pin_back,
+_Handler = Callable[[IbKey, str], Reaction]
+_S = Screen
+_OPEN: Final = frozenset(Screen) - {_S.CLOSED}
+_HOME: Final = frozenset({_S.NOTICE, _S.PUSH, _S.CHALLENGE})  # `_open()`
+_REFUSED: Final = frozenset({_S.WRONG_PIN, _S.NOTICE})  # `_unlock()`: a wrong or locked PIN
+
+
+def _rule(handler: _Handler | None, *targets: Screen) -> Rule[Screen, _Handler]:
+    return Rule(frozenset(targets), handler)
+
+
+def _rule_phase(*targets: Phase) -> Rule[Phase, _Handler]:
+    return Rule(frozenset(targets))
+
+
+_K = IbKey
+SCREEN_TRANSITIONS: Final[Mapping[tuple[Screen, str], Rule[Screen, _Handler]]] = {
+    (_S.CLOSED, "POWER"): _rule(_K._on_open, *_HOME),
+    **{(screen, "POWER"): _rule(_K._on_close, _S.CLOSED) for screen in _OPEN},
+    (_S.CHALLENGE, DIGIT): _rule(_K._on_challenge_digit, _S.CHALLENGE),
+    (_S.CHALLENGE, "BACK"): _rule(_K._on_back, _S.CHALLENGE),
+    (_S.CHALLENGE, "NEXT"): _rule(_K._on_next, _S.CHALLENGE),
+    (_S.CHALLENGE, "OK"): _rule(_K._on_challenge_ok, _S.CHALLENGE, _S.PIN),
+    (_S.PIN, DIGIT): _rule(_K._on_pin_digit, _S.PIN),
+    (_S.PIN, "BACK"): _rule(_K._on_back, _S.PIN),
+    (_S.PIN, "OK"): _rule(_K._on_pin_ok, _S.PIN, _S.RESPONSE, *_REFUSED),
+    (_S.PIN, "BIOMETRIC"): _rule(_K._on_pin_biometric, _S.PIN, _S.RESPONSE, _S.NOTICE),
+    (_S.PUSH, "APPROVE"): _rule(_K._on_push_approve, _S.PUSH_PIN),
+    (_S.PUSH, "BIOMETRIC"): _rule(_K._on_push_biometric, _S.PUSH, _S.DONE, _S.NOTICE),
+    (_S.PUSH, "DENY"): _rule(_K._on_deny, _S.DONE),
+    (_S.PUSH, "NEXT"): _rule(_K._on_push_later, _S.CHALLENGE),
+    (_S.PUSH_PIN, DIGIT): _rule(_K._on_pin_digit, _S.PUSH_PIN),
+    (_S.PUSH_PIN, "BACK"): _rule(_K._on_back, _S.PUSH_PIN),
+    (_S.PUSH_PIN, "OK"): _rule(_K._on_push_pin_ok, _S.PUSH_PIN, _S.DONE, *_REFUSED),
+    (_S.PUSH_PIN, "BIOMETRIC"): _rule(_K._on_push_biometric, _S.PUSH_PIN, _S.DONE, _S.NOTICE),
+    (_S.PUSH_PIN, "DENY"): _rule(_K._on_deny, _S.DONE),
+    # Back to where the PIN was asked, or home when the PIN is now locked.
+    **{
+        (_S.WRONG_PIN, kind): _rule(_K._on_wrong_pin_back, _S.PIN, _S.PUSH_PIN, *_HOME)
+        for kind in ("OK", "BACK")
+    },
+    **{
+        (screen, kind): _rule(_K._on_open, *_HOME)
+        for screen in (_S.RESPONSE, _S.DONE, _S.NOTICE)
+        for kind in ("OK", "BACK")
+    },
+    # The app's own clock: a push that expires takes its screens home (no push left).
+    **{
+        (screen, TIMEOUT): _rule(None, _S.NOTICE, _S.CHALLENGE)
+        for screen in (_S.PUSH, _S.PUSH_PIN)
+    },
+    # The API calls, from any screen (closed too: a push or a result opens the app).
+    **{
+        (screen, call): _rule(None, *targets)
+        for screen in Screen
+        for call, targets in (
+            ("activate", {_S.NOTICE}),
+            ("add_user", _REFUSED),
+            ("respond", {_S.RESPONSE, *_REFUSED}),
+            ("push", {_S.PUSH}),
+            ("approve", {_S.DONE, *_REFUSED}),
+            ("deny", {_S.DONE, _S.NOTICE}),
+            ("reinstall", {_S.CLOSED}),
+            ("recover", {_S.NOTICE}),
+        )
+    },
 }
+"""(screen, kind) → the handler and every screen it may lead to (see the module docstring)."""
+
+_P = Phase
+PHASE_TRANSITIONS: Final[Mapping[tuple[Phase, str], Rule[Phase, _Handler]]] = {
+    # A wrong activation token leaves the app waiting.
+    (_P.AWAITING_ACTIVATION, "activate"): _rule_phase(_P.ACTIVE, _P.AWAITING_ACTIVATION),
+    **{
+        (_P.ACTIVE, call): _rule_phase(_P.ACTIVE)
+        for call in ("offer_user", "add_user", "respond", "push", "begin_recovery", "recover")
+    },
+    (_P.ACTIVE, "reinstall"): _rule_phase(_P.NEEDS_RECOVERY),
+    (_P.NEEDS_RECOVERY, "reinstall"): _rule_phase(_P.NEEDS_RECOVERY),
+    (_P.NEEDS_RECOVERY, "begin_recovery"): _rule_phase(_P.NEEDS_RECOVERY),
+    # A failed recovery leaves it waiting for the next try.
+    (_P.NEEDS_RECOVERY, "recover"): _rule_phase(_P.ACTIVE, _P.NEEDS_RECOVERY),
+}
+"""(phase, API call) → every phase the call may leave the app in; a call not listed is refused.
+Buttons never change the phase. A locked PIN is recovered in place (ACTIVE stays ACTIVE)."""

@@ -16,32 +16,35 @@ step from the Unix epoch and 6 digits. It is computed once when OK is pressed an
 display for `show_seconds` (15 s by default); then the card turns itself off. Valid "about 30 s"
 is the host's business: it accepts the current step and a window around it.
 
-    state   event            next    display
-    OFF     POWER            PIN     "[ ]"                 (or LOCKED when locked)
+The whole truth about the states is `TRANSITIONS`: for each (state, kind of key) the handler and
+every state it may move to; a pair not listed does nothing (off, every key but POWER does
+nothing; SHOW and LOCKED ignore every key but POWER):
+
+    OFF     POWER            PIN     "[ ]"                 (LOCKED "LOCKED" when locked)
     PIN     digit            PIN     "[--3]" (at most 4 digits; a 5th is ignored)
     PIN     C / BACK         PIN     "[ ]"
-    PIN     OK, right PIN    SHOW    "123456"              persist (counter back to 0)
-    PIN     OK, wrong PIN    FAIL    "FAIL n"              persist (counter + 1)
-    PIN     OK, last retry   LOCKED  "LOCKED"              persist
+    PIN     OK               PIN     fewer than 4 digits: nothing happens
+                             SHOW    right PIN: "123456"   persist (counter back to 0)
+                             FAIL    wrong PIN: "FAIL n"   persist (counter + 1)
+                             LOCKED  the last retry: "LOCKED"  persist
     FAIL    digit            PIN     starts a new PIN with that digit
     FAIL    C / BACK / OK    PIN     "[ ]"
-    SHOW    (any key)        SHOW    unchanged (the passcode stays until it times out)
     on      POWER            OFF     ""
-    on      time out         OFF     "" (SHOW after show_seconds, others after auto_off_seconds
+    on      TIMEOUT          OFF     "" (SHOW after show_seconds, others after auto_off_seconds
                                         without a key press)
-    OFF     anything else    OFF     "" (keys do nothing while off)
 """
 
 from __future__ import annotations
 
 import enum
 import math
-from collections.abc import Mapping
-from typing import ClassVar
+from collections.abc import Callable, Mapping
+from typing import ClassVar, Final
 
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
 from firmware_model.events import PinAccepted, PinLocked, PinRejected, PowerOff
+from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, JsonValue
 from firmware_model.models import pin_rule_of
@@ -88,24 +91,6 @@ class DscState(enum.Enum):
     FAIL = "fail"
     SHOW = "show"
     LOCKED = "locked"
-
-
-# (state, event) → next state. Events: POWER, DIGIT, CLEAR, OK_SHORT, OK_RIGHT, OK_WRONG,
-# OK_LOCK, TIMEOUT. A pair that is missing means "nothing happens".
-DSC_TRANSITIONS: dict[tuple[DscState, str], DscState] = {
-    (DscState.OFF, "POWER"): DscState.PIN,
-    (DscState.OFF, "POWER_LOCKED"): DscState.LOCKED,
-    (DscState.PIN, "DIGIT"): DscState.PIN,
-    (DscState.PIN, "CLEAR"): DscState.PIN,
-    (DscState.PIN, "OK_RIGHT"): DscState.SHOW,
-    (DscState.PIN, "OK_WRONG"): DscState.FAIL,
-    (DscState.PIN, "OK_LOCK"): DscState.LOCKED,
-    (DscState.FAIL, "DIGIT"): DscState.PIN,
-    (DscState.FAIL, "CLEAR"): DscState.PIN,
-    (DscState.FAIL, "OK_SHORT"): DscState.PIN,
-    **{(state, "POWER"): DscState.OFF for state in DscState if state is not DscState.OFF},
-    **{(state, "TIMEOUT"): DscState.OFF for state in DscState if state is not DscState.OFF},
-}
 
 
 def _int_setting(values: Mapping[str, JsonValue], name: str, error: type[ValueError]) -> int:
@@ -199,30 +184,39 @@ class LegacyDsc(Device):
     def press(self, button: str, now: float) -> Reaction:
         self.check_button(button)
         reaction = self.advance(now)  # a timeout that fell due before this press comes first
-        if button in DIGITS:
-            event = "DIGIT"
-        elif button in ("C", "BACK"):
-            event = "CLEAR"
-        elif button == "POWER":
-            event = "POWER_LOCKED" if self._state is DscState.OFF and self.locked else "POWER"
-        elif self._state is DscState.PIN and len(self._typed) == PIN_LENGTH:
-            return reaction.then(self._check_pin())
-        else:
-            event = "OK_SHORT"
-        next_state = DSC_TRANSITIONS.get((self._state, event))
-        if next_state is None:
+        rule = TRANSITIONS.get((self._state, kind_of(button)))
+        if rule is None or rule.handler is None:
             return reaction
-        if event == "DIGIT" and self._state is DscState.PIN and len(self._typed) == PIN_LENGTH:
-            return reaction  # a fifth digit is ignored
-        previous = self._state
-        self._enter(next_state)
-        if event == "DIGIT" and next_state is DscState.PIN:
-            self._typed = (self._typed if previous is DscState.PIN else "") + button
-        elif event == "CLEAR":
-            self._typed = ""
-        return reaction.then(Reaction(self.display))
+        return reaction.then(rule.handler(self, button))
 
-    def _check_pin(self) -> Reaction:
+    # --- handlers: each takes the button and returns what the card did ----------------------
+
+    def _on(self, button: str) -> Reaction:
+        self._enter(DscState.LOCKED if self.locked else DscState.PIN)
+        return Reaction(self.display)
+
+    def _off(self, button: str) -> Reaction:
+        self._enter(DscState.OFF)
+        return Reaction(self.display)
+
+    def _digit(self, button: str) -> Reaction:
+        self._deadline = self._now + self._auto_off  # a key press keeps the card on
+        if len(self._typed) < PIN_LENGTH:  # a fifth digit is ignored
+            self._typed += button
+        return Reaction(self.display)
+
+    def _retry_digit(self, button: str) -> Reaction:
+        """A digit after `FAIL n` starts the next PIN with it."""
+        self._enter(DscState.PIN)
+        return self._digit(button)
+
+    def _clear(self, button: str) -> Reaction:
+        self._enter(DscState.PIN)
+        return Reaction(self.display)
+
+    def _pin_ok(self, button: str) -> Reaction:
+        if len(self._typed) < PIN_LENGTH:
+            return Reaction(self.display)
         typed, self._typed = self._typed, ""
         # Count the attempt before comparing, so a power cut during the check cannot give a
         # free guess (the caller saves this state before it shows the result).
@@ -230,12 +224,12 @@ class LegacyDsc(Device):
         if self._pin_hash.matches(typed):
             self._failures = 0
             self._shown = passcode(self._image.key, self._now)
-            self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_RIGHT")])
+            self._enter(DscState.SHOW)
             return Reaction(self.display, persist=True, events=(PinAccepted(),))
         if self._failures >= self._retries:
-            self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_LOCK")])
+            self._enter(DscState.LOCKED)
             return Reaction(self.display, persist=True, events=(PinLocked(),))
-        self._enter(DSC_TRANSITIONS[(DscState.PIN, "OK_WRONG")])
+        self._enter(DscState.FAIL)
         return Reaction(self.display, persist=True, events=(PinRejected(self._failures),))
 
     def _enter(self, state: DscState) -> None:
@@ -247,8 +241,7 @@ class LegacyDsc(Device):
         elif state is DscState.SHOW:
             self._deadline = self._now + self._show_seconds
         else:
-            if state is not DscState.PIN:
-                self._typed = ""
+            self._typed = ""
             self._deadline = self._now + self._auto_off
 
     def advance(self, now: float) -> Reaction:
@@ -256,7 +249,7 @@ class LegacyDsc(Device):
             raise ValueError("now must be a finite, non-negative number of Unix seconds")
         self._now = max(self._now, now)
         if self._state is not DscState.OFF and self._now >= self._deadline:
-            self._enter(DSC_TRANSITIONS[(self._state, "TIMEOUT")])
+            self._enter(DscState.OFF)
             return Reaction(self.display, events=(PowerOff(),))
         return Reaction(self.display)
 
@@ -302,3 +295,28 @@ class LegacyDsc(Device):
             locked=self.locked,
         )
         return status
+
+
+_Handler = Callable[[LegacyDsc, str], Reaction]
+_S = DscState
+_ON: Final = frozenset(DscState) - {_S.OFF}
+
+
+def _rule(handler: _Handler | None, *targets: DscState) -> Rule[DscState, _Handler]:
+    return Rule(frozenset(targets), handler)
+
+
+TRANSITIONS: Final[Mapping[tuple[DscState, str], Rule[DscState, _Handler]]] = {
+    (_S.OFF, "POWER"): _rule(LegacyDsc._on, _S.PIN, _S.LOCKED),
+    (_S.PIN, DIGIT): _rule(LegacyDsc._digit, _S.PIN),
+    (_S.PIN, "C"): _rule(LegacyDsc._clear, _S.PIN),
+    (_S.PIN, "BACK"): _rule(LegacyDsc._clear, _S.PIN),
+    (_S.PIN, "OK"): _rule(LegacyDsc._pin_ok, _S.PIN, _S.SHOW, _S.FAIL, _S.LOCKED),
+    (_S.FAIL, DIGIT): _rule(LegacyDsc._retry_digit, _S.PIN),
+    (_S.FAIL, "C"): _rule(LegacyDsc._clear, _S.PIN),
+    (_S.FAIL, "BACK"): _rule(LegacyDsc._clear, _S.PIN),
+    (_S.FAIL, "OK"): _rule(LegacyDsc._clear, _S.PIN),
+    **{(state, "POWER"): _rule(LegacyDsc._off, _S.OFF) for state in _ON},
+    **{(state, TIMEOUT): _rule(None, _S.OFF) for state in _ON},
+}
+"""(state, kind) → the handler and every state it may lead to; see the module docstring."""

@@ -24,17 +24,18 @@ real world beyond the `now` it is told, so it only carries the date; the host en
 A printed card has no buttons. For keypress scripts `SecurityCodeCardDevice` emulates "the person
 reading the card" (an emulation convenience, not a device feature):
 
+The whole truth about its states is `TRANSITIONS` (a pair not listed does nothing):
+
     state      event          next       display
     OFF        POWER          INDEX      "INDEX>"
     INDEX      digit          INDEX      the typed digits (at most 3; the prompt gives way to
                                          them, like a calculator card's display)
     INDEX      BACK           INDEX      one digit erased ("INDEX>" again when none is left)
-    INDEX      OK (1..224)    SHOWN      "17 A3D"          (the cell, index then code)
-    INDEX      OK (other)     ERROR      "BAD IDX"
+    INDEX      OK             SHOWN      an index 1..224: "17 A3D" (the cell, index then code)
+                              ERROR      anything else: "BAD IDX"
     SHOWN/ERROR digit         INDEX      starts a new index with that digit
     SHOWN/ERROR BACK / OK     INDEX      "INDEX>"
     any on     POWER          OFF        ""
-    OFF        anything else  OFF        ""  (nothing happens)
 
 Nothing on a card changes, so no event ever asks to persist.
 """
@@ -46,11 +47,13 @@ import enum
 import hashlib
 import hmac
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Final
 
-from firmware_model.device import CARD_BUTTONS, DIGITS, Device, Entropy, ImageSpec, Reaction
+from firmware_model.device import CARD_BUTTONS, Device, Entropy, ImageSpec, Reaction
 from firmware_model.errors import ImageError
+from firmware_model.fsm import DIGIT, Rule, kind_of
 from firmware_model.image import DeviceImage, JsonValue
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -194,24 +197,6 @@ class SccState(enum.Enum):
     ERROR = "error"  # the typed index names no cell
 
 
-# (state, event) → next state. Events: "POWER", "DIGIT", "BACK", "OK", "OK_BAD".
-SCC_TRANSITIONS: dict[tuple[SccState, str], SccState] = {
-    (SccState.OFF, "POWER"): SccState.INDEX,
-    (SccState.INDEX, "POWER"): SccState.OFF,
-    (SccState.INDEX, "DIGIT"): SccState.INDEX,
-    (SccState.INDEX, "BACK"): SccState.INDEX,
-    (SccState.INDEX, "OK"): SccState.SHOWN,
-    (SccState.INDEX, "OK_BAD"): SccState.ERROR,
-    (SccState.SHOWN, "POWER"): SccState.OFF,
-    (SccState.SHOWN, "DIGIT"): SccState.INDEX,
-    (SccState.SHOWN, "BACK"): SccState.INDEX,
-    (SccState.SHOWN, "OK"): SccState.INDEX,
-    (SccState.ERROR, "POWER"): SccState.OFF,
-    (SccState.ERROR, "DIGIT"): SccState.INDEX,
-    (SccState.ERROR, "BACK"): SccState.INDEX,
-    (SccState.ERROR, "OK"): SccState.INDEX,
-}
-
 INDEX_PROMPT = "INDEX>"
 BAD_INDEX_TEXT = "BAD IDX"
 MAX_INDEX_DIGITS = 3
@@ -293,37 +278,43 @@ class SecurityCodeCardDevice(Device):
     def press(self, button: str, now: float) -> Reaction:
         self.check_button(button)
         self._now = max(self._now, now)
-        if button in DIGITS:
-            event = "DIGIT"
-        elif button == "OK" and self._state is SccState.INDEX:
-            event = "OK" if self._typed_index() is not None else "OK_BAD"
-        else:
-            event = button
-        next_state = SCC_TRANSITIONS.get((self._state, event))
-        if next_state is None:  # off, or a key that does nothing here (a digit past 3)
-            return Reaction(self.display)
-        self._enter(next_state, event, button)
+        rule = TRANSITIONS.get((self._state, kind_of(button)))
+        if rule is not None and rule.handler is not None:
+            rule.handler(self, button)
         return Reaction(self.display)
 
-    def _enter(self, next_state: SccState, event: str, button: str) -> None:
-        if next_state is SccState.INDEX:
-            if event == "DIGIT":
-                if self._state is not SccState.INDEX:
-                    self._typed = ""
-                if len(self._typed) < MAX_INDEX_DIGITS:
-                    self._typed += button
-            elif event == "BACK" and self._state is SccState.INDEX:
-                self._typed = self._typed[:-1]
-            else:
-                self._typed = ""
-        elif next_state is SccState.SHOWN:
-            index = self._typed_index()
-            assert index is not None  # the transition table only allows OK for a valid index
-            self._shown = f"{index} {self._card.code(index)}"
-            self._typed = ""
-        else:
-            self._typed = ""
-        self._state = next_state
+    # --- handlers: each takes the button and moves the reader ---------------------------------
+
+    def _on(self, button: str) -> None:
+        self._prompt(button)
+
+    def _off(self, button: str) -> None:
+        self._typed = ""
+        self._state = SccState.OFF
+
+    def _digit(self, button: str) -> None:
+        if len(self._typed) < MAX_INDEX_DIGITS:
+            self._typed += button
+
+    def _erase(self, button: str) -> None:
+        self._typed = self._typed[:-1]
+
+    def _look_up(self, button: str) -> None:
+        index = self._typed_index()
+        self._typed = ""
+        if index is None:
+            self._state = SccState.ERROR
+            return
+        self._shown = f"{index} {self._card.code(index)}"
+        self._state = SccState.SHOWN
+
+    def _new_index(self, button: str) -> None:
+        self._prompt(button)
+        self._digit(button)
+
+    def _prompt(self, button: str) -> None:
+        self._typed = ""
+        self._state = SccState.INDEX
 
     def _typed_index(self) -> int | None:
         if not self._typed:
@@ -364,3 +355,33 @@ class SecurityCodeCardDevice(Device):
         if self._card.valid_until is not None:
             status["valid_until"] = self._card.valid_until
         return status
+
+
+_Handler = Callable[[SecurityCodeCardDevice, str], None]
+_S = SccState
+
+
+def _rule(handler: _Handler, *targets: SccState) -> Rule[SccState, _Handler]:
+    return Rule(frozenset(targets), handler)
+
+
+TRANSITIONS: Final[Mapping[tuple[SccState, str], Rule[SccState, _Handler]]] = {
+    (_S.OFF, "POWER"): _rule(SecurityCodeCardDevice._on, _S.INDEX),
+    (_S.INDEX, DIGIT): _rule(SecurityCodeCardDevice._digit, _S.INDEX),
+    (_S.INDEX, "BACK"): _rule(SecurityCodeCardDevice._erase, _S.INDEX),
+    (_S.INDEX, "OK"): _rule(SecurityCodeCardDevice._look_up, _S.SHOWN, _S.ERROR),
+    **{
+        (state, kind): _rule(handler, _S.INDEX)
+        for state in (_S.SHOWN, _S.ERROR)
+        for kind, handler in (
+            (DIGIT, SecurityCodeCardDevice._new_index),
+            ("BACK", SecurityCodeCardDevice._prompt),
+            ("OK", SecurityCodeCardDevice._prompt),
+        )
+    },
+    **{
+        (state, "POWER"): _rule(SecurityCodeCardDevice._off, _S.OFF)
+        for state in (_S.INDEX, _S.SHOWN, _S.ERROR)
+    },
+}
+"""(state, kind) → the handler and every state it may lead to; see the module docstring."""

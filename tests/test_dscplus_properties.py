@@ -1,4 +1,5 @@
-"""Properties of the DSC+ state machine under any key sequence at any times.
+"""Properties of the DSC+ state machine under any key sequence at any times; every move is one
+its transition table (`dscplus.TRANSITIONS`) allows.
 
 Random presses alone almost never type a right PIN or unlock code, so the sequences also mix in
 "macros" (the right or a wrong PIN, the right or a wrong unlock code, a new PIN chosen twice, a
@@ -15,10 +16,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from firmware_model.device import CARD_BUTTONS, ImageSpec, Reaction
-from firmware_model.dscplus import DscPlus, State, unlock_code
-from firmware_model.events import PinAccepted, PinSet, Unlocked
+from firmware_model.dscplus import TRANSITIONS, DscPlus, State, unlock_code
+from firmware_model.events import BatteryDead, PinAccepted, PinSet, Unlocked
+from firmware_model.fsm import TIMEOUT, kind_of
 from firmware_model.image import decode_image, encode_image
 from firmware_model.models import device_class
+from tests.fsm_check import after_wait, assert_move
 
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 FIRST_PIN = "2468"
@@ -41,6 +44,7 @@ macros = st.one_of(
     st.tuples(st.just("pin"), st.booleans()),
     st.tuples(st.just("unlock"), st.booleans(), st.none() | pins),
     st.tuples(st.just("new_pin"), pins),
+    st.tuples(st.just("change_pin"), pins),
     st.tuples(st.just("reload")),
 )
 actions = st.lists(st.one_of(presses, presses, presses, macros), max_size=80)
@@ -122,13 +126,19 @@ class Checker:
 
     def press(self, button: str, step: float = 0.0) -> None:
         self.now += step
-        before = self.state()
-        self.check(before, self.card.press(button, self.now), timed=False)
+        before, state = self.state(), self.card.state
+        reaction = self.card.press(button, self.now)
+        # Time first (a timer that fell due), then the key, or the battery's last press.
+        kind = "BATTERY" if BatteryDead() in reaction.events else kind_of(button)
+        assert_move(TRANSITIONS, state, after_wait(step, kind), self.card.state)
+        self.check(before, reaction, timed=False)
 
     def advance(self, step: float) -> None:
         self.now += step
-        before = self.state()
-        self.check(before, self.card.advance(self.now), timed=True)
+        before, state = self.state(), self.card.state
+        reaction = self.card.advance(self.now)
+        assert_move(TRANSITIONS, state, (TIMEOUT,), self.card.state)
+        self.check(before, reaction, timed=True)
 
     def type(self, digits: str) -> None:
         for digit in digits:
@@ -168,6 +178,11 @@ class Checker:
             if action[2] is not None:
                 self.new_pin(action[2])
         elif kind == "new_pin":
+            self.new_pin(action[1])
+        elif kind == "change_pin":  # OK on an empty challenge starts a PIN change (device mode)
+            self.run(("on",))
+            self.run(("pin", True))
+            self.press("OK")
             self.new_pin(action[1])
         else:  # a power cut: save, reload from the file bytes (the card comes back off)
             loaded = type(self.card).from_image(

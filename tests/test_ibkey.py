@@ -262,6 +262,30 @@ def test_push_approved_with_pin_buttons(entropy: Entropy) -> None:
     assert app.pending_push is None
 
 
+def test_next_on_a_push_opens_the_challenge_screen_and_keeps_the_push(entropy: Entropy) -> None:
+    app = active(entropy)
+    app.receive_push("push-1", "alice", "424242", T)
+    assert app.press("NEXT", T).display == "alice challenge: _"
+    assert app.screen is Screen.CHALLENGE and app.pending_push == "push-1"
+    reaction = app.approve(PIN, T)  # the push can still be answered
+    assert reaction.events == (PushApproved("push-1", expected(KEY, 0, "424242")),)
+
+
+def test_back_after_a_wrong_pin_returns_where_the_pin_was_asked(entropy: Entropy) -> None:
+    app = active(entropy)
+    app.press("POWER", T)
+    app.type_digits("123456", T)
+    app.press("OK", T)
+    app.type_digits("9999", T)
+    assert app.press("OK", T).display.startswith("Wrong PIN")
+    assert app.press("BACK", T).display == "alice PIN: "
+    app.receive_push("push-2", "alice", "424242", T)
+    app.press("APPROVE", T)
+    app.type_digits("9999", T)
+    assert app.press("OK", T).display.startswith("Wrong PIN")
+    assert app.press("OK", T).display == "PIN to approve: "
+
+
 def test_push_approved_by_api_with_biometric(entropy: Entropy) -> None:
     app = active(entropy)
     app.respond("alice", PIN, "000000", T)  # counter 0 used

@@ -11,10 +11,18 @@ from hypothesis import strategies as st
 from firmware_model.device import ImageSpec
 from firmware_model.errors import ImageError, UnknownButton
 from firmware_model.events import PinRejected
+from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, decode_image, encode_image
-from firmware_model.legacy_dsc import DscState, LegacyDsc, masked_pin_field, passcode
+from firmware_model.legacy_dsc import (
+    TRANSITIONS,
+    DscState,
+    LegacyDsc,
+    masked_pin_field,
+    passcode,
+)
 from firmware_model.models import load_device, new_image
+from tests.fsm_check import after_wait, assert_move
 
 Entropy = Callable[[int], bytes]
 KEY = bytes.fromhex("3132333435363738393031323334353637383930")
@@ -229,9 +237,10 @@ def test_image_with_bad_config_is_refused(entropy: Entropy) -> None:
 
 
 BUTTONS = sorted(LegacyDsc.buttons)
+# Mostly no time between presses (a person typing), sometimes past a timeout.
+delays = st.one_of(st.just(0.0), st.just(0.0), st.floats(0, 100, allow_nan=False))
 steps = st.lists(
-    st.tuples(st.sampled_from([*BUTTONS, "WAIT", "TYPE_PIN"]), st.floats(0, 100, allow_nan=False)),
-    max_size=60,
+    st.tuples(st.sampled_from([*BUTTONS, "WAIT", "TYPE_PIN", "TYPE_PIN"]), delays), max_size=60
 )
 
 
@@ -247,13 +256,23 @@ def test_any_presses_at_any_times(presses: list[tuple[str, float]], typed_pin: s
     now = float(T)
     for button, delay in presses:
         now += delay
-        before = card.pin_failures
+        before, state = card.pin_failures, card.state
         if button == "WAIT":
             reaction = card.advance(now)
+            kinds: tuple[str, ...] = (TIMEOUT,)
         elif button == "TYPE_PIN":  # a whole PIN (right or wrong) then OK, to reach deep states
-            reaction = card.type_digits(typed_pin, now).then(card.press("OK", now))
+            reaction = card.advance(now)
+            assert_move(TRANSITIONS, state, (TIMEOUT,), card.state)
+            state, kinds = card.state, ()
+            if not card.powered:
+                reaction = reaction.then(card.press("POWER", now))
+                kinds = ("POWER",)
+            reaction = reaction.then(card.type_digits(typed_pin, now)).then(card.press("OK", now))
+            kinds = (*kinds, DIGIT, DIGIT, DIGIT, DIGIT, "OK")
         else:
             reaction = card.press(button, now)
+            kinds = after_wait(delay, kind_of(button))
+        assert_move(TRANSITIONS, state, kinds, card.state)
         assert reaction.display == card.display
         assert len(card.display) <= 8
         if card.pin_failures < before:
@@ -265,3 +284,16 @@ def test_any_presses_at_any_times(presses: list[tuple[str, float]], typed_pin: s
             assert card.display.isdigit() and len(card.display) == 6
     again = LegacyDsc.from_image(card.to_image(), lambda n: bytes(n))
     assert again.pin_failures == card.pin_failures
+
+
+def test_the_table_check_catches_a_move_the_table_does_not_list(entropy: Entropy) -> None:
+    card = make_card(entropy)
+    card.press("POWER", T)
+    card.type_digits("9999", T)
+    card.press("OK", T)
+    assert card.state is DscState.FAIL
+    assert_move(TRANSITIONS, DscState.PIN, (TIMEOUT, "OK"), card.state)
+    fewer = dict(TRANSITIONS)
+    fewer[(DscState.PIN, "OK")] = Rule(frozenset({DscState.PIN, DscState.SHOW}))
+    with pytest.raises(AssertionError, match="PIN --TIMEOUT then OK--> FAIL"):
+        assert_move(fewer, DscState.PIN, (TIMEOUT, "OK"), card.state)

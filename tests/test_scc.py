@@ -15,11 +15,13 @@ from hypothesis import strategies as st
 
 from firmware_model.device import ImageSpec
 from firmware_model.errors import ImageError, UnknownButton
+from firmware_model.fsm import Rule, kind_of
 from firmware_model.image import DeviceImage, decode_image, encode_image
 from firmware_model.models import load_device, new_image
 from firmware_model.scc import (
     ALPHABET,
     CELLS,
+    TRANSITIONS,
     SccState,
     SecurityCodeCard,
     SecurityCodeCardDevice,
@@ -29,6 +31,7 @@ from firmware_model.scc import (
     scc_grid,
     scc_response,
 )
+from tests.fsm_check import assert_move
 
 VECTORS = Path(__file__).parent / "vectors" / "scc" / "grid-v1.txt"
 Entropy = Callable[[int], bytes]
@@ -314,13 +317,23 @@ BUTTONS = sorted(SecurityCodeCardDevice.buttons)
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.tuples(st.sampled_from(BUTTONS), st.floats(0, 1e6)), max_size=40))
-def test_any_presses_keep_the_display_short(presses: list[tuple[str, float]]) -> None:
+@given(st.lists(st.tuples(st.sampled_from([*BUTTONS, *'00122']), st.floats(0, 1e6)), max_size=40))
+def test_any_presses_keep_the_display_short_and_the_table(presses: list[tuple[str, float]]) -> None:
     device = SecurityCodeCardDevice.from_image(
         DeviceImage("scc", "SC1", b"prop-key", None, {}, {}), lambda n: bytes(n)
     )
     for button, now in presses:
+        before = device.state
         reaction = device.press(button, now)
+        assert_move(TRANSITIONS, before, (kind_of(button),), device.state)
         assert len(reaction.display) <= 8
         assert not reaction.persist
         assert reaction.display == device.display
+
+
+def test_the_table_check_catches_a_move_the_table_does_not_list(entropy: Entropy) -> None:
+    fewer = dict(TRANSITIONS)
+    fewer[(SccState.INDEX, "OK")] = Rule(frozenset({SccState.SHOWN}))
+    assert_move(fewer, SccState.INDEX, ("OK",), SccState.SHOWN)
+    with pytest.raises(AssertionError, match="INDEX --OK--> ERROR"):
+        assert_move(fewer, SccState.INDEX, ("OK",), SccState.ERROR)

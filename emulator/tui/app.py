@@ -49,8 +49,6 @@ from firmware_model.errors import SlsError
 from firmware_model.events import DeviceEvent, PushApproved, PushDenied
 from firmware_model.ibkey import IbKey
 from firmware_model.models import short_name
-from host_bridge.domain import ChallengeKind
-from host_bridge.verification import Challenge
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
@@ -342,10 +340,13 @@ class SlsApp(App[None]):
         if isinstance(face, SccFaceplate):
             face.highlight = message.indices
         device = self._sessions[message.serial].device
-        if isinstance(device, IbKey) and message.challenge.kind == ChallengeKind.OCRA:
-            self._push(message.serial, device, message.challenge, message.user)
+        if isinstance(device, IbKey) and message.push:
+            challenge = message.challenge
+            self._push(message.serial, device, challenge.id, challenge.text, message.user)
 
-    def _push(self, serial: str, device: IbKey, challenge: Challenge, user: str | None) -> None:
+    def _push(
+        self, serial: str, device: IbKey, push_id: str, challenge: str, user: str | None
+    ) -> None:
         """Deliver the login to the phone app as a push notification (IB Key's seamless login)."""
         if not device.usernames:
             return
@@ -355,7 +356,7 @@ class SlsApp(App[None]):
         def receive() -> None:
             if self.real_time:
                 session.set_time(time.time())
-            reaction = device.receive_push(challenge.id, username, challenge.text, session.now)
+            reaction = device.receive_push(push_id, username, challenge, session.now)
             for device_event in reaction.events:
                 self.log_event(serial, device_event.describe())
             if reaction.persist:

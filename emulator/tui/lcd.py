@@ -97,11 +97,6 @@ def _glyph(char: str) -> tuple[str, ...]:
     )
 
 
-def has_glyph(char: str) -> bool:
-    """Whether `char` has its own glyph (else it is drawn as a hollow box)."""
-    return char.upper() in _FONT_SOURCE
-
-
 def render_lcd(text: str, width: int) -> list[str]:
     """The display `text`, left-aligned in `width` character cells, as `TEXT_ROWS` lines."""
     if width < 1:

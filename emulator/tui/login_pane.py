@@ -88,7 +88,9 @@ class HostEvent(Message):
 class SecondFactorChosen(Message):
     """The login asks device `serial` for a code; `indices` are an SCC's requested cells.
 
-    `challenge` and `user` let a phone app receive the login as a push notification."""
+    `challenge` and `user` let a phone app receive the login as a push notification (`push`: the
+    challenge is one an app answers, OCRA). The app shell reads these fields and never imports
+    `host_bridge` itself (docs/architecture.md)."""
 
     def __init__(
         self, serial: str, indices: tuple[int, ...], challenge: Challenge, user: str | None
@@ -98,6 +100,7 @@ class SecondFactorChosen(Message):
         self.indices = indices
         self.challenge = challenge
         self.user = user
+        self.push = challenge.kind == ChallengeKind.OCRA
 
 
 @dataclass(frozen=True, slots=True)

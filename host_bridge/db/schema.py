@@ -92,6 +92,7 @@ devices = Table(
     Column("created", Real, nullable=False),
     Column("activated", Real),
     Column("updated", Real, nullable=False),
+    Column("otp", Text),  # revision 0002: HOTP/TOTP parameters of an imported OATH token
     CheckConstraint(
         "status IN ('pending', 'active', 'locked', 'revoked', 'replaced')",
         name="ck_devices_status",
@@ -240,7 +241,7 @@ AUDIT_GUARD_POSTGRESQL: Final = (
 )
 """The append-only guard, per engine (plain DDL: triggers have no Core construct)."""
 
-# The network front door (revision 0002): API keys, rate-limit windows, validate transactions.
+# The network front door (revision 0003): API keys, rate-limit windows, validate transactions.
 api_keys = Table(
     "api_keys", metadata,
     Column("id", Text, primary_key=True),

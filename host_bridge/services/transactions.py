@@ -28,7 +28,7 @@ _ID_BYTES: Final = 10
 _SHAPES: Final = {
     ChallengeKind.OCRA: re.compile(r"[0-9]{6,10}"),
     ChallengeKind.SCC_CELLS: re.compile(r"[A-Za-z0-9]{6}"),
-    ChallengeKind.TIME_PASSCODE: re.compile(r"[0-9]{6}"),
+    ChallengeKind.TIME_PASSCODE: re.compile(r"[0-9]{6,10}"),  # legacy DSC, imported OATH
     ChallengeKind.SMS_CODE: re.compile(r"[0-9]{4,10}"),
 }
 

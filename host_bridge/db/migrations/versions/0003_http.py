@@ -1,8 +1,8 @@
 """The HTTP front door: API keys (stored hashed), rate-limit windows and privacyIDEA-protocol
 transactions (one row per challenge a `/validate/check` password step issued).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision: str | None = "0001"
+revision = "0003"
+down_revision: str | None = "0002"
 branch_labels = None
 depends_on = None
 
