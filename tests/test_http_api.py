@@ -115,6 +115,9 @@ def test_api_keys_scope_revocation_and_audit(world: tuple[Server, dict[str, str]
     assert allowed.status_code == 200 and allowed.json()["allowed"] is True
     assert post(server, "/v1/login/password", body, ids["key-admin"]).json()["accepted"]
 
+    issued = post(server, "/v1/challenges", {"serial": ids["scc"]}, ids["key-verify"]).json()
+    verify = {"serial": ids["scc"], "challenge_id": issued["id"], "response": "AAAAAA"}
+    assert post(server, "/v1/verify", verify, ids["key-verify"]).json()["accepted"] is False
     short = new_key(server.home, "short-lived", "verify")
     assert post(server, "/v1/login/password", body, short).status_code == 200
     with Bridge.open(server.home) as bridge:
@@ -125,7 +128,7 @@ def test_api_keys_scope_revocation_and_audit(world: tuple[Server, dict[str, str]
     assert any(r.event == "withdraw" and r.detail.get("caller") == "key:k-withdraw" for r in rows)
     assert any(r.event == "verify" and r.detail.get("caller") == "key:k-verify" for r in rows)
     text = json.dumps([r.to_json() for r in rows])
-    for secret in ("correct horse", short, ids["key-verify"]):
+    for secret in ("correct horse", "AAAAAA", short, ids["key-verify"]):
         assert secret not in text
 
 
