@@ -27,13 +27,12 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=_serve)
 
 
-def parse_address(text: str) -> tuple[str, int]:
+def parse_address(text: str, option: str) -> tuple[str, int]:
     """`HOST:PORT` or `[V6]:PORT`; the host may be left out (127.0.0.1)."""
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
-        raise UsageError(f"--http wants HOST:PORT, not {text!r}")
-    host = host.strip("[]") or "127.0.0.1"
-    return host, int(port)
+    if not sep or not port.isdigit() or int(port) > 65_535:
+        raise UsageError(f"{option} wants HOST:PORT, not {text!r}")
+    return host.strip("[]") or "127.0.0.1", int(port)
 
 
 def _serve(args: argparse.Namespace) -> int:
@@ -41,7 +40,7 @@ def _serve(args: argparse.Namespace) -> int:
     from host_bridge.http.config import LOOPBACK, HttpConfig
     from host_bridge.http.serve import ServeOptions, serve
 
-    host, port = parse_address(args.http)
+    host, port = parse_address(args.http, "--http")
     try:
         config = HttpConfig(
             client_networks=tuple(args.client_network or LOOPBACK),
