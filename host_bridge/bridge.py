@@ -31,6 +31,7 @@ from host_bridge.services.apikeys import ApiKeyService
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
+from host_bridge.services.guesses import GuessService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.ratelimits import RateLimitService
 from host_bridge.services.sms import SmsService
@@ -49,6 +50,7 @@ class Bridge:
         self.provisioning = ProvisioningService(ctx, self.sms)
         self.device_service = DeviceService(ctx, self.sms)
         self.challenges = ChallengeService(ctx, self.sms)
+        self.guesses = GuessService(ctx)
         self.api_keys = ApiKeyService(ctx)
         self.rate_limits = RateLimitService(ctx)
         self.transactions = TransactionService(self.users, self.device_service, self.challenges)

@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from host_bridge.domain import ApiKeyRecord, ApiScope
+from host_bridge.errors import Locked
 from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field, Kind
 from host_bridge.http.problems import Problem, read_body
@@ -88,7 +89,10 @@ async def _password(request: Request, runtime: Runtime) -> Response:
     def work(worker: Worker) -> dict[str, Any]:
         runtime.limit(worker, key=caller, user=user)
         bridge = worker.bridge
-        ok = bridge.check_password(user, data["password"], caller=caller)
+        try:
+            ok = bridge.check_password(user, data["password"], caller=caller)
+        except Locked:  # a spent password budget looks like any refusal from outside
+            ok = False
         devices = bridge.devices(user) if ok else []
         # Unknown user, wrong password, no usable device: one answer (no user enumeration).
         accepted = ok and bool(devices)

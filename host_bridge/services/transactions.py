@@ -17,7 +17,7 @@ from typing import Final
 from host_bridge import verification as v
 from host_bridge.db.engine import Durability
 from host_bridge.domain import ChallengeKind
-from host_bridge.errors import BridgeError
+from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import transactions
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.devices import DeviceInfo, DeviceService
@@ -70,7 +70,10 @@ class TransactionService:
     def start(self, user: str, password: str, *, caller: str | None = None) -> Started | None:
         """The password step. None for a wrong password, an unknown user or a user without a
         usable device (the caller cannot tell which)."""
-        if not self.users.check_password(user, password, caller=caller):
+        try:
+            if not self.users.check_password(user, password, caller=caller):
+                return None
+        except Locked:  # a spent password budget looks like any refusal from outside
             return None
         issued: list[Issued] = []
         for device in self.devices.devices(user):
