@@ -52,7 +52,9 @@ def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: Api
     if record is None:
         runtime.metrics.count("unauthorized")
         worker.bridge.ctx.audit(
-            "http.auth", "refused", path=request.url.path[:100],
+            # The endpoint's name, not the path: a path may hold any text a caller typed.
+            "http.auth", "refused", endpoint=getattr(
+                request.scope.get("endpoint"), "__name__", "?").strip("_"),
             reason="no API key" if not header else "invalid or revoked API key",
         )
         raise Problem(401, "Unauthorized", "a valid API key is required (Authorization: Bearer)",
