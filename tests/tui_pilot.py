@@ -10,6 +10,7 @@ message; a slow machine makes a test slower, never red.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 
@@ -17,7 +18,7 @@ from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import RichLog
 
-GIVE_UP_SECONDS = 120.0
+GIVE_UP_SECONDS = float(os.environ.get("SLSEMU_TEST_GIVE_UP", "120"))
 
 
 async def settle(pilot: Pilot[None], done: Callable[[], bool], what: str) -> None:
