@@ -27,12 +27,15 @@ from host_bridge.db.engine import Database, shown, store_url
 from host_bridge.db.migrate import upgrade
 from host_bridge.masterkey import MasterKey
 from host_bridge.repos.outbox import Outbox
+from host_bridge.services.apikeys import ApiKeyService
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.guesses import GuessService
 from host_bridge.services.provisioning import ProvisioningService
+from host_bridge.services.ratelimits import RateLimitService
 from host_bridge.services.sms import SmsService
+from host_bridge.services.transactions import TransactionService
 from host_bridge.services.users import UserService
 from slsio.home import data_home
 
@@ -48,6 +51,9 @@ class Bridge:
         self.device_service = DeviceService(ctx, self.sms)
         self.challenges = ChallengeService(ctx, self.sms)
         self.guesses = GuessService(ctx)
+        self.api_keys = ApiKeyService(ctx)
+        self.rate_limits = RateLimitService(ctx)
+        self.transactions = TransactionService(self.users, self.device_service, self.challenges)
         # The facade's methods are the services' own (no wrapper on the login's hot path).
         self.add_user = self.users.add_user
         self.user = self.users.user

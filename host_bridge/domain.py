@@ -21,7 +21,8 @@ from host_bridge.policies.ordering import OrderState
 from host_bridge.policies.sharing import ShareState
 
 __all__ = [
-    "AuditRecord", "ChallengeKind", "ChallengeRecord", "ClaimedChallenge", "DeviceRecord",
+    "ApiKeyRecord", "ApiScope", "AuditRecord", "ChallengeKind", "ChallengeRecord",
+    "ClaimedChallenge", "DeviceRecord",
     "DeviceState", "DeviceStatus", "Guessed", "Identification", "OptOut", "OrderState", "Role",
     "RowKind", "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
 ]
@@ -248,4 +249,39 @@ class AuditRecord:
             "user": self.user,
             "serial": self.serial,
             "detail": dict(self.detail),
+        }
+
+
+class ApiScope(enum.StrEnum):
+    """What an API key of the HTTP API may do: `verify` (login: password step, devices,
+    challenges, verification, push status), `withdraw` (withdrawal check-and-book) or `admin`
+    (both)."""
+
+    VERIFY = "verify"
+    WITHDRAW = "withdraw"
+    ADMIN = "admin"
+
+    def allows(self, needed: ApiScope) -> bool:
+        return self is ApiScope.ADMIN or self is needed
+
+
+@dataclass(frozen=True, slots=True)
+class ApiKeyRecord:
+    """One API key: `digest` is SHA-256 of its secret part (the key itself is never stored)."""
+
+    id: str
+    name: str
+    scope: ApiScope
+    digest: bytes = field(repr=False)
+    created: float
+    revoked: float | None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.scope, ApiScope):
+            raise ValueError(f"bad API key scope {self.scope!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "name": self.name, "scope": self.scope.value, "created": self.created,
+            "revoked": self.revoked,
         }

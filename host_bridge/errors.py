@@ -37,6 +37,10 @@ class Refused(SlsError):
     exit_code = 1
 
 
+class NotFound(BridgeError):
+    """Bad input naming something the store does not have: an unknown user or device."""
+
+
 class Locked(Refused):
     """A secret's failure budget is spent: refused without comparing, until an admin unlocks it."""
 

@@ -253,3 +253,30 @@ AUDIT_GUARD_POSTGRESQL: Final = (
     "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
 )
 """The append-only guard, per engine (plain DDL: triggers have no Core construct)."""
+
+# The network front door (revision 0004): API keys, rate-limit windows, validate transactions.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False, unique=True),
+    Column("scope", Text, nullable=False),
+    Column("digest", LargeBinary, nullable=False),
+    Column("created", Real, nullable=False),
+    Column("revoked", Real),
+)
+
+rate_limits = Table(
+    "rate_limits", metadata,
+    Column("bucket", Text, primary_key=True),
+    Column("window_start", Real, nullable=False),
+    Column("hits", Integer, nullable=False),
+)
+
+validate_transactions = Table(
+    "validate_transactions", metadata,
+    Column("id", Text, primary_key=True),
+    Column("challenge_id", Text, primary_key=True),
+    Column("serial", Text, nullable=False),
+    Column("user", Text, nullable=False),
+    Column("expires", Real, nullable=False),
+)

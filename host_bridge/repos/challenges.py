@@ -35,7 +35,7 @@ from host_bridge.domain import (
     TokenKind,
     row_kind,
 )
-from host_bridge.errors import BridgeError
+from host_bridge.errors import NotFound
 from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
 _STATE_SIZE: Final = len(DeviceState._fields)
@@ -108,7 +108,7 @@ def claim(
     (then nothing is used)."""
     row = tx.conn.execute(_CLAIM, {"b_id": challenge_id, "b_serial": serial}).first()
     if row is None:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
     device = _state(row)
     if row[_STATE_SIZE] is None:  # challenges.serial is NOT NULL: no challenge row
         return device, None

@@ -11,7 +11,7 @@ from firmware_model.models import profile
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import device_users, devices
 from host_bridge.domain import DeviceRecord, DeviceStatus, Role
-from host_bridge.errors import BridgeError
+from host_bridge.errors import BridgeError, NotFound
 from host_bridge.repos import users
 from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
@@ -25,7 +25,7 @@ UPDATABLE: Final = frozenset(
 def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
     """Add a device owned by user `owner`. Raises `BridgeError` on a duplicate serial."""
     if not users.exists(tx, owner):
-        raise BridgeError(f"no user {owner!r}")
+        raise NotFound(f"no user {owner!r}")
     if tx.conn.execute(select(devices.c.serial).where(devices.c.serial == device.serial)).first():
         raise BridgeError(f"device {device.serial!r} already exists")
     tx.conn.execute(insert(devices).values(
@@ -51,7 +51,7 @@ def get(tx: Tx, serial: str, *, lock: bool = False) -> DeviceRecord:
     query = select(*_COLUMNS).where(devices.c.serial == serial)
     row = tx.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
     return _device(row)
 
 
@@ -68,7 +68,7 @@ def update_device(tx: Tx, serial: str, now: float, **changes: Any) -> None:
         update(devices).where(devices.c.serial == serial).values(**values, updated=now)
     )
     if result.rowcount != 1:
-        raise BridgeError(f"no device {serial!r}")
+        raise NotFound(f"no device {serial!r}")
 
 
 def of_user(

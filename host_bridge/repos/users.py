@@ -10,7 +10,7 @@ from sqlalchemy import exc, insert, select, update
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import users
 from host_bridge.domain import Identification, OptOut, UserRecord
-from host_bridge.errors import BridgeError
+from host_bridge.errors import BridgeError, NotFound
 from host_bridge.passwords import PasswordHash, ScryptParams
 from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
@@ -49,7 +49,7 @@ def get(tx: Tx, name: str, *, lock: bool = False) -> UserRecord:
     query = select(*_COLUMNS).where(users.c.name == name)
     row = tx.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
-        raise BridgeError(f"no user {name!r}")
+        raise NotFound(f"no user {name!r}")
     return _user(row)
 
 

@@ -59,8 +59,9 @@ class UserService:
         with self.ctx.db.read() as tx:
             return users.get(tx, name)
 
-    def check_password(self, name: str, password: str) -> bool:
+    def check_password(self, name: str, password: str, *, caller: str | None = None) -> bool:
         """Whether `password` is `name`'s password. Unknown users cost the same time as known.
+        `caller` (a network front door's API key or client) is named in the audit row.
 
         Charged to `name`'s password budget before it is compared (`GuessService`): `Locked`
         (exit 1) once `lockout_after` wrong passwords in a row spent it."""
@@ -76,6 +77,8 @@ class UserService:
         def record(ok: bool | None, failures: int) -> None:
             outcome = "ok" if ok else "refused"
             extra = {"reason": "locked"} if ok is None else {}
+            if caller:
+                extra["caller"] = caller
             self.ctx.audit("login.password", outcome, user=name, failures=failures, **extra)
 
         return self.guesses.guess(Guessed.PASSWORD, name, compare, record)

@@ -37,7 +37,8 @@ class WithdrawalService:
 
     @unit_of_work
     def withdraw(
-        self, user: str, serial: str, amount_cents: int, day: dt.date | None = None
+        self, user: str, serial: str, amount_cents: int, day: dt.date | None = None, *,
+        caller: str | None = None,
     ) -> WithdrawalDecision:
         """Check a withdrawal confirmed with device `serial` and book it if allowed.
 
@@ -83,6 +84,7 @@ class WithdrawalService:
                 day_room=decision.day_room,
                 window_room=decision.window_room,
                 alternatives=",".join(decision.alternatives)[:MAX_DETAIL_TEXT],
+                **({"caller": caller} if caller else {}),
             )
         return decision
 

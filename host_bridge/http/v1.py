@@ -1,0 +1,195 @@
+"""The own JSON API under /v1/: what the CLI does for a login and a withdrawal, behind API keys.
+
+Each handler: authenticate the key (401 + an audit row without one), check its scope (403),
+count the rate limits (429), call the same `Bridge`/`Policies` method the CLI calls, answer its
+JSON. Audit rows of decisions name the key (`caller = key:NAME`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Final
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from host_bridge.domain import ApiKeyRecord, ApiScope
+from host_bridge.errors import Locked
+from host_bridge.http.endpoints import Endpoint
+from host_bridge.http.fields import Body, Field, Kind
+from host_bridge.http.problems import Problem, read_body
+from host_bridge.http.runtime import Runtime, Worker
+from host_bridge.inputs import NAME_CHARS
+
+NAME: Final = "^[A-Za-z0-9._@-]{1,64}$"
+_BEARER: Final = "bearer "
+WRONG_LOGIN: Final = "wrong user name or password"
+
+PASSWORD = Body("PasswordStep", (
+    Field("user", pattern=NAME), Field("password", max_length=1024),
+))
+CHALLENGE = Body("ChallengeRequest", (
+    Field("serial", pattern=NAME),
+    Field("voice", Kind.BOOLEAN, required=False, description="SMS devices: voice callback"),
+))
+VERIFY = Body("VerifyRequest", (
+    Field("serial", pattern=NAME), Field("challenge_id", max_length=64),
+    Field("response", max_length=128),
+))
+WITHDRAW = Body("WithdrawalRequest", (
+    Field("user", pattern=NAME), Field("device", pattern=NAME),
+    Field("amount_cents", Kind.INTEGER, minimum=1, maximum=10**15),
+    Field("date", required=False, max_length=10, pattern="^[0-9]{4}-[0-9]{2}-[0-9]{2}$"),
+))
+
+
+def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: ApiScope) -> str:
+    """The caller's name for the audit trail (`key:NAME`), after the key and scope checks."""
+    header = request.headers.get("authorization", "")
+    record: ApiKeyRecord | None = None
+    if header[: len(_BEARER)].lower() == _BEARER:
+        record = worker.bridge.api_keys.authenticate(header[len(_BEARER):].strip())
+    if record is None:
+        runtime.metrics.count("unauthorized")
+        worker.bridge.ctx.audit(
+            # The endpoint's name, not the path: a path may hold any text a caller typed.
+            "http.auth", "refused", endpoint=getattr(
+                request.scope.get("endpoint"), "__name__", "?").strip("_"),
+            reason="no API key" if not header else "invalid or revoked API key",
+        )
+        raise Problem(401, "Unauthorized", "a valid API key is required (Authorization: Bearer)",
+                      {"WWW-Authenticate": 'Bearer realm="slsbridge"'})
+    if not record.scope.allows(scope):
+        runtime.metrics.count("forbidden")
+        raise Problem(403, "Forbidden", f"this API key's scope does not include {scope.value}")
+    return f"key:{record.name}"
+
+
+async def _caller(request: Request, runtime: Runtime, scope: ApiScope) -> str:
+    """Key and scope, before anything of the request is looked at: the caller's audit name."""
+    return await runtime.run(lambda worker: _authenticate(request, worker, runtime, scope))
+
+
+async def _admitted(
+    request: Request, runtime: Runtime, scope: ApiScope, body: Body
+) -> tuple[str, dict[str, Any]]:
+    """The caller (key checked first), then the request's checked body."""
+    caller = await _caller(request, runtime, scope)
+    return caller, body.parse(await read_body(request))
+
+
+def _name(value: str, what: str) -> str:
+    if not 1 <= len(value) <= 64 or not set(value) <= NAME_CHARS:
+        raise Problem(422, "Bad field", f"{what} must be 1-64 letters, digits or '._-@'")
+    return value
+
+
+async def _password(request: Request, runtime: Runtime) -> Response:
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, PASSWORD)
+    user = _name(data["user"], "user")
+
+    def work(worker: Worker) -> dict[str, Any]:
+        runtime.limit(worker, key=caller, user=user)
+        bridge = worker.bridge
+        try:
+            ok = bridge.check_password(user, data["password"], caller=caller)
+        except Locked:  # a spent password budget looks like any refusal from outside
+            ok = False
+        devices = bridge.devices(user) if ok else []
+        # Unknown user, wrong password, no usable device: one answer (no user enumeration).
+        accepted = ok and bool(devices)
+        runtime.metrics.decision("password", "accepted" if accepted else "refused")
+        if not accepted:
+            return {"accepted": False, "reason": WRONG_LOGIN, "devices": []}
+        return {"accepted": True, "reason": "ok", "devices": [d.to_json() for d in devices]}
+
+    return JSONResponse(await runtime.run(work))
+
+
+async def _devices(request: Request, runtime: Runtime) -> Response:
+    caller = await _caller(request, runtime, ApiScope.VERIFY)
+    user = _name(request.path_params["user"], "user")
+
+    def work(worker: Worker) -> list[dict[str, Any]]:
+        runtime.limit(worker, key=caller, user=user)
+        return [d.to_json() for d in worker.bridge.devices(user)]
+
+    return JSONResponse({"devices": await runtime.run(work)})
+
+
+async def _challenge(request: Request, runtime: Runtime) -> Response:
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, CHALLENGE)
+    serial = _name(data["serial"], "serial")
+
+    def work(worker: Worker) -> dict[str, Any]:
+        runtime.limit(worker, key=caller, device=serial)
+        challenge = worker.bridge.issue_challenge(serial, voice=data.get("voice", False))
+        return {**challenge.to_json(), "message": challenge.message}
+
+    return JSONResponse(await runtime.run(work), status_code=201)
+
+
+async def _verify(request: Request, runtime: Runtime) -> Response:
+    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, VERIFY)
+    serial = _name(data["serial"], "serial")
+
+    def work(worker: Worker) -> dict[str, Any]:
+        runtime.limit(worker, key=caller, device=serial)
+        verdict = worker.bridge.verify(
+            serial, data["challenge_id"], data["response"], caller=caller
+        )
+        runtime.metrics.decision("verify", "accepted" if verdict.accepted else "refused")
+        return verdict.to_json()
+
+    return JSONResponse(await runtime.run(work))
+
+
+async def _withdraw(request: Request, runtime: Runtime) -> Response:
+    caller, data = await _admitted(request, runtime, ApiScope.WITHDRAW, WITHDRAW)
+    user, serial = _name(data["user"], "user"), _name(data["device"], "device")
+    day: dt.date | None = None
+    if "date" in data:
+        try:
+            day = dt.date.fromisoformat(data["date"])
+        except ValueError:
+            raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
+
+    def work(worker: Worker) -> dict[str, Any]:
+        runtime.limit(worker, key=caller, user=user, device=serial)
+        decision = worker.policies.withdraw(
+            user, serial, data["amount_cents"], day, caller=caller
+        )
+        runtime.metrics.decision("withdraw", "allowed" if decision.allowed else "denied")
+        return {
+            "allowed": decision.allowed, "reason": decision.reason, "user": user,
+            "device": serial, "amount_cents": data["amount_cents"],
+            "business_day": decision.business_day.isoformat(),
+            "day_room_cents": decision.day_room, "window_room_cents": decision.window_room,
+            "alternatives": list(decision.alternatives),
+        }
+
+    return JSONResponse(await runtime.run(work))
+
+
+_DEVICE = {"type": "object", "required": ["serial", "model", "status", "kind"]}
+ENDPOINTS: Final = (
+    Endpoint("/v1/login/password", "POST", _password, "Password step: the devices to select",
+             PASSWORD, ApiScope.VERIFY, ok_schema={
+                 "type": "object", "required": ["accepted", "reason", "devices"],
+                 "properties": {"accepted": {"type": "boolean"}, "reason": {"type": "string"},
+                                "devices": {"type": "array", "items": _DEVICE}}}),
+    Endpoint("/v1/users/{user}/devices", "GET", _devices, "The devices a login may select",
+             None, ApiScope.VERIFY, parameters=("user",), ok_schema={
+                 "type": "object", "required": ["devices"],
+                 "properties": {"devices": {"type": "array", "items": _DEVICE}}}),
+    Endpoint("/v1/challenges", "POST", _challenge, "Issue a challenge for one device",
+             CHALLENGE, ApiScope.VERIFY, ok_status="201", ok_schema={
+                 "type": "object", "required": ["id", "serial", "kind", "challenge", "message"]}),
+    Endpoint("/v1/verify", "POST", _verify, "Verify the response to a challenge", VERIFY,
+             ApiScope.VERIFY, ok_schema={
+                 "type": "object", "required": ["accepted", "reason"],
+                 "properties": {"accepted": {"type": "boolean"}, "reason": {"type": "string"}}}),
+    Endpoint("/v1/withdrawals", "POST", _withdraw, "Check a withdrawal and book it if allowed",
+             WITHDRAW, ApiScope.WITHDRAW, ok_schema={
+                 "type": "object", "required": ["allowed", "reason", "business_day"]}),
+)
