@@ -90,6 +90,17 @@ class Challenge:
     text: str
     expires_at: float
 
+    @property
+    def message(self) -> str:
+        """What to do, in one line (a network client shows it to the user)."""
+        if self.kind is ChallengeKind.OCRA:
+            return f"Challenge: {self.text}"
+        if self.kind is ChallengeKind.SCC_CELLS:
+            return f"Index numbers: {self.text}"
+        if self.kind is ChallengeKind.TIME_PASSCODE:
+            return "Enter the passcode your card shows"
+        return "Enter the code sent to your phone"
+
     def to_json(self) -> dict[str, str | float]:
         return {
             "id": self.id,

@@ -93,11 +93,14 @@ class ChallengeService:
         return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
 
     @unit_of_work
-    def verify(self, serial: str, challenge_id: str, response: str) -> Verdict:
+    def verify(
+        self, serial: str, challenge_id: str, response: str, *, caller: str | None = None
+    ) -> Verdict:
         """Check `response` to challenge `challenge_id` of device `serial`. One transaction.
 
         A challenge answers once: any answer — right, wrong or late — consumes it. Wrong answers
-        count against this device only; `lockout_after` in a row lock it.
+        count against this device only; `lockout_after` in a row lock it. `caller` (a network
+        front door's API key or client) is named in the audit row.
         """
         if not isinstance(response, str) or len(response) > v.MAX_RESPONSE_CHARS:
             raise BridgeError(f"a response is at most {v.MAX_RESPONSE_CHARS} characters")
@@ -110,7 +113,7 @@ class ChallengeService:
             self.ctx.audit_log.record(
                 now, "verify", "accepted" if verdict.accepted else "refused", serial=serial,
                 reason=verdict.reason, challenge_id=challenge_id, issued=issued,
-                failures=failures,
+                failures=failures, **({"caller": caller} if caller else {}),
             )
         return verdict
 
