@@ -15,14 +15,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-# socat makes the virtual serial pairs the tests use. Installed when we can (root + apt-get);
-# its absence fails the run instead of skipping the serial tests.
+# socat makes the virtual serial pairs the tests use; radclient (Debian's freeradius-utils) is the
+# FreeRADIUS client the RADIUS tests log in with. Installed when we can (root + apt-get); their
+# absence fails the run instead of skipping those tests.
 system-deps:
-	@command -v socat >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; \
-	  fi; }
+	@missing=""; \
+	command -v socat >/dev/null 2>&1 || missing="$$missing socat"; \
+	command -v radclient >/dev/null 2>&1 || missing="$$missing freeradius-utils"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@command -v socat >/dev/null 2>&1 || { echo "error: socat is required by the serial tests (apt-get install socat)" >&2; exit 1; }
+	@command -v radclient >/dev/null 2>&1 || { echo "error: radclient is required by the RADIUS tests (apt-get install freeradius-utils)" >&2; exit 1; }
 
 # In a terminal: the TUI with the built-in demo user and devices. Without one (CI, a pipe): the
 # scripted DSC+ login, which prints every display step.
