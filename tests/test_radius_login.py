@@ -42,7 +42,7 @@ def _audit(home: Path) -> list[tuple[str, str, dict[str, object]]]:
 
 
 def test_pyrad_challenge_login(slsemu_home: Path, setup: tuple[Path, str, Path]) -> None:
-    clients, serial, image = setup
+    clients, _serial, image = setup
     with running_server(slsemu_home, clients) as server:
         client = pyrad_client(server.port)
         first = client.SendPacket(access_request(client, "alice", PASSWORD))
