@@ -21,6 +21,14 @@ The lock file exists only while a lock is held: the holder deletes it on release
 a dead holder's lock (even on SIGKILL), and the next holder deletes the file it left. A taker
 checks, after its `flock` succeeds, that the name still leads to the file it locked (and tries
 again if not), so deleting the file can never let two writers lock two files of one name.
+
+`FolderLock` lets one process own every image of a folder with one descriptor (a farm of ten
+thousand devices cannot spend one on each): it holds `LOCK_EX` on `<folder>/.slsemu-folder.lock`
+(same rules: deleted by its holder on release), then takes and releases each image's own lock
+once, refusing if any is held. An `ImageLock`, once it holds its image, checks that no
+`FolderLock` holds the image's folder, and refuses if one does. Whichever order two processes do
+this in, at most one of them goes on (at worst both refuse), so a served folder and a single user
+of one of its images never both write; no lock is ever waited for.
 """
 
 from __future__ import annotations
@@ -40,6 +48,7 @@ from firmware_model.models import MODEL_NAMES
 from slsio.files import SECRET_MODE, atomic_write, read_regular
 
 LOCK_SUFFIX = ".lock"
+FOLDER_LOCK_NAME = ".slsemu-folder.lock"
 # The random part of a `tempfile.mkstemp` name: matching it exactly keeps the temp files of an
 # image called `a.img.x` safe from the clean-up of `a.img`.
 _TEMP_PART = re.compile(r"[a-z0-9_]{8}")
@@ -144,26 +153,16 @@ class ImageLock:
         if self._fd is not None:
             raise ValueError("lock already held")
         real = real_image_path(self.path, must_exist=self._must_exist)
+        self._acquire_image(real)
+        if _folder_served(real.parent):
+            self.release()
+            raise ImageLocked(f"{self.path}: the image is in use (its whole folder is served)")
+
+    def _acquire_image(self, real: Path) -> None:
         lock_file = lock_path(real)
-        for _ in range(_LOCK_ATTEMPTS):
-            # O_NOFOLLOW: a link planted as the lock file is refused, not followed.
-            flags = os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW
-            fd = os.open(lock_file, flags, SECRET_MODE)
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(fd)
-                raise ImageLocked(
-                    f"{self.path}: the image is in use by another process (it holds {lock_file})"
-                ) from None
-            except BaseException:
-                os.close(fd)
-                raise
-            if _same_file(fd, lock_file):
-                self._fd, self._lock_file, self.path = fd, lock_file, real
-                return
-            os.close(fd)  # a releasing holder deleted it between our open and our flock
-        raise ImageLocked(f"{self.path}: the lock file {lock_file} keeps disappearing")
+        busy = f"{self.path}: the image is in use by another process (it holds {lock_file})"
+        self._fd, self._lock_file = _lock_exclusively(lock_file, busy), lock_file
+        self.path = real
 
     def release(self) -> None:
         """Give the lock back and delete the lock file (idempotent)."""
@@ -200,6 +199,125 @@ def _same_file(fd: int, path: Path) -> bool:
         return False
     opened = os.fstat(fd)
     return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
+def _lock_exclusively(lock_file: Path, busy: str) -> int:
+    """A descriptor holding `LOCK_EX` on `lock_file` (created 0600; a link planted there is
+    refused, not followed), or `ImageLocked(busy)`. Tries again while a releasing holder deletes
+    the file between our open and our flock."""
+    for _ in range(_LOCK_ATTEMPTS):
+        fd = os.open(lock_file, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW, SECRET_MODE)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise ImageLocked(busy) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        if _same_file(fd, lock_file):
+            return fd
+        os.close(fd)  # a releasing holder deleted it between our open and our flock
+    raise ImageLocked(f"the lock file {lock_file} keeps disappearing")
+
+
+def _folder_served(folder: Path) -> bool:
+    """Whether a `FolderLock` holds `folder` now (a probe: nothing is created or kept)."""
+    try:
+        fd = os.open(folder / FOLDER_LOCK_NAME, os.O_RDONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+class FolderLock:
+    """An exclusive lock on every image of one folder (see the module notes), one descriptor."""
+
+    def __init__(self, folder: str | os.PathLike[str]) -> None:
+        self.folder = Path(folder)
+        self._fd: int | None = None
+
+    def acquire(self, images: list[Path]) -> None:
+        """Take the lock for the folder and its `images`, or raise `ImageLocked` at once."""
+        if self._fd is not None:
+            raise ValueError("lock already held")
+        lock_file = self.folder / FOLDER_LOCK_NAME
+        busy = f"{self.folder}: the folder is served by another process"
+        self._fd = _lock_exclusively(lock_file, busy)
+        try:
+            for image in images:  # nobody may hold one now (they check the folder from now on)
+                probe = ImageLock(image, must_exist=True)
+                probe._acquire_image(real_image_path(image, must_exist=True))
+                probe.release()
+        except BaseException:
+            self.release()
+            raise
+
+    @property
+    def held(self) -> bool:
+        """Whether this object holds the lock now."""
+        return self._fd is not None
+
+    def covering(self, path: str | os.PathLike[str]) -> CoveredImage:
+        """The lock of one image in the folder, held as long as this folder lock is. A link is
+        refused (it could name a second image of the folder, or one outside it)."""
+        image = Path(path)
+        if image.is_symlink():
+            raise ImageError(f"{path}: a symbolic link (serve the file it points to)")
+        real = real_image_path(image, must_exist=True)
+        if real.parent != Path(os.path.realpath(self.folder)):
+            raise ImageError(f"{path}: not in the folder {self.folder}")
+        return CoveredImage(self, real)
+
+    def remove_stale_temp_files(self, images: list[Path]) -> int:
+        """`remove_stale_temp_files` for many images of the folder, listing it once (once per
+        image would be quadratic in a folder of ten thousand)."""
+        if not self.held:
+            raise ValueError("the folder lock is not held")
+        wanted, removed = {image.name for image in images}, 0
+        for name in os.listdir(self.folder):
+            if not (name.startswith(".") and name.endswith(".tmp")):
+                continue
+            image_name, _, middle = name[1 : -len(".tmp")].rpartition(".")
+            if image_name in wanted and _TEMP_PART.fullmatch(middle):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(self.folder / name)
+                    removed += 1
+        return removed
+
+    def release(self) -> None:
+        """Give the lock back and delete its file (idempotent)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                with contextlib.suppress(OSError):
+                    lock_file = self.folder / FOLDER_LOCK_NAME
+                    if _same_file(fd, lock_file):
+                        os.unlink(lock_file)
+            finally:
+                os.close(fd)
+
+
+class CoveredImage:
+    """An image lock its `FolderLock` already holds: acquiring checks, releasing is moot."""
+
+    def __init__(self, folder: FolderLock, path: Path) -> None:
+        self._folder = folder
+        self.path = path
+
+    def acquire(self) -> None:
+        """Check that the folder lock is held (it is what keeps other writers out)."""
+        if not self._folder.held:
+            raise ValueError("the folder lock is not held")
+
+    def release(self) -> None:
+        """Nothing: the folder lock is released by its owner."""
 
 
 def remove_stale_temp_files(path: str | os.PathLike[str]) -> int:

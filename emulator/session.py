@@ -25,10 +25,16 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from emulator.images import ImageLock, load_image, remove_stale_temp_files, save_image
+from emulator.images import (
+    CoveredImage,
+    ImageLock,
+    load_image,
+    remove_stale_temp_files,
+    save_image,
+)
 from firmware_model.device import Device, Entropy, Reaction
 from firmware_model.errors import ImageError
-from firmware_model.image import DeviceImage, encode_image
+from firmware_model.image import DeviceImage, decode_image, encode_image
 from firmware_model.models import load_device
 
 DeviceLoader = Callable[[DeviceImage, Entropy], Device]
@@ -44,18 +50,24 @@ class DeviceSession:
         clock: float | None = None,
         entropy: Entropy = os.urandom,
         loader: DeviceLoader = load_device,
+        lock: CoveredImage | None = None,
     ) -> None:
         start = time.time() if clock is None else clock
         if not math.isfinite(start) or start < 0:
             raise ValueError("the clock must be a finite, non-negative number of Unix seconds")
         self._now = float(start)
-        self._lock = ImageLock(image_path, must_exist=True)
+        # `lock`: the image is covered by a `FolderLock` its caller holds (a farm of devices).
+        self._lock: ImageLock | CoveredImage = (
+            ImageLock(image_path, must_exist=True) if lock is None else lock
+        )
         self._lock.acquire()
         self._path = self._lock.path  # the real file: links resolved once, here
         try:
-            remove_stale_temp_files(self._path)
+            if lock is None:  # a folder's owner cleans the whole folder at once
+                remove_stale_temp_files(self._path)
             image = load_image(self._path)
             self._saved = encode_image(image)
+            self._entropy, self._loader = entropy, loader
             try:
                 self._device = loader(image, entropy)
             except ImageError as exc:
@@ -110,6 +122,13 @@ class DeviceSession:
     def last_reaction(self) -> Reaction:
         """The device's reaction to the most recent event (display, events to announce)."""
         return self._last
+
+    def power_cut(self) -> None:
+        """Lose power: the device restarts from what its image holds (its durable state, saved
+        before every acknowledgement); whatever was volatile — a half-typed PIN, the display —
+        is gone, and the device is off."""
+        self._device = self._loader(decode_image(self._saved), self._entropy)
+        self._last = Reaction(display=self._device.display)
 
     def save(self) -> None:
         """Write the image now if it differs from what is on disk."""

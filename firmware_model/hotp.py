@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Final
 
 from cryptography.hazmat.primitives.hashes import SHA1, SHA256, SHA512, HashAlgorithm
@@ -21,8 +22,10 @@ from cryptography.hazmat.primitives.hmac import HMAC
 
 __all__ = [
     "ALGORITHMS",
+    "LEGACY_DSC_OTP",
     "MAX_DIGITS",
     "KeyedHmac",
+    "OtpSpec",
     "hotp",
     "time_step",
     "totp",
@@ -159,8 +162,43 @@ def totp(
     *,
     step: int = 30,
     t0: int = 0,
-    digits: int = 8,
+    digits: int = 6,
     algorithm: str = "sha1",
 ) -> str:
     """RFC 6238 TOTP: HOTP with the counter T = floor((time - t0) / step)."""
     return hotp(key, time_step(time, step, t0), digits=digits, algorithm=algorithm)
+
+
+@dataclass(frozen=True, slots=True)
+class OtpSpec:
+    """What codes an OATH token without a challenge shows: HOTP (`event`, a counter) or TOTP
+    (time steps), with its hash and digits. `text` is the stored form, e.g. `TOTP-SHA256-8`.
+    The legacy DSC is `TOTP-SHA1-6` (`LEGACY_DSC_OTP`)."""
+
+    event: bool
+    algorithm: str
+    digits: int
+
+    def __post_init__(self) -> None:
+        if self.algorithm not in ALGORITHMS:
+            raise ValueError(f"an OTP hash is {', '.join(ALGORITHMS)}, not {self.algorithm!r}")
+        _check_digits(self.digits)
+
+    @property
+    def text(self) -> str:
+        kind = "HOTP" if self.event else "TOTP"
+        return f"{kind}-{self.algorithm.upper()}-{self.digits}"
+
+    @classmethod
+    def parse(cls, text: str) -> OtpSpec:
+        """The spec `text` (`HOTP-SHA1-6`) names. `ValueError` for anything else."""
+        kind, algorithm, digits = [*text.split("-"), "", "", ""][:3]
+        if kind not in ("HOTP", "TOTP") or not digits.isdigit() or text.count("-") != 2:
+            raise ValueError(f"not an OTP spec: {text[:40]!r}")
+        spec = cls(kind == "HOTP", algorithm.lower(), int(digits))
+        if spec.text != text:
+            raise ValueError(f"not an OTP spec: {text[:40]!r}")
+        return spec
+
+
+LEGACY_DSC_OTP: Final = OtpSpec(event=False, algorithm="sha1", digits=6)

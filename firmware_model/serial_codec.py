@@ -77,6 +77,7 @@ class ErrCode(StrEnum):
     TOOLONG = "TOOLONG"  # the line exceeded MAX_REQUEST_BYTES
     CHECKSUM = "CHECKSUM"  # checksum missing (when mandatory) or wrong
     BUSY = "BUSY"  # too many requests queued behind a slow one (e.g. a long HOLD)
+    RANGE = "RANGE"  # a duration beyond what the server allows (a HOLD that would wedge it)
     CLOCK = "CLOCK"  # clock control asked of a device running on the real-time clock
     UNSUPPORTED = "UNSUPPORTED"  # the device cannot do that (e.g. TYPE on a printed card)
     INTERNAL = "INTERNAL"  # the device failed (e.g. its image could not be saved)

@@ -149,6 +149,8 @@ class DeviceRecord:
     created: float
     activated: float | None
     updated: float
+    otp: str | None = None
+    """HOTP/TOTP a token shows (`firmware_model.hotp.OtpSpec` text); None: the model's own."""
 
     def __post_init__(self) -> None:
         if not isinstance(self.status, DeviceStatus):
@@ -195,6 +197,7 @@ class DeviceState(NamedTuple):
     last_step: int | None
     failures: int
     valid_until: float | None
+    otp: str | None
 
 
 class ClaimedChallenge(NamedTuple):

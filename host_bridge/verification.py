@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from firmware_model.device import Entropy
-from firmware_model.hotp import time_step
+from firmware_model.hotp import OtpSpec, hotp, time_step, totp
 from firmware_model.models import ChallengeKind, profile
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.scc import CELLS, scc_response
@@ -194,6 +194,28 @@ def check_ocra(
         if calculator.verify(candidate, counter=value, question=question, pin_hash=pin_arg):
             matched = value if matched is None else matched
     return None if matched is None else matched + 1
+
+
+def check_hotp(
+    key: bytes, response: str, spec: OtpSpec, counter: int, window: int
+) -> int | None:
+    """The counter after an accepted HOTP code (RFC 4226 look-ahead: `counter` … `counter +
+    window`, the whole window always scanned), or None. Like the IB Key, a match resyncs."""
+    candidate = normalise_response(response).encode()
+    matched: int | None = None
+    for value in range(counter, min(counter + window, (1 << 64) - 1) + 1):
+        code = hotp(key, value, digits=spec.digits, algorithm=spec.algorithm).encode()
+        if hmac.compare_digest(candidate, code) and matched is None:
+            matched = value
+    return None if matched is None else matched + 1
+
+
+def totp_passcode(spec: OtpSpec, step_seconds: int) -> Callable[[bytes, int], str]:
+    """`passcode(key, unix_time)` of a TOTP token of `spec` (for `check_time_passcode`)."""
+    def passcode(key: bytes, time: int) -> str:
+        return totp(key, time, step=step_seconds, digits=spec.digits, algorithm=spec.algorithm)
+
+    return passcode
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,6 +29,12 @@ from firmware_model.models import new_image
 REPO = Path(__file__).resolve().parent.parent
 RFC_KEY = bytes.fromhex("3132333435363738393031323334353637383930")
 START_TIMEOUT = 15.0
+SOFT_SUITE = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
+LOGIN_SCRIPT = (
+    'press POWER\nexpect "PIN>"\ntype 1234\npress OK\nexpect "CHALLNG>"\n'
+    'type 112233\npress OK\ncapture RESPONSE\nwait 40\nexpect ""\n'
+)
+"""A DSC+ login (PIN 1234, challenge 112233) that captures RESPONSE, then lets it switch off."""
 _PTY_RE = re.compile(r"PTY is (/dev/\S+)")
 
 
@@ -103,7 +109,8 @@ def child_env() -> dict[str, str]:
 
 @dataclass
 class Served:
-    """A running `slsemu serve` child and the `(serial, path)` pairs it printed."""
+    """A running `slsemu serve` child and the `(serial, path)` pairs it printed (one pair per
+    URL when a network device lists several)."""
 
     proc: subprocess.Popen[str]
     lines: list[tuple[str, str]]
@@ -152,8 +159,9 @@ def start_serve(args: list[str], devices: int = 1) -> Served:
         buffer += chunk
     lines: list[tuple[str, str]] = []
     for line in buffer.decode().splitlines():
-        serial, path = line.split()
+        serial, path, *more = line.split()  # network devices may list a second URL
         lines.append((serial, path))
+        lines.extend((serial, url) for url in more)
     return Served(proc, lines)
 
 

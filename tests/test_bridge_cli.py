@@ -243,3 +243,34 @@ def test_a_locked_device_is_refused_then_unlocked(cli: Cli, home: Path) -> None:
     code, out, _ = cli("revoke", "--serial", serial, "--json")
     assert code == 0 and json.loads(out) == {"serial": serial, "status": "revoked"}
     assert cli("challenge", "--serial", serial)[0] == 1
+
+
+def test_pskc_export_with_a_preshared_key_and_import_a_linotp_style_file(
+    cli: Cli, home: Path
+) -> None:
+    vectors = Path(__file__).parent / "vectors" / "pskc"
+    code, out, err = cli("pskc", "import", str(vectors / "linotp-style-ocra.pskcxml"),
+                         "--user", "alice", "--json")
+    assert (code, err) == (0, "")
+    assert json.loads(out)["imported"] == ["OC0000000001", "OC0000000002", "OC0000000003"]
+    out_file = home / "moved.pskcxml"
+    key_hex = "00112233445566778899aabbccddeeff"
+    code, out, err = cli("pskc", "export", "--serial", "OC0000000001", "--serial", "OC0000000003",
+                         "--out", str(out_file), "--key-stdin", "--json", stdin=key_hex + "\n")
+    assert (code, err) == (0, "") and json.loads(out)["encrypted"] is True
+    text = out_file.read_text()
+    assert out_file.stat().st_mode & 0o777 == 0o600
+    assert "MjQ2OA==" not in text and "MTIzNDU2Nzg5MDEyMzQ1Njc4OTA=" not in text  # PIN, key
+    assert "urn:ietf:params:xml:ns:keyprov:pskc:ocra" in text and "<pskc:Suite>" in text
+    code, _, err = cli("pskc", "export", "--serial", "OC0000000001", "--out",
+                       str(home / "x.pskcxml"), "--key-stdin", stdin="abcd\n")
+    assert code == 2 and err.count("\n") == 1 and "16, 24 or 32 bytes" in err
+
+
+def test_pskc_import_refusal_is_one_line_and_imports_nothing(cli: Cli, home: Path) -> None:
+    vectors = Path(__file__).parent / "vectors" / "pskc"
+    code, out, err = cli("pskc", "import", str(vectors / "bad-linotp-nagra-suite.pskcxml"),
+                         "--user", "alice")
+    assert code == 2 and out == "" and err.count("\n") == 1
+    assert "OC0000000003" in err and "cannot be a working ibkey" in err
+    assert cli("devices", "--user", "alice", "--json")[1].count("OC000") == 0

@@ -108,16 +108,19 @@ def test_hotp_and_totp_commands(capsys: pytest.CaptureFixture[str]) -> None:
         "84755224\n",
         "",
     )
-    assert _run(capsys, ["totp", "--key", KEY20, "--time", "59"]) == (0, "94287082\n", "")
+    assert _run(capsys, ["totp", "--key", KEY20, "--time", "59"]) == (0, "287082\n", "")
+    assert _run(capsys, ["totp", "--key", KEY20, "--time", "59", "--digits", "8"]) == (
+        0, "94287082\n", "")
     sha512 = (KEY20 * 4)[:128]
-    assert _run(capsys, ["totp", "--key", sha512, "--time", "59", "--algorithm", "SHA512"]) == (
+    sha512_args = ["--time", "59", "--algorithm", "SHA512", "--digits", "8"]
+    assert _run(capsys, ["totp", "--key", sha512, *sha512_args]) == (
         0,
         "90693936\n",
         "",
     )
     assert _run(capsys, ["totp", "--key", KEY20, "--time", "100", "--t0", "41"]) == (
         0,
-        "94287082\n",  # (100 - 41) // 30 == 1, the same step as time 59
+        "287082\n",  # (100 - 41) // 30 == 1, the same step as time 59
         "",
     )
     code, out, err = _run(capsys, ["totp", "--key", KEY20, "--digits", "6"])  # wall clock

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
+import select
 import signal
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from emulator.images import ImageLock, load_image
-from emulator.serial_server import DeviceLine, Faults, LineProtocol, ServeConfig
+from emulator.line_protocol import Faults, LineProtocol
+from emulator.serial_server import DeviceLine, ServeConfig
 from emulator.session import DeviceSession
 from firmware_model.errors import InvalidToken
 from firmware_model.ocra import ocra
@@ -38,11 +41,18 @@ from firmware_model.serial_codec import (
 )
 from host_bridge.serial_client import AsyncSerialClient, ClientConfig, SerialClient
 from host_bridge.serial_login import obtain_response
-from tests.serial_helpers import RFC_KEY, make_image, serving, socat_pair, start_serve
+from tests.serial_helpers import (
+    LOGIN_SCRIPT,
+    RFC_KEY,
+    SOFT_SUITE,
+    make_image,
+    serving,
+    socat_pair,
+    start_serve,
+)
 
 pytestmark = pytest.mark.serial
 
-SOFT_SUITE = "OCRA-1:HOTP-SHA1-8:QN06-PSHA1"
 CLOCK_START = 1_700_000_000.0
 FAST = ClientConfig(timeout=5.0)
 QUICK = ClientConfig(timeout=0.3)
@@ -218,10 +228,7 @@ def test_script_over_serial_gives_the_in_process_captures(
     from emulator.cli import main
 
     script = tmp_path / "login.sls"
-    script.write_text(
-        'press POWER\nexpect "PIN>"\ntype 1234\npress OK\nexpect "CHALLNG>"\n'
-        'type 112233\npress OK\ncapture RESPONSE\nwait 40\nexpect ""\n'
-    )
+    script.write_text(LOGIN_SCRIPT)
     local = tmp_path / "local.img"
     make_image(local, entropy)
     with SerialClient(line[0], config=FAST) as client:
@@ -280,23 +287,36 @@ def test_half_line_of_a_vanished_host_is_never_executed(line: tuple[str, Path]) 
         assert second.state()["battery_presses_left"] == before
 
 
-def test_a_host_that_never_reads_cannot_stall_or_bloat_the_device(tmp_path: Path) -> None:
+def test_a_host_that_never_reads_is_pushed_back_and_loses_no_reply(tmp_path: Path) -> None:
+    # Back-pressure instead of loss: while its replies are not read, the device stops reading,
+    # so the host's own writes stop going through; once it reads, every request is answered.
     image = card(tmp_path)
     with serving(["--image", str(image), "--pty", "--virtual-clock"]) as served:
         with SerialClient(served.path, config=FAST) as client:
-            for _ in range(10):  # ~0.8 MB of replies that nobody reads
-                client.port.write(b"STATE\n" * 2000)
-            time.sleep(0.2)
+            fd = client.port.fileno()
+            os.set_blocking(fd, False)
+            sent, pushed_back = 0, False
+            deadline = time.monotonic() + 20
+            while not pushed_back and time.monotonic() < deadline:
+                try:
+                    sent += os.write(fd, b"STATE\n" * 100)
+                except BlockingIOError:
+                    pushed_back = True
+            assert pushed_back, "the line never pushed back"
+            unsent = b"STATE\n"[sent % 6 :] if sent % 6 else b""  # a half request: finish it
+            requests = (sent + len(unsent)) // 6
+            received = b""
+            while received.count(b"\n") < requests and time.monotonic() < deadline:
+                ready, _, _ = select.select([fd], [], [], 1.0)
+                if ready:
+                    received += os.read(fd, 65536)
+                if unsent:
+                    with contextlib.suppress(BlockingIOError):
+                        unsent = unsent[os.write(fd, unsent) :]
+            lines = received.decode().splitlines()
+            assert len(lines) == requests and all(entry.startswith("STATE {") for entry in lines)
+            os.set_blocking(fd, True)
             client.port.write(CANCEL)
-            # Drain whatever the line kept until it has been quiet for a while: only then has the
-            # server written its last whole line, so the next reply starts on a line boundary (a
-            # single quiet poll is not enough on a loaded machine, where the server may pause).
-            deadline, quiet = time.monotonic() + 20, 0
-            while time.monotonic() < deadline and quiet < 5:
-                quiet = 0 if client.port.in_waiting else quiet + 1
-                client.discard()
-                time.sleep(0.1)
-            client.discard()
             assert client.hello().serial == "DP0000000001"
         assert served.proc.poll() is None
 

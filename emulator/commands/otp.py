@@ -48,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     hotp_parser.set_defaults(handler=hotp_command)
 
     totp_parser = subparsers.add_parser("totp", help="compute an RFC 6238 TOTP code")
-    _common(totp_parser, 8)
+    _common(totp_parser, 6)
     totp_parser.add_argument(
         "--time", type=unix_seconds, metavar="T", help="Unix seconds (default: now)"
     )

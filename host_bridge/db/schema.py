@@ -92,6 +92,7 @@ devices = Table(
     Column("created", Real, nullable=False),
     Column("activated", Real),
     Column("updated", Real, nullable=False),
+    Column("otp", Text),  # revision 0002: HOTP/TOTP parameters of an imported OATH token
     CheckConstraint(
         "status IN ('pending', 'active', 'locked', 'revoked', 'replaced')",
         name="ck_devices_status",

@@ -32,7 +32,7 @@ def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
         pin_enc=device.pin_enc, time_step=device.time_step, drift=device.drift,
         last_step=device.last_step, failures=device.failures, temporary=int(device.temporary),
         valid_until=device.valid_until, replaced_by=device.replaced_by, created=device.created,
-        activated=device.activated, updated=device.updated,
+        activated=device.activated, updated=device.updated, otp=device.otp,
     ))
     tx.conn.execute(insert(device_users).values(
         serial=device.serial, user=owner, role=Role.OWNER.value, added=device.created
@@ -111,5 +111,5 @@ def _device(row: Sequence[Any]) -> DeviceRecord:
         pin_enc=bytes(row[7]) if row[7] is not None else None, time_step=row[8],
         drift=int(row[9]), last_step=row[10], failures=int(row[11]), temporary=bool(row[12]),
         valid_until=row[13], replaced_by=row[14], created=float(row[15]), activated=row[16],
-        updated=float(row[17]),
+        updated=float(row[17]), otp=row[18],
     )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hmac
 from typing import NamedTuple
 
+from firmware_model.hotp import OtpSpec
 from firmware_model.legacy_dsc import PASSCODE_STEP
 from firmware_model.legacy_dsc import passcode as dsc_passcode
 from firmware_model.models import random_digits
@@ -170,10 +171,16 @@ class ChallengeService:
         if kind == ChallengeKind.SCC_CELLS.value:
             return {} if v.check_scc(key, challenge.text, response) else v.WRONG
         if kind == ChallengeKind.TIME_PASSCODE.value:
+            step = record.time_step or PASSCODE_STEP
+            spec = OtpSpec.parse(record.otp) if record.otp else None
+            if spec is not None and spec.event:  # an imported HOTP token
+                counter = v.check_hotp(key, response, spec, record.counter,
+                                       self.ctx.config.counter_window)
+                return v.WRONG if counter is None else {"counter": counter}
             match = v.check_time_passcode(
-                key, response, now, step_seconds=record.time_step or PASSCODE_STEP,
-                drift=record.drift, window=self.ctx.config.time_window,
-                last_step=record.last_step, passcode=dsc_passcode,
+                key, response, now, step_seconds=step,
+                drift=record.drift, window=self.ctx.config.time_window, last_step=record.last_step,
+                passcode=dsc_passcode if spec is None else v.totp_passcode(spec, step),
             )
             if match is None:
                 return v.WRONG

@@ -33,6 +33,8 @@ class DeviceInfo:
     valid_until: float | None
     failures: int
     users: tuple[str, ...]
+    otp: str | None = None
+    """An imported OATH token's HOTP/TOTP (e.g. `TOTP-SHA256-8`); None: the model's own codes."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -46,6 +48,7 @@ class DeviceInfo:
             "valid_until": self.valid_until,
             "failures": self.failures,
             "users": list(self.users),
+            "otp": self.otp,
         }
 
 
@@ -84,6 +87,7 @@ class DeviceService:
             suite=record.suite, temporary=record.temporary, valid_until=record.valid_until,
             failures=record.failures,
             users=tuple(name for name, _ in devices.users_of(tx, record.serial)),
+            otp=record.otp,
         )
 
     @unit_of_work

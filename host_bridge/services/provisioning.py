@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Final
 
 from firmware_model.device import ImageSpec
+from firmware_model.hotp import OtpSpec
 from firmware_model.image import DeviceImage, JsonValue, encode_image
 from firmware_model.legacy_dsc import PASSCODE_STEP
 from firmware_model.models import (
@@ -56,6 +57,10 @@ class ImportedKey:
     suite: str | None = None
     counter: int = 0
     pin: str | None = field(default=None, repr=False)
+    otp: str | None = None
+    """An OATH token's HOTP/TOTP (`OtpSpec` text); None: the model's own codes."""
+    time_step: int | None = None
+    """TOTP seconds per step (None: the model's own)."""
 
 
 class ProvisioningService:
@@ -166,7 +171,10 @@ class ProvisioningService:
                 if item.model not in PROVISION_MODELS or item.model == "sms":
                     raise BridgeError(f"cannot import a device of model {item.model!r}")
                 check_name(item.serial, "serial")
-                status = DeviceStatus.PENDING if item.model == "ibkey" else DeviceStatus.ACTIVE
+                if item.model == "ibkey" and item.pin is None:
+                    # no activation token exists for it: pending would be pending forever
+                    raise BridgeError(f"IB Key {item.serial}: imported with its PIN only")
+                status = DeviceStatus.ACTIVE
                 pin_mode = None
                 if is_ocra_card(item.model) and item.suite is not None:
                     pin_mode = "soft" if OcraSuite.parse(item.suite).pin_hash else "device"
@@ -175,7 +183,7 @@ class ProvisioningService:
                 self.insert(
                     user, item.model, item.serial, item.key, status=status, now=now,
                     suite=item.suite, pin=item.pin, pin_mode=pin_mode, valid_until=None,
-                    counter=item.counter,
+                    counter=item.counter, otp=item.otp, time_step=item.time_step,
                 )
                 serials.append(item.serial)
             ctx.audit("pskc.import", "ok", user=user, devices=len(serials), source=source)
@@ -191,7 +199,8 @@ class ProvisioningService:
         if record.pin_enc is not None:
             pin = ctx.master.open(PURPOSE_PIN, serial, record.pin_enc).decode()
         ctx.audit("pskc.export", "ok", serial=serial)
-        return ImportedKey(serial, record.model, key, record.suite, record.counter, pin)
+        return ImportedKey(serial, record.model, key, record.suite, record.counter, pin,
+                           record.otp, record.time_step)
 
     def insert(
         self,
@@ -207,25 +216,36 @@ class ProvisioningService:
         pin_mode: str | None,
         valid_until: float | None,
         counter: int = 0,
+        otp: str | None = None,
+        time_step: int | None = None,
     ) -> None:
         if suite is not None:
             OcraSuite.parse(suite)
+        if otp is not None:
+            OtpSpec.parse(otp)
+        if model == "dsc" and time_step is None:
+            time_step = PASSCODE_STEP
         master = self.ctx.master
         record = DeviceRecord(
             serial=serial, model=model, status=status, suite=suite,
             key_enc=master.seal(PURPOSE_KEY, serial, key), counter=counter, pin_mode=pin_mode,
             pin_enc=master.seal(PURPOSE_PIN, serial, pin.encode()) if pin else None,
-            time_step=PASSCODE_STEP if model == "dsc" else None, drift=0, last_step=None,
+            time_step=time_step, drift=0, last_step=None,
             failures=0, temporary=valid_until is not None, valid_until=valid_until,
             replaced_by=None, created=now,
-            activated=now if status is DeviceStatus.ACTIVE else None, updated=now,
+            activated=now if status is DeviceStatus.ACTIVE else None, updated=now, otp=otp,
         )
         with self.ctx.db.transaction() as tx:
             devices.insert_device(tx, record, user)
 
 
 def _key_bytes(model: str, suite: str | None) -> int:
-    """Key size: the suite's hash output size (RFC 4226 asks for at least 128 bits), SCC 32."""
+    """Key size: the hash output size of the suite the device will use — the one given, else the
+    model's default (Platinum's SHA-256 suite: 32) — as RFC 4226 asks for at least 128 bits;
+    SCC 32."""
+    if suite is None and profile(model).challenge is ChallengeKind.OCRA:
+        defaults: Mapping[str, str] = getattr(device_class(model), "default_suites", {})
+        suite = next(iter(defaults.values()), None)
     if suite is not None:
         return {"sha1": 20, "sha256": 32, "sha512": 64}[OcraSuite.parse(suite).hash_name]
     return 32 if profile(model).challenge is ChallengeKind.SCC_CELLS else 20
