@@ -58,6 +58,15 @@ def add_dscplus(bridge: Bridge, home: Path, user: str = "alice") -> tuple[str, P
     return made.serial, image
 
 
+def home_with_card(home: Path) -> tuple[str, Path]:
+    """`prepare_home` with alice and her DSC+ (the bridge closed again): serial and image."""
+    bridge = prepare_home(home)
+    try:
+        return add_dscplus(bridge, home)
+    finally:
+        bridge.close()
+
+
 def card_response(image: Path, challenge: str) -> str:
     return dscplus_response(read_image(image), PIN, challenge, time.time())
 

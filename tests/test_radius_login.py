@@ -19,6 +19,7 @@ from tests.radius_helpers import (
     access_request,
     add_dscplus,
     card_response,
+    home_with_card,
     messages,
     prepare_home,
     pyrad_client,
@@ -30,9 +31,7 @@ from tests.radius_helpers import (
 
 @pytest.fixture
 def setup(slsemu_home: Path, tmp_path: Path) -> tuple[Path, str, Path]:
-    bridge = prepare_home(slsemu_home)
-    serial, image = add_dscplus(bridge, slsemu_home)
-    bridge.close()
+    serial, image = home_with_card(slsemu_home)
     return write_clients(tmp_path), serial, image
 
 
@@ -173,9 +172,7 @@ def test_radclient_login_replay_and_refusals(
 
 
 def test_radclient_unknown_client(slsemu_home: Path, tmp_path: Path) -> None:
-    bridge = prepare_home(slsemu_home)
-    add_dscplus(bridge, slsemu_home)
-    bridge.close()
+    home_with_card(slsemu_home)
     clients = write_clients(tmp_path, address="192.0.2.0/24")  # not loopback
     with running_server(slsemu_home, clients) as server:
         out = _radclient(server.port, f'User-Name = "alice", User-Password = "{PASSWORD}", '

@@ -20,10 +20,9 @@ from tests.radius_helpers import (
     SECRET,
     RawClient,
     access_request,
-    add_dscplus,
     card_response,
+    home_with_card,
     messages,
-    prepare_home,
     pyrad_client,
     running_server,
     state_of,
@@ -65,9 +64,7 @@ def _no_datagram_waiting(sock: socket.socket) -> bool:
 
 
 def test_drops_are_silent_and_counted(slsemu_home: Path, tmp_path: Path) -> None:
-    bridge = prepare_home(slsemu_home)
-    add_dscplus(bridge, slsemu_home)
-    bridge.close()
+    home_with_card(slsemu_home)
     with running_server(slsemu_home, write_clients(tmp_path)) as server:
         raw = RawClient(server.port)
         try:
@@ -91,9 +88,7 @@ def test_drops_are_silent_and_counted(slsemu_home: Path, tmp_path: Path) -> None
 
 
 def test_duplicates_are_answered_from_the_cache(slsemu_home: Path, tmp_path: Path) -> None:
-    bridge = prepare_home(slsemu_home)
-    add_dscplus(bridge, slsemu_home)
-    bridge.close()
+    home_with_card(slsemu_home)
     with running_server(slsemu_home, write_clients(tmp_path)) as server:
         raw = RawClient(server.port)
         try:
@@ -138,9 +133,7 @@ def _fuzz_datagrams(seed: int, count: int) -> list[bytes]:
 
 
 def test_fuzz_then_a_login_still_works(slsemu_home: Path, tmp_path: Path) -> None:
-    bridge = prepare_home(slsemu_home)
-    _serial, image = add_dscplus(bridge, slsemu_home)
-    bridge.close()
+    _serial, image = home_with_card(slsemu_home)
     with running_server(slsemu_home, write_clients(tmp_path)) as server:
         raw = RawClient(server.port)
         try:
