@@ -14,12 +14,15 @@ from typing import Final
 
 from host_bridge.db.engine import Database
 from host_bridge.domain import AuditRecord
+from host_bridge.errors import BridgeError
 from host_bridge.repos import audit as audit_repo
 
 _SECRET_WORDS: Final = ("pin", "key", "code", "password", "secret", "response", "token")
 MAX_DETAIL_TEXT: Final = 200
 MAX_ROWS: Final = 100_000
 """The most rows one `AuditLog.rows` call returns."""
+MAX_ROW_ID: Final = (1 << 63) - 1
+"""Row ids are 64-bit on both engines; a larger `since_id` is bad input, not an overflow."""
 
 DetailValue = str | int | float | bool | None
 
@@ -59,7 +62,9 @@ class AuditLog:
     ) -> list[AuditRecord]:
         """Rows in order of writing, optionally only for one user or device."""
         if not 1 <= limit <= MAX_ROWS:
-            raise ValueError(f"limit must be 1 to {MAX_ROWS}")
+            raise BridgeError(f"limit must be 1 to {MAX_ROWS}")
+        if not 0 <= since_id <= MAX_ROW_ID:
+            raise BridgeError(f"since_id must be 0 to {MAX_ROW_ID}")
         with self._db.read() as tx:
             return audit_repo.rows(tx, user=user, serial=serial, since_id=since_id, limit=limit)
 

@@ -30,6 +30,7 @@ from host_bridge.repos.outbox import Outbox
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
+from host_bridge.services.guesses import GuessService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.sms import SmsService
 from host_bridge.services.users import UserService
@@ -46,6 +47,7 @@ class Bridge:
         self.provisioning = ProvisioningService(ctx, self.sms)
         self.device_service = DeviceService(ctx, self.sms)
         self.challenges = ChallengeService(ctx, self.sms)
+        self.guesses = GuessService(ctx)
         # The facade's methods are the services' own (no wrapper on the login's hot path).
         self.add_user = self.users.add_user
         self.user = self.users.user

@@ -22,8 +22,8 @@ from host_bridge.policies.sharing import ShareState
 
 __all__ = [
     "AuditRecord", "ChallengeKind", "ChallengeRecord", "ClaimedChallenge", "DeviceRecord",
-    "DeviceState", "DeviceStatus", "Identification", "OptOut", "OrderState", "Role", "RowKind",
-    "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
+    "DeviceState", "DeviceStatus", "Guessed", "Identification", "OptOut", "OrderState", "Role",
+    "RowKind", "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
 ]
 
 
@@ -66,6 +66,19 @@ class TempStatus(enum.StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     REPLACED = "replaced"
+
+
+class Guessed(enum.StrEnum):
+    """A secret a person types to the bridge, each with its own failure budget per user
+    (`host_bridge.services.guesses`). The device's own answers are budgeted on the device row."""
+
+    PASSWORD = "password"  # noqa: S105 (a name, not a password)
+    TEMPORARY_CODE = "temporary_code"
+    ACTIVATION_TOKEN = "activation_token"  # noqa: S105 (a name)
+
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ")
 
 
 class Role(enum.StrEnum):

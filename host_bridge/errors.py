@@ -35,3 +35,21 @@ class Refused(SlsError):
     """A policy refused an action (a Temporary Code, an Online SCC, an order): a negative answer."""
 
     exit_code = 1
+
+
+class Locked(Refused):
+    """A secret's failure budget is spent: refused without comparing, until an admin unlocks it."""
+
+
+STORE_CHECK_HINT = ""
+"""What a damaged store's message points to (`slsbridge store check` once it exists)."""
+
+
+class StoreDamaged(StoreError):
+    """A value read from the store is none the bridge writes: a damaged page or row, a row edited
+    past the schema's constraints, a missing schema revision (exit 2, one line)."""
+
+    def __init__(self, what: str, store: str | None = None) -> None:
+        self.what, self.store = what, store
+        where = f" {store}" if store else ""
+        super().__init__(f"the store{where} is damaged ({what}){STORE_CHECK_HINT}")

@@ -12,6 +12,8 @@ PIN blob moved into a key column, fails to decrypt instead of being used.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import stat
 from pathlib import Path
@@ -35,12 +37,14 @@ _CHECK_AAD: Final = b"check:master"
 class MasterKey:
     """An AES-256-GCM key with seal/open helpers. Never printed (no key in repr)."""
 
-    __slots__ = ("_aead",)
+    __slots__ = ("_aead", "_mac")
 
     def __init__(self, key: bytes) -> None:
         if len(key) != KEY_BYTES:
             raise StoreError(f"master key must be {KEY_BYTES} bytes ({2 * KEY_BYTES} hex digits)")
         self._aead = AESGCM(key)
+        # A key of its own for tags, derived once: the AES key is never used for two things.
+        self._mac = hmac.new(key, b"slsemu tag key", hashlib.sha256).digest()
 
     def __repr__(self) -> str:
         return "MasterKey(<hidden>)"
@@ -61,6 +65,13 @@ class MasterKey:
             raise StoreError(
                 f"cannot decrypt the {purpose} of {owner} (wrong master key or moved value)"
             ) from None
+
+    def tag(self, purpose: str, text: str) -> str:
+        """A keyed hash of `text` (16 hex digits): equal texts get equal tags, and without the
+        master key a tag cannot be checked against guesses (the audit log names unknown login
+        names this way)."""
+        data = f"{purpose}:{text}".encode("utf-8", "surrogatepass")
+        return hmac.new(self._mac, data, hashlib.sha256).hexdigest()[:16]
 
     def check_value(self) -> bytes:
         """A fresh check value to keep in the store."""

@@ -71,14 +71,8 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.st
     `ValueError` for a file over `limit` bytes; `OSError` for one that cannot be read or is not
     a regular file.
     """
-    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    fd, info = open_regular(path)
     try:
-        info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
-        if not stat.S_ISREG(info.st_mode):
-            what = "a FIFO, device or socket"
-            raise OSError(errno.EINVAL, f"not a regular file ({what})", os.fspath(path))
         chunks, left = [], limit + 1
         while left > 0:
             chunk = os.read(fd, min(left, 1 << 16))
@@ -124,3 +118,35 @@ def _text(
         return data.decode("utf-8")
     except UnicodeDecodeError:
         raise ValueError(f"{os.fspath(path)}: not UTF-8 text") from None
+
+
+def open_regular(
+    path: str | os.PathLike[str], flags: int = os.O_RDONLY, mode: int = SECRET_MODE
+) -> tuple[int, os.stat_result]:
+    """Open `path` (with `flags`, creating with `mode`) and return the descriptor and its `fstat`,
+    refusing anything but a regular file with `OSError`.
+
+    The open is non-blocking, so a FIFO is refused instead of waiting for its other end (for
+    reading and for writing alike); the descriptor is switched back to blocking before it is
+    returned.
+    """
+    not_regular = OSError(
+        errno.EINVAL, "not a regular file (a FIFO, device or socket)", os.fspath(path)
+    )
+    try:
+        fd = os.open(path, flags | os.O_NONBLOCK | os.O_CLOEXEC, mode)
+    except OSError as exc:
+        if exc.errno == errno.ENXIO:  # a FIFO opened for writing with no reader
+            raise not_regular from None
+        raise
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a folder, not a file", os.fspath(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise not_regular
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, info

@@ -226,3 +226,24 @@ def test_bridge_secret_options_read_a_file(tmp_path: Path, home: Path) -> None:
     outcome = call(slsbridge_main, ["activate", "--serial", "X", "--token-env",
                                     "NO_SUCH_VARIABLE"])
     assert outcome.code == 2 and "NO_SUCH_VARIABLE is not set" in outcome.err
+
+
+@pytest.mark.parametrize("since", ["99999999999999999999", "-1", "9223372036854775808"])
+def test_an_audit_row_id_past_64_bits_is_bad_input(home: Path, since: str) -> None:
+    outcome = call(slsbridge_main, ["audit", "--since-id", since])
+    assert outcome.code == 2 and outcome.err.count("\n") == 1, outcome
+    assert "since_id must be 0 to 9223372036854775807" in outcome.err
+    assert call(slsbridge_main, ["audit", "--since-id", "9223372036854775807"]).code == 0
+
+
+def test_a_fifo_as_the_sms_outbox_is_refused_without_waiting(home: Path) -> None:
+    assert call(slsbridge_main, ["user", "add", "alice", "--password-stdin"],
+                stdin=b"correct horse\n").code == 0
+    made = call(slsbridge_main, ["provision", "--user", "alice", "--model", "sms", "--json"])
+    assert made.code == 0, made
+    serial = made.out.split('"serial": "')[1].split('"')[0]
+    os.mkfifo(home / "sms-outbox.jsonl")
+    for argv in (["sms", "outbox", "--serial", serial], ["challenge", "--serial", serial]):
+        outcome = call(slsbridge_main, argv)
+        assert outcome.code == 2, (argv, outcome)
+        assert "not a regular file" in outcome.err and outcome.err.count("\n") == 1, outcome

@@ -40,7 +40,7 @@ from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from host_bridge.errors import StoreError
+from host_bridge.errors import StoreDamaged, StoreError
 
 ENV_STORE: Final = "SLSEMU_STORE"
 STORE_FILE_NAME: Final = "bridge.sqlite3"
@@ -143,6 +143,9 @@ class Database:
         db = cls(engine, url, retries=retries)
         try:
             db.connection()
+        except UnicodeDecodeError:  # a garbled header: SQLite's text encoding is off
+            engine.dispose()
+            raise StoreDamaged("text that is not UTF-8", shown(url)) from None
         except (exc.DBAPIError, sqlite3.Error) as error:
             engine.dispose()
             raise StoreError(f"store {shown(url)} is not usable: {first_line(error)}") from None
@@ -171,14 +174,38 @@ class Database:
     def in_transaction(self) -> bool:
         return self._tx is not None
 
+    @property
+    def name(self) -> str:
+        """The SQLite file, or the server URL without its password."""
+        return str(self.path) if self.path is not None else shown(self.url)
+
     @contextlib.contextmanager
     def transaction(
         self, durability: Durability = Durability.DURABLE, *, write: bool = True
     ) -> Iterator[Tx]:
-        """A transaction (joins the open one if any). Rolled back on any exception."""
+        """A transaction (joins the open one if any). Rolled back on any exception.
+
+        A damaged store — a page SQLite finds malformed, text that is not UTF-8, a value the
+        repositories refuse (`StoreDamaged`) — is reported as `StoreDamaged` naming the store."""
         if self._tx is not None:
             yield self._tx
             return
+        try:
+            with self._transaction(durability, write) as tx:
+                yield tx
+        except StoreDamaged as error:
+            if error.store is not None:
+                raise
+            raise StoreDamaged(error.what, self.name) from None
+        except UnicodeDecodeError:
+            raise StoreDamaged("text that is not UTF-8", self.name) from None
+        except exc.DatabaseError as error:
+            if not _is_damage(error):
+                raise
+            raise StoreDamaged(first_line(error.orig or error), self.name) from None
+
+    @contextlib.contextmanager
+    def _transaction(self, durability: Durability, write: bool) -> Iterator[Tx]:
         conn = self.connection()
         relaxed = durability is Durability.RELAXED
         if self.dialect is Dialect.SQLITE:
@@ -227,6 +254,15 @@ class Database:
                     raise
             # Random back-off so colliding processes spread out (not synchronisation).
             time.sleep(random.uniform(0, 0.002 * min(attempt, 20)))
+
+
+_DAMAGE_WORDS: Final = ("malformed", "not a database", "file is not", "corrupt")
+
+
+def _is_damage(error: exc.DatabaseError) -> bool:
+    """Whether SQLite says its file is damaged (not busy, locked or full: those are no damage)."""
+    text = str(error.orig or error).lower()
+    return isinstance(error.orig, sqlite3.DatabaseError) and any(w in text for w in _DAMAGE_WORDS)
 
 
 def first_line(error: BaseException) -> str:

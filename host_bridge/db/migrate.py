@@ -25,9 +25,9 @@ from alembic.util import CommandError
 from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select
 
 from host_bridge.db.engine import Database, Dialect, Tx
-from host_bridge.errors import StoreError
+from host_bridge.errors import StoreDamaged, StoreError
 
-HEAD: Final = "0002"
+HEAD: Final = "0003"
 """The newest revision (tests check it is Alembic's head)."""
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOCK_ID: Final = 0x51_5E_1D  # the advisory lock that serialises migrations on PostgreSQL
@@ -66,7 +66,9 @@ def upgrade(db: Database, target: str = "head") -> str:
         if current == HEAD and target == "head":
             return HEAD
         if current is None and inspect(tx.conn).has_table("schema_version"):
-            legacy = tx.conn.execute(select(_schema_version.c.version)).scalar() or 0
+            legacy = tx.conn.execute(select(_schema_version.c.version)).scalar()
+            if type(legacy) is not int:  # NULL, text, a float: no version this project wrote
+                raise StoreDamaged(f"schema_version {str(legacy)[:20]!r}")
             if legacy > 1:
                 raise StoreError(_newer(f"version {legacy}"))
             if legacy == 1:  # the first schema, exactly revision 0001

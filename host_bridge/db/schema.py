@@ -221,6 +221,19 @@ orders = Table(
     sqlite_autoincrement=True,
 )
 
+guess_budget = Table(
+    "guess_budget", metadata,
+    Column("secret", Text, primary_key=True),
+    Column("user", Text, ForeignKey("users.name"), primary_key=True),
+    Column("failures", Integer, nullable=False, server_default=text("0")),
+    Column("updated", Real, nullable=False),
+    CheckConstraint(
+        "secret IN ('password', 'temporary_code', 'activation_token')",
+        name="ck_guess_budget_secret",
+    ),
+    CheckConstraint("failures >= 0", name="ck_guess_budget_failures"),
+)
+
 holidays = Table(
     "holidays", metadata,
     Column("date", Text, primary_key=True),

@@ -10,4 +10,5 @@ and writes the outcome.
 - `optout`: opt-out, partial opt-out, opt-in (KB2545, KB1198).
 - `temporary`: Temporary Code and Online Security Code Card (KB70, KB69, KB1873).
 - `ordering`: DSC+ eligibility, replacement, hold, auto-activation (KB1943).
+- `lockout`: the failure budget of every secret (device answers and what a person types).
 """

@@ -27,7 +27,7 @@ from typing import Final
 
 from firmware_model.models import short_name
 from host_bridge.bridge import Bridge
-from host_bridge.errors import BridgeError
+from host_bridge.errors import BridgeError, Locked
 from host_bridge.services.devices import DeviceInfo
 
 STATE_BYTES: Final = 16
@@ -100,6 +100,8 @@ class RadiusLogin:
                 return Answer(Outcome.REJECT, WRONG_LOGIN)
         except BridgeError:  # a name the store cannot hold: as an unknown user
             return Answer(Outcome.REJECT, WRONG_LOGIN)
+        except Locked as exc:  # the password's guess budget is spent (as the CLI says it)
+            return Answer(Outcome.REJECT, str(exc))
         devices = tuple(self.bridge.devices(user))
         if not devices:
             return Answer(Outcome.REJECT, "no active second factor device")

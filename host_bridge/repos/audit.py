@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from sqlalchemy import bindparam, insert, select
@@ -11,6 +11,7 @@ from sqlalchemy import bindparam, insert, select
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import audit
 from host_bridge.domain import AuditRecord
+from host_bridge.repos._rows import decoding, integer, opt, real, text
 
 # One encoder for every row: `json.dumps` with options builds a new encoder per call.
 _JSON: Final = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
@@ -52,7 +53,15 @@ def rows(
         query = query.where(audit.c.user == user)
     if serial is not None:
         query = query.where(audit.c.serial == serial)
-    return [
-        AuditRecord(int(r[0]), float(r[1]), r[2], r[3], r[4], r[5], json.loads(r[6]))
-        for r in tx.conn.execute(query.order_by(audit.c.id).limit(limit))
-    ]
+    return [_row(r) for r in tx.conn.execute(query.order_by(audit.c.id).limit(limit))]
+
+
+def _row(r: Sequence[Any]) -> AuditRecord:
+    with decoding(f"audit row {str(r[0])[:20]}"):
+        detail = json.loads(text(r[6]))
+        if not isinstance(detail, dict):
+            raise TypeError("detail is not an object")
+        return AuditRecord(
+            integer(r[0]), real(r[1]), text(r[2]), text(r[3]), opt(text, r[4]), opt(text, r[5]),
+            detail,
+        )

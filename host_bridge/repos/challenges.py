@@ -36,6 +36,7 @@ from host_bridge.domain import (
     row_kind,
 )
 from host_bridge.errors import BridgeError
+from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
 _STATE_SIZE: Final = len(DeviceState._fields)
 _CLAIM: Final = (
@@ -108,13 +109,31 @@ def claim(
     row = tx.conn.execute(_CLAIM, {"b_id": challenge_id, "b_serial": serial}).first()
     if row is None:
         raise BridgeError(f"no device {serial!r}")
-    device = DeviceState._make(row[:_STATE_SIZE])
+    device = _state(row)
     if row[_STATE_SIZE] is None:  # challenges.serial is NOT NULL: no challenge row
         return device, None
-    used = bool(row[-1])
+    with decoding(f"challenges row {challenge_id[:40]!r}"):
+        serial_of, kind, shown, data_enc, created, expires, used_flag = row[_STATE_SIZE:]
+        claimed = (challenge_id, text(serial_of), text(kind), text(shown), opt(blob, data_enc),
+                   real(created), real(expires))
+        used = flag(used_flag)
     if not used:
         used = not use(tx, challenge_id, now)  # a concurrent verifier may have been first
-    return device, ClaimedChallenge._make((challenge_id, *row[_STATE_SIZE:-1], used))
+    return device, ClaimedChallenge._make((*claimed, used))
+
+
+def _state(row: Sequence[Any]) -> DeviceState:
+    """The device columns of a claim, checked by type (the hot path: no record is built)."""
+    with decoding(f"devices row {str(row[0])[:40]!r}"):
+        (serial, status, suite, key_enc, counter, pin_enc, step, drift, last, failures, until,
+         otp) = row[:_STATE_SIZE]
+        if integer(counter) < 0 or integer(failures) < 0:
+            raise ValueError("negative count")
+        return DeviceState(
+            text(serial), text(status), opt(text, suite), blob(key_enc), counter,
+            opt(blob, pin_enc), opt(integer, step), integer(drift), opt(integer, last), failures,
+            opt(real, until), opt(text, otp),
+        )
 
 
 def use(tx: Tx, challenge_id: str, now: float) -> bool:
@@ -162,8 +181,9 @@ def count(tx: Tx) -> int:
 
 
 def _challenge(row: Sequence[Any]) -> ChallengeRecord:
-    return ChallengeRecord(
-        id=row[0], serial=row[1], kind=row_kind(row[2]), text=row[3],
-        data_enc=bytes(row[4]) if row[4] is not None else None, created=float(row[5]),
-        expires=float(row[6]), used=bool(row[7]), used_at=row[8],
-    )
+    with decoding(f"challenges row {str(row[0])[:40]!r}"):
+        return ChallengeRecord(
+            id=text(row[0]), serial=text(row[1]), kind=row_kind(row[2]), text=text(row[3]),
+            data_enc=opt(blob, row[4]), created=real(row[5]), expires=real(row[6]),
+            used=flag(row[7]), used_at=opt(real, row[8]),
+        )

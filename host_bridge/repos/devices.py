@@ -7,11 +7,13 @@ from typing import Any, Final
 
 from sqlalchemy import delete, insert, select, update
 
+from firmware_model.models import profile
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import device_users, devices
 from host_bridge.domain import DeviceRecord, DeviceStatus, Role
 from host_bridge.errors import BridgeError
 from host_bridge.repos import users
+from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
 _COLUMNS: Final = tuple(devices.c)
 UPDATABLE: Final = frozenset(
@@ -37,6 +39,11 @@ def insert_device(tx: Tx, device: DeviceRecord, owner: str) -> None:
     tx.conn.execute(insert(device_users).values(
         serial=device.serial, user=owner, role=Role.OWNER.value, added=device.created
     ))
+
+
+def exists(tx: Tx, serial: str) -> bool:
+    query = select(devices.c.serial).where(devices.c.serial == serial)
+    return tx.conn.execute(query).first() is not None
 
 
 def get(tx: Tx, serial: str, *, lock: bool = False) -> DeviceRecord:
@@ -86,7 +93,8 @@ def users_of(tx: Tx, serial: str) -> list[tuple[str, Role]]:
         .where(device_users.c.serial == serial)
         .order_by(device_users.c.added, device_users.c.user)
     )
-    return [(str(r[0]), Role(r[1])) for r in rows]
+    with decoding(f"device_users row of {serial[:40]!r}"):
+        return [(text(r[0]), Role(r[1])) for r in rows]
 
 
 def link(tx: Tx, serial: str, user: str, now: float, role: Role = Role.SHARED) -> None:
@@ -105,11 +113,20 @@ def unlink(tx: Tx, serial: str, user: str) -> None:
 
 
 def _device(row: Sequence[Any]) -> DeviceRecord:
-    return DeviceRecord(
-        serial=row[0], model=row[1], status=DeviceStatus(row[2]), suite=row[3],
-        key_enc=bytes(row[4]), counter=int(row[5]), pin_mode=row[6],
-        pin_enc=bytes(row[7]) if row[7] is not None else None, time_step=row[8],
-        drift=int(row[9]), last_step=row[10], failures=int(row[11]), temporary=bool(row[12]),
-        valid_until=row[13], replaced_by=row[14], created=float(row[15]), activated=row[16],
-        updated=float(row[17]), otp=row[18],
-    )
+    with decoding(f"devices row {str(row[0])[:40]!r}"):
+        profile(text(row[1]))  # a model this build knows
+        return DeviceRecord(
+            serial=text(row[0]), model=row[1], status=DeviceStatus(row[2]),
+            suite=opt(text, row[3]), key_enc=blob(row[4]), counter=_count(row[5]),
+            pin_mode=opt(text, row[6]), pin_enc=opt(blob, row[7]),
+            time_step=opt(integer, row[8]), drift=integer(row[9]), last_step=opt(integer, row[10]),
+            failures=_count(row[11]), temporary=flag(row[12]), valid_until=opt(real, row[13]),
+            replaced_by=opt(text, row[14]), created=real(row[15]), activated=opt(real, row[16]),
+            updated=real(row[17]), otp=opt(text, row[18]),
+        )
+
+
+def _count(value: Any) -> int:
+    if integer(value) < 0:
+        raise ValueError("negative count")
+    return int(value)

@@ -13,6 +13,7 @@ from host_bridge.db.schema import orders
 from host_bridge.domain import OrderState
 from host_bridge.errors import BridgeError
 from host_bridge.policies.ordering import Hold, hold_state
+from host_bridge.repos._rows import decoding, integer, opt, real, text
 
 _OPEN = (OrderState.ORDERED.value, OrderState.SHIPPED.value)
 
@@ -66,10 +67,11 @@ def get(tx: Tx, order_id: int, *, lock: bool = False) -> OrderRecord:
     row = tx.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise BridgeError(f"no order {order_id}")
-    return OrderRecord(
-        int(row[0]), row[1], row[2], OrderState(row[3]), row[4], float(row[5]), row[6], row[7],
-        int(row[8]),
-    )
+    with decoding(f"orders row {order_id}"):
+        return OrderRecord(
+            integer(row[0]), text(row[1]), text(row[2]), OrderState(row[3]), opt(text, row[4]),
+            real(row[5]), opt(real, row[6]), opt(real, row[7]), integer(row[8]),
+        )
 
 
 def ids(tx: Tx, user: str | None = None) -> list[int]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
-from slsio.files import SECRET_MODE
+from slsio.files import SECRET_MODE, open_regular
 
 OUTBOX_FILE_NAME: Final = "sms-outbox.jsonl"
 CHANNELS: Final = ("sms", "voice")
@@ -65,7 +65,8 @@ class Outbox:
             },
             sort_keys=True,
         )
-        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
+        # A FIFO or device in its place is refused (never waited on), as every file reader does.
+        fd, _ = open_regular(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, SECRET_MODE)
         try:
             os.write(fd, line.encode() + b"\n")
             os.fsync(fd)
@@ -77,7 +78,8 @@ class Outbox:
         are skipped). Reading only the end keeps a long-used outbox readable and memory bounded.
         """
         try:
-            with open(self.path, "rb") as handle:
+            fd, _ = open_regular(self.path)
+            with os.fdopen(fd, "rb") as handle:
                 start = max(0, handle.seek(0, os.SEEK_END) - MAX_OUTBOX_BYTES)
                 handle.seek(start)
                 data = handle.read(MAX_OUTBOX_BYTES)

@@ -12,6 +12,7 @@ from host_bridge.db.engine import Tx
 from host_bridge.db.schema import share_requests as shares
 from host_bridge.domain import ShareState
 from host_bridge.errors import BridgeError
+from host_bridge.repos._rows import decoding, integer, opt, real, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +57,11 @@ def get(tx: Tx, request_id: int, *, lock: bool = False) -> ShareRecord:
     row = tx.conn.execute(query.with_for_update() if lock else query).first()
     if row is None:
         raise BridgeError(f"no sharing request {request_id}")
-    return ShareRecord(
-        int(row[0]), row[1], row[2], row[3], ShareState(row[4]), row[5], float(row[6]), row[7]
-    )
+    with decoding(f"share_requests row {request_id}"):
+        return ShareRecord(
+            integer(row[0]), text(row[1]), text(row[2]), text(row[3]), ShareState(row[4]),
+            opt(text, row[5]), real(row[6]), opt(real, row[7]),
+        )
 
 
 def pending_exists(tx: Tx, requester: str, serial: str) -> bool:

@@ -10,6 +10,7 @@ from host_bridge.db.engine import Tx
 from host_bridge.db.schema import temp_access as temp
 from host_bridge.domain import TempKind, TempStatus
 from host_bridge.passwords import PasswordHash
+from host_bridge.repos._rows import blob, decoding, integer, opt, real, text
 
 TempRow = tuple[int, str, TempKind, str | None, float, float, float, TempStatus]
 """(id, user, kind, serial, issued, full_until, portal_until, status): never the code hash."""
@@ -42,8 +43,9 @@ def get(tx: Tx, row_id: int) -> TempRow | None:
     ).where(temp.c.id == row_id)).first()
     if row is None:
         return None
-    return (int(row[0]), row[1], TempKind(row[2]), row[3], float(row[4]), float(row[5]),
-            float(row[6]), TempStatus(row[7]))
+    with decoding(f"temp_access row {row_id}"):
+        return (integer(row[0]), text(row[1]), TempKind(row[2]), opt(text, row[3]),
+                real(row[4]), real(row[5]), real(row[6]), TempStatus(row[7]))
 
 
 def ids(tx: Tx, user: str) -> list[int]:
@@ -59,11 +61,8 @@ def active_codes(tx: Tx, user: str) -> list[tuple[int, bytes | None, bytes | Non
                temp.c.status == TempStatus.ACTIVE.value)
         .order_by(temp.c.issued.desc())
     )
-    return [
-        (int(r[0]), None if r[1] is None else bytes(r[1]), None if r[2] is None else bytes(r[2]),
-         float(r[3]))
-        for r in rows
-    ]
+    with decoding(f"temp_access rows of {user[:40]!r}"):
+        return [(integer(r[0]), opt(blob, r[1]), opt(blob, r[2]), real(r[3])) for r in rows]
 
 
 def working_code_ids(tx: Tx, user: str, now: float) -> list[int]:
@@ -81,7 +80,10 @@ def last_issued(tx: Tx, user: str) -> tuple[TempKind, float] | None:
         select(temp.c.kind, temp.c.issued).where(temp.c.user == user)
         .order_by(temp.c.issued.desc(), temp.c.id.desc()).limit(1)
     ).first()
-    return None if row is None else (TempKind(row[0]), float(row[1]))
+    if row is None:
+        return None
+    with decoding(f"temp_access rows of {user[:40]!r}"):
+        return TempKind(row[0]), real(row[1])
 
 
 def end_active(tx: Tx, user: str) -> None:

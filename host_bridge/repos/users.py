@@ -12,6 +12,7 @@ from host_bridge.db.schema import users
 from host_bridge.domain import Identification, OptOut, UserRecord
 from host_bridge.errors import BridgeError
 from host_bridge.passwords import PasswordHash, ScryptParams
+from host_bridge.repos._rows import blob, decoding, flag, integer, opt, real, text
 
 _COLUMNS = (
     users.c.name, users.c.pw_hash, users.c.pw_salt, users.c.pw_n, users.c.pw_r, users.c.pw_p,
@@ -81,16 +82,17 @@ def set_opt_out(tx: Tx, account: str, mode: OptOut) -> None:
 
 
 def _user(row: Sequence[Any]) -> UserRecord:
-    params = ScryptParams(int(row[3]), int(row[4]), int(row[5]))
-    return UserRecord(
-        name=row[0],
-        password=PasswordHash(bytes(row[1]), bytes(row[2]), params),
-        identification=Identification(row[6], row[7], row[8], row[9], row[10]),
-        entity=row[11],
-        account=row[12],
-        equity_cents=int(row[13]),
-        balance_cents=int(row[14]),
-        opt_out=OptOut(row[15]),
-        primary_user=bool(row[16]),
-        created=float(row[17]),
-    )
+    with decoding(f"users row {str(row[0])[:40]!r}"):
+        params = ScryptParams(integer(row[3]), integer(row[4]), integer(row[5]))
+        return UserRecord(
+            name=text(row[0]),
+            password=PasswordHash(blob(row[1]), blob(row[2]), params),
+            identification=Identification(*(opt(text, value) for value in row[6:11])),
+            entity=opt(text, row[11]),
+            account=text(row[12]),
+            equity_cents=integer(row[13]),
+            balance_cents=integer(row[14]),
+            opt_out=OptOut(row[15]),
+            primary_user=flag(row[16]),
+            created=real(row[17]),
+        )

@@ -28,8 +28,9 @@ from host_bridge.domain import (
     DeviceStatus,
 )
 from host_bridge.errors import BridgeError, NotUsable, StoreError
+from host_bridge.policies.lockout import Budget
 from host_bridge.repos import challenges, devices
-from host_bridge.services.context import Context, unit_of_work
+from host_bridge.services.context import UNKNOWN, Context, unit_of_work
 from host_bridge.services.keys import KEY_CACHE_SIZE, PURPOSE_SMS, Keyring
 from host_bridge.services.sms import SmsService
 from host_bridge.verification import Challenge, Verdict
@@ -113,7 +114,9 @@ class ChallengeService:
             # Stamped with the decision's own time (no second clock read on the hot path).
             self.ctx.audit_log.record(
                 now, "verify", "accepted" if verdict.accepted else "refused", serial=serial,
-                reason=verdict.reason, challenge_id=challenge_id, issued=issued,
+                reason=verdict.reason, issued=issued,
+                # An id that names no challenge is text a person typed: not logged.
+                challenge_id=challenge_id if issued is not None else UNKNOWN,
                 failures=failures, **({"caller": caller} if caller else {}),
             )
         return verdict
@@ -139,8 +142,10 @@ class ChallengeService:
                 return Verdict(False, refusal), None, challenge.created
             outcome = self._check_answer(record, challenge, response, now)
             if isinstance(outcome, str):  # refused, charged to this device
+                # The one budget rule (the row is held: the charge commits with the answer).
+                budget = Budget(self.ctx.config.lockout_after)
                 failures = record.failures + 1
-                if failures >= self.ctx.config.lockout_after:
+                if budget.locked(failures):
                     devices.update_device(
                         tx, serial, now, failures=failures, status=DeviceStatus.LOCKED
                     )

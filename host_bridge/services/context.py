@@ -16,10 +16,13 @@ from host_bridge.config import BridgeConfig
 from host_bridge.db.engine import Database
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
-from host_bridge.repos import meta
+from host_bridge.repos import devices, meta, users
 from host_bridge.repos.outbox import Outbox
 
 CHECK_META: Final = "master_check"
+UNKNOWN: Final = "(unknown)"
+"""What the audit log names instead of a user name or serial that names nothing in the store
+(no user can be called this: names are letters, digits and `._-@`)."""
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -94,8 +97,19 @@ class Context:
         serial: str | None = None,
         **detail: DetailValue,
     ) -> None:
-        """One audit row, in the open transaction (or its own durable one)."""
-        self.audit_log.record(self.clock(), event, outcome, user=user, serial=serial, **detail)
+        """One audit row, in the open transaction (or its own durable one).
+
+        A `user` or `serial` is recorded only when it names an existing user or device; any
+        other text a person typed there (a password typed as the user name…) becomes `UNKNOWN`
+        and a keyed hash (`name_tag`, `serial_tag`: equal texts, equal tags)."""
+        with self.db.transaction() as tx:
+            if user is not None and not users.exists(tx, user):
+                user, detail["name_tag"] = UNKNOWN, self.master.tag("audit-name", user)
+            if serial is not None and not devices.exists(tx, serial):
+                serial, detail["serial_tag"] = UNKNOWN, self.master.tag("audit-serial", serial)
+            self.audit_log.record(
+                self.clock(), event, outcome, user=user, serial=serial, **detail
+            )
 
 
 class HasContext(Protocol):

@@ -10,10 +10,11 @@ from typing import Any
 from firmware_model.ocra import OcraSuite
 from firmware_model.scc import scc_grid
 from host_bridge import verification as v
-from host_bridge.domain import DeviceRecord, DeviceStatus
-from host_bridge.errors import BridgeError
+from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role
+from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import devices, users
 from host_bridge.services.context import Context, unit_of_work
+from host_bridge.services.guesses import GuessService
 from host_bridge.services.keys import PURPOSE_KEY, PURPOSE_PIN
 from host_bridge.services.provisioning import check_host_pin, is_ocra_card
 from host_bridge.services.sms import SmsService
@@ -56,6 +57,7 @@ class DeviceService:
     def __init__(self, ctx: Context, sms: SmsService) -> None:
         self.ctx = ctx
         self.sms = sms
+        self.guesses = GuessService(ctx)
 
     def device(self, serial: str) -> DeviceInfo:
         """One device (`BridgeError` if unknown)."""
@@ -90,7 +92,6 @@ class DeviceService:
             otp=record.otp,
         )
 
-    @unit_of_work
     def activate(self, serial: str, *, token: str | None = None, pin: str | None = None) -> bool:
         """Make a pending device active; others stay active (M2FS). Returns True if it did.
 
@@ -98,8 +99,18 @@ class DeviceService:
         the PIN the user picked, and the server learns both here — `token` must match the one
         sent (single use, `activation_ttl`) and `pin` becomes the PIN the host verifies with.
         A wrong or expired token returns False (audited). Other pending devices: admin
-        activation without a token.
+        activation without a token. Tokens are charged to the owner's activation token budget
+        before they are compared: `Locked` (exit 1) once `lockout_after` wrong ones in a row
+        spent it.
         """
+        done = self._activate(serial, token, pin)
+        if done is None:
+            owner = self.device(serial).users[0]
+            raise Locked(self.guesses.locked_message(Guessed.ACTIVATION_TOKEN, owner))
+        return done
+
+    @unit_of_work
+    def _activate(self, serial: str, token: str | None, pin: str | None) -> bool | None:
         ctx = self.ctx
         now = ctx.clock()
         with ctx.db.transaction() as tx:
@@ -114,11 +125,26 @@ class DeviceService:
             if pin is not None:
                 check_host_pin(record.model, pin)
             needs_token = token is not None or (record.model == "ibkey" and record.pin_enc is None)
-            taken = token is not None and self.sms.take_activation_token(serial, token, now)
-            if needs_token and not taken:
-                ctx.audit("device.activate", "refused", serial=serial,
-                          reason="wrong or expired activation token")
+            if needs_token and token is None:
+                ctx.audit("device.activate", "refused", serial=serial, reason="no activation token")
                 return False
+            if token is not None:
+                owner = _owner(tx, serial)
+                # Charged to the owner's token budget before it is compared, in this transaction:
+                # the charge commits with the answer.
+                charged = self.guesses.charge(tx, Guessed.ACTIVATION_TOKEN, owner)
+                if charged is None:
+                    ctx.audit("device.activate", "refused", user=owner, serial=serial,
+                              reason="locked", failures=self.guesses.budget.limit)
+                    return None
+                taken = self.sms.take_activation_token(serial, token, now)
+                failures = self.guesses.settle(
+                    tx, Guessed.ACTIVATION_TOKEN, owner, charged, taken
+                )
+                if not taken:
+                    ctx.audit("device.activate", "refused", user=owner, serial=serial,
+                              reason="wrong or expired activation token", failures=failures)
+                    return False
             changes: dict[str, Any] = {"status": DeviceStatus.ACTIVE, "activated": now}
             if pin is not None:
                 changes["pin_enc"] = ctx.master.seal(PURPOSE_PIN, serial, pin.encode())
@@ -173,3 +199,11 @@ class DeviceService:
         with self.ctx.db.read() as tx:
             record = devices.get(tx, serial)
         return len(scc_grid(self.ctx.master.open(PURPOSE_KEY, serial, record.key_enc)))
+
+
+def _owner(tx: Any, serial: str) -> str:
+    """The user who owns device `serial` (whose budget an activation token is charged to)."""
+    for name, role in devices.users_of(tx, serial):
+        if role is Role.OWNER:
+            return name
+    raise BridgeError(f"device {serial} has no owner")

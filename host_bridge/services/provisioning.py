@@ -186,7 +186,9 @@ class ProvisioningService:
                     counter=item.counter, otp=item.otp, time_step=item.time_step,
                 )
                 serials.append(item.serial)
-            ctx.audit("pskc.import", "ok", user=user, devices=len(serials), source=source)
+            # The file name is text a person typed: only its keyed tag is logged.
+            ctx.audit("pskc.import", "ok", user=user, devices=len(serials),
+                      file_tag=ctx.master.tag("audit-file", source))
         return serials
 
     def export_key(self, serial: str) -> ImportedKey:

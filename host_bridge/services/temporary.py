@@ -11,12 +11,13 @@ from typing import Any, Final
 
 from firmware_model.models import random_digits
 from host_bridge.db.engine import Tx
-from host_bridge.domain import DeviceStatus, TempKind, TempStatus
+from host_bridge.domain import DeviceStatus, Guessed, TempKind, TempStatus
 from host_bridge.errors import BridgeError, Refused
 from host_bridge.passwords import PasswordHash, ScryptParams, check_password, hash_password
 from host_bridge.policies import temporary as tmp
 from host_bridge.repos import devices, temporary, users
 from host_bridge.services.context import Context, unit_of_work
+from host_bridge.services.guesses import GuessService
 from host_bridge.services.holdings import discard, utc
 from host_bridge.services.policy_config import PolicyConfig
 from host_bridge.services.provisioning import ProvisioningService
@@ -72,6 +73,7 @@ class TemporaryService:
         self.ctx = ctx
         self.config = config
         self.provisioning = provisioning
+        self.guesses = GuessService(ctx)
 
     def issue_temporary_code(self, user: str) -> IssuedCode:
         """Issue a Temporary Code (KB70): never two in a row. Raises `Refused`."""
@@ -101,19 +103,35 @@ class TemporaryService:
         return code, None, row_id
 
     def check_temporary_code(self, user: str, code: str) -> tmp.Access | None:
-        """The access `code` gives `user` now, or None if it is none of their working codes."""
+        """The access `code` gives `user` now, or None if it is none of their working codes.
+
+        Charged to `user`'s Temporary Code budget before it is compared: `Locked` (exit 1) once
+        `lockout_after` wrong codes in a row spent it."""
         now = self.ctx.clock()
-        with self.ctx.db.read() as tx:
-            rows = temporary.active_codes(tx, user)
-        for row_id, digest, salt, issued in rows:
-            if digest is None or salt is None:
-                continue
-            if check_password(PasswordHash(digest, salt, TEMP_CODE_SCRYPT), code):
-                access = tmp.temporary_code_access(utc(issued), utc(now), self.config.temporary)
+        found: list[tuple[int, tmp.Access]] = []
+
+        def compare() -> bool:
+            with self.ctx.db.read() as tx:
+                rows = temporary.active_codes(tx, user)
+            for row_id, digest, salt, issued in rows:
+                if digest is None or salt is None:
+                    continue
+                if check_password(PasswordHash(digest, salt, TEMP_CODE_SCRYPT), code):
+                    access = tmp.temporary_code_access(utc(issued), utc(now), self.config.temporary)
+                    found.append((row_id, access))
+                    return True
+            return False
+
+        def record(ok: bool | None, failures: int) -> None:
+            if ok:
+                row_id, access = found[0]
                 self.ctx.audit("temp.check", access.value, user=user, id=row_id)
-                return access
-        self.ctx.audit("temp.check", "refused", user=user)
-        return None
+            else:
+                extra = {"reason": "locked"} if ok is None else {}
+                self.ctx.audit("temp.check", "refused", user=user, failures=failures, **extra)
+
+        self.guesses.guess(Guessed.TEMPORARY_CODE, user, compare, record)
+        return found[0][1] if found else None
 
     def issue_online_scc(self, user: str, image_path: Path | None) -> TempRecord:
         """Print an Online SCC (KB1873) with a working Temporary Code; valid 21 days."""

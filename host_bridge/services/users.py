@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from host_bridge.domain import Identification, OptOut, UserRecord
+from host_bridge.domain import Guessed, Identification, OptOut, UserRecord
 from host_bridge.errors import BridgeError
 from host_bridge.inputs import check_identification, check_name
 from host_bridge.passwords import PasswordHash, check_password, hash_password
 from host_bridge.repos import users
 from host_bridge.services.context import Context, unit_of_work
+from host_bridge.services.guesses import GuessService
 
 
 class UserService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self.guesses = GuessService(ctx)
+        self._unknown = PasswordHash(b"\0" * 32, b"\0" * 16, ctx.config.scrypt)
 
     @unit_of_work
     def add_user(
@@ -58,15 +61,24 @@ class UserService:
 
     def check_password(self, name: str, password: str, *, caller: str | None = None) -> bool:
         """Whether `password` is `name`'s password. Unknown users cost the same time as known.
-        `caller` (a network front door's API key or client) is named in the audit row."""
-        by = {"caller": caller} if caller else {}
-        try:
-            stored = self.user(name).password
-        except BridgeError:
-            stored = PasswordHash(b"\0" * 32, b"\0" * 16, self.ctx.config.scrypt)
-            check_password(stored, password)
-            self.ctx.audit("login.password", "refused", user=name, reason="unknown user", **by)
-            return False
-        ok = check_password(stored, password)
-        self.ctx.audit("login.password", "ok" if ok else "refused", user=name, **by)
-        return ok
+        `caller` (a network front door's API key or client) is named in the audit row.
+
+        Charged to `name`'s password budget before it is compared (`GuessService`): `Locked`
+        (exit 1) once `lockout_after` wrong passwords in a row spent it."""
+
+        def compare() -> bool:
+            try:
+                stored = self.user(name).password
+            except BridgeError:
+                check_password(self._unknown, password)
+                return False
+            return check_password(stored, password)
+
+        def record(ok: bool | None, failures: int) -> None:
+            outcome = "ok" if ok else "refused"
+            extra = {"reason": "locked"} if ok is None else {}
+            if caller:
+                extra["caller"] = caller
+            self.ctx.audit("login.password", outcome, user=name, failures=failures, **extra)
+
+        return self.guesses.guess(Guessed.PASSWORD, name, compare, record)
