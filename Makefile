@@ -34,7 +34,7 @@ demo: venv
 	@if [ -t 0 ] && [ -t 1 ]; then $(VENV)/bin/slsemu tui; else $(VENV)/bin/slsemu demo; fi
 
 lint: venv
-	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks
+	$(VENV)/bin/ruff check $(PACKAGES) tests benchmarks examples
 	$(VENV)/bin/mypy $(PACKAGES)
 	$(VENV)/bin/lint-imports
 

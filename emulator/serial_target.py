@@ -29,6 +29,11 @@ class SerialScriptTarget:
         self._client = SerialClient(port, baud, config)
         self.virtual_clock = False
 
+    @property
+    def client(self) -> SerialClient:
+        """The serial client underneath (for requests a script has no statement for)."""
+        return self._client
+
     def __enter__(self) -> SerialScriptTarget:
         try:
             self._client.hello()

@@ -6,6 +6,12 @@
 #
 # Captures LOCK: the lock number the card shows (`L` + 7 digits); the host turns it into the
 # unlock code. Run it on a fresh image: on a locked card it fails from line 11 on.
+#
+# ---
+# model = "dscplus"
+# pin_mode = "device"
+# pin = "1234"
+# ---
 
 press POWER
 expect "PIN>"

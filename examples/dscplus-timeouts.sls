@@ -2,6 +2,12 @@
 # the card turns itself off after 30 s without a key, and the response shows for 30 s.
 #
 #   slsemu script examples/dscplus-timeouts.sls --image card.img --set PIN=1234 --clock 1700000000
+#
+# ---
+# model = "dscplus"
+# [vars]
+# PIN = "1234"
+# ---
 
 press POWER
 expect "PIN>"

@@ -5,6 +5,18 @@
 #
 # A printed card has no buttons; the `scc` model emulates the person reading it: POWER shows
 # `INDEX>`, digits type an index, OK shows the cell as "index code".
+#
+# ---
+# model = "scc"
+# [[cases]]
+# id = "first-and-last"
+# FIRST = "1"
+# SECOND = "224"
+# [[cases]]
+# id = "login-screen"
+# FIRST = "17"
+# SECOND = "203"
+# ---
 
 press POWER
 expect "INDEX>"

@@ -8,8 +8,9 @@ the first bad line. Nothing is run while parsing, so a bad script changes nothin
 (in-process device session, serial line, or TUI: the same file runs on all three). Before the first
 key press it checks that every `${NAME}` is given (from `variables`) or captured by an earlier
 line, so a forgotten `--set` is bad input that touches nothing. A failed `expect` is recorded as a
-`Failure` and the run goes on (a test wants to see all of them); an error from the target (an
-unknown button, a device that cannot type) stops the run with `ScriptError` naming the line.
+`Failure` and stops the run (later lines would type a challenge at a PIN prompt and burn PIN
+tries); `keep_going=True` runs on to show every mismatch. An error from the target (an unknown
+button, a device that cannot type) always stops the run with `ScriptError` naming the line.
 
 Format, one statement a line (`#` starts a comment, blank lines are ignored):
 
@@ -481,6 +482,11 @@ class Failure:
     expected: str
     actual: str
 
+    @property
+    def message(self) -> str:
+        """`expected "TEXT", display was "SEEN"` (the display quoted so it can be pasted)."""
+        return f"expected {self.expected}, display was {quote(self.actual)}"
+
 
 @dataclass(frozen=True, slots=True)
 class ScriptResult:
@@ -524,11 +530,13 @@ def run_script(
     variables: Mapping[str, str] = _NO_VARIABLES,
     *,
     trace: Callable[[Step], None] | None = None,
+    keep_going: bool = False,
 ) -> ScriptResult:
     """Run `script` against `target`.
 
-    Failed expectations are collected and the run goes on; an error from the target stops the run
-    with `ScriptError(line, ...)`. `trace`, if given, sees each statement and the display after it.
+    The first failed expectation stops the run (with `keep_going`, failures are collected and the
+    run goes on); an error from the target stops the run with `ScriptError(line, ...)`. `trace`,
+    if given, sees each statement and the display after it.
     """
     for name in variables:
         if not NAME_RE.fullmatch(name):
@@ -541,6 +549,8 @@ def run_script(
         display = _run_one(statement, target, values, captures, failures)
         if trace is not None:
             trace(Step(statement, target.read_display() if display is None else display))
+        if failures and not keep_going:
+            break
     return ScriptResult(tuple(failures), captures)
 
 

@@ -81,10 +81,23 @@ def emit(args: argparse.Namespace, data: Mapping[str, Any], text: str) -> None:
         print(text)
 
 
+def package_version() -> str:
+    """The installed slsemu distribution's version (both console scripts ship in it)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("slsemu")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown"
+
+
 def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
     """A parser with one subcommand per module found in the `commands` package."""
     parser = OneLineParser(prog=prog, description=description)
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    parser.add_argument("--version", action="version", version=f"{prog} {package_version()}")
+    sub = parser.add_subparsers(
+        dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands"
+    )
     sub.required = True
     for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         if info.name.startswith("_"):
@@ -100,6 +113,11 @@ def run(prog: str, description: str, commands: ModuleType, argv: Sequence[str] |
         arguments = list(sys.argv[1:] if argv is None else argv)
         _check_utf8(arguments)
         parser = build_parser(prog, description, commands)
+        if not arguments:
+            # A bare command: what it can do (usage and the commands), then the one-line error.
+            parser.print_help()
+            _error(prog, "choose a command (listed above)")
+            return EXIT_BAD_INPUT
         args = parser.parse_args(arguments)
         handler: Handler = args.handler
         return handler(args)

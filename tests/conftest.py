@@ -26,10 +26,9 @@ def slsemu_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     yield home
 
 
-@pytest.fixture
-def entropy() -> Callable[[int], bytes]:
-    """A deterministic random source (SHA-256 in counter mode) for reproducible devices."""
-    counter = 0
+def counter_entropy(seed: int = 0) -> Callable[[int], bytes]:
+    """A deterministic random source (SHA-256 in counter mode); `seed` picks its own stream."""
+    counter = seed << 32
 
     def take(count: int) -> bytes:
         nonlocal counter
@@ -40,3 +39,9 @@ def entropy() -> Callable[[int], bytes]:
         return out[:count]
 
     return take
+
+
+@pytest.fixture
+def entropy() -> Callable[[int], bytes]:
+    """A deterministic random source for reproducible devices."""
+    return counter_entropy()

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 from emulator.cli import main
-from emulator.images import ImageLock, load_image
+from emulator.images import ImageLock, load_image, save_image
+from firmware_model.device import Entropy, ImageSpec
+from firmware_model.models import new_image
 from firmware_model.ocra import ocra
 from firmware_model.scc import scc_code
 
@@ -289,12 +291,62 @@ def test_failed_expectations_exit_1_with_file_and_line(
         'press POWER\ncapture SECOND\n'
     )
     code, out, err = slsemu(capsys, "script", str(script), "--image", str(dscplus))
+    assert code == 1  # stopped at the first failure: nothing after it ran or was captured
+    assert out == "FIRST=PIN>\n"
+    assert err.splitlines() == [f'{script}:3: expected "CHALLNG>", display was "PIN>"']
+    code, out, err = slsemu(
+        capsys, "script", str(script), "--image", str(dscplus), "--keep-going"
+    )
     assert code == 1
     assert out == "FIRST=PIN>\nSECOND=\n"
     assert err.splitlines() == [
         f'{script}:3: expected "CHALLNG>", display was "PIN>"',
         f'{script}:5: expected /X+/, display was "PIN>"',
     ]
+
+
+def test_a_failed_login_expectation_stops_before_the_challenge_burns_pin_tries(
+    tmp_path: Path, capsys: Capture, entropy: Entropy
+) -> None:
+    card = tmp_path / "card.img"
+    image = new_image(ImageSpec("dscplus", "DP1", KEY, pin="1234", pin_mode="device"), entropy)
+    save_image(card, image)
+    script = tmp_path / "s.sls"
+    script.write_text(
+        'press POWER\ntype 9999\npress OK\nexpect "CHALLNG>"\ntype 123456\npress OK\n'
+    )
+    code, _, err = slsemu(capsys, "script", str(script), "--image", str(card))
+    assert code == 1 and ":4: expected" in err
+    assert load_image(card).state["failures"] == 1  # the challenge never reached the PIN prompt
+
+
+def test_junit_xml_has_one_test_case_per_script(
+    tmp_path: Path, dscplus: Path, capsys: Capture
+) -> None:
+    from xml.etree import ElementTree
+
+    report = tmp_path / "junit.xml"
+    args = ["script", str(LOGIN), "--image", str(dscplus), "--set", "PIN=1234",
+            "--set", "CHALLENGE=123456", "--junit-xml", str(report)]
+    assert slsemu(capsys, *args)[0] == 0
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    assert suite is not None and suite.attrib["tests"] == "1" and suite.attrib["failures"] == "0"
+    case = suite.find("testcase")
+    assert case is not None and case.attrib["name"] == LOGIN.name and len(case) == 0
+
+    script = tmp_path / "fails.sls"
+    script.write_text('press POWER\nexpect "NOPE"\n')
+    assert slsemu(capsys, "script", str(script), "--image", str(dscplus),
+                  "--junit-xml", str(report))[0] == 1
+    failure = ElementTree.parse(report).getroot().find("testsuite/testcase/failure")
+    assert failure is not None
+    assert failure.attrib["message"] == f'{script}:2: expected "NOPE", display was "PIN>"'
+
+    script.write_text("press POWER\npress APPROVE\n")
+    assert slsemu(capsys, "script", str(script), "--image", str(dscplus),
+                  "--junit-xml", str(report))[0] == 2
+    error = ElementTree.parse(report).getroot().find("testsuite/testcase/error")
+    assert error is not None and error.attrib["message"].startswith(f"{script}:2: press:")
 
 
 def test_wait_advances_the_device_clock(
@@ -447,6 +499,11 @@ EXAMPLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--model", "scc"], ["--set", "FIRST=17", "--set", "SECOND=203"],
         ["FIRST_CELL", "SECOND_CELL"],
     ),
+    "ibkey-challenge.sls": (
+        ["--model", "ibkey", "--pin", "1234", "--option", "username=alice"],
+        ["--set", "PIN=1234", "--set", "CHALLENGE=123456"], ["RESPONSE"],
+    ),
+    "dsc-passcode.sls": (["--model", "dsc", "--pin", "1234"], ["--set", "PIN=1234"], ["PASSCODE"]),
 }
 
 

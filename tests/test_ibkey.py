@@ -332,6 +332,20 @@ def test_push_survives_closing_the_app(entropy: Entropy) -> None:
     assert app.press("POWER", T).display == "Login request for alice"
 
 
+def test_next_leaves_a_push_for_the_manual_challenge(entropy: Entropy) -> None:
+    # "Click here if you do not receive the notification": the app's Authenticate screen while
+    # the push is still pending; the push can still be approved after the app is reopened.
+    app = active(entropy)
+    app.receive_push("p7", "alice", "131313", T)
+    assert app.press("NEXT", T).display == "alice challenge: _"
+    app.type_digits("424242", T)
+    app.press("OK", T)
+    app.type_digits(PIN, T)
+    assert app.press("OK", T).display == f"Response: {expected(KEY, 0, '424242')}"
+    assert app.pending_push == "p7"
+    assert app.press("OK", T).display == "Login request for alice"
+
+
 def test_newer_push_replaces_older(entropy: Entropy) -> None:
     app = active(entropy)
     app.receive_push("p7", "alice", "131313", T)

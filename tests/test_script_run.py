@@ -66,9 +66,11 @@ class Calculator:
         return self.display
 
 
-def run(text: str, variables: dict[str, str] | None = None) -> tuple[Calculator, ScriptResult]:
+def run(
+    text: str, variables: dict[str, str] | None = None, *, keep_going: bool = False
+) -> tuple[Calculator, ScriptResult]:
     target = Calculator()
-    return target, run_script(parse_script(text), target, variables or {})
+    return target, run_script(parse_script(text), target, variables or {}, keep_going=keep_going)
 
 
 def test_all_pass_and_calls_reach_the_target() -> None:
@@ -82,8 +84,16 @@ def test_all_pass_and_calls_reach_the_target() -> None:
     assert target.clock == 302.0
 
 
-def test_failures_are_collected_with_lines_and_the_run_goes_on() -> None:
-    target, result = run('type 12\nexpect "21"\nexpect /1/\npress OK\nexpect "21"\nexpect "x"')
+def test_the_first_failed_expectation_stops_the_run() -> None:
+    target, result = run('type 12\nexpect "21"\npress OK\ncapture X')
+    assert result.failures == (Failure(2, '"21"', "12"),)
+    assert ("press", "OK") not in target.calls  # nothing after the failure reached the device
+    assert result.captures == {}
+
+
+def test_keep_going_collects_every_failure_with_its_line() -> None:
+    text = 'type 12\nexpect "21"\nexpect /1/\npress OK\nexpect "21"\nexpect "x"'
+    target, result = run(text, keep_going=True)
     assert result.failures == (
         Failure(2, '"21"', "12"),
         Failure(3, "/1/", "12"),

@@ -22,10 +22,13 @@ from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_PASSWORD, DEMO_PIN, DEMO_USER, DemoSetup, ensure_demo
 from emulator.tui.faceplates import CardFaceplate, SccFaceplate
 from emulator.tui.keymap import load_keymap
-from emulator.tui.login_pane import LoginPane, Step
-from emulator.tui.withdrawals import withdrawal_hooks
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
+from emulator.tui.withdrawals import WithdrawalForm, withdrawal_hooks
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
+from host_bridge.domain import ChallengeKind
+from host_bridge.verification import Challenge
 from tests.tui_pilot import EventWatch, settle
 
 SIZE = (100, 40)
@@ -37,6 +40,11 @@ class Demo:
     bridge: Bridge
     setup: DemoSetup
     sessions: list[DeviceSession]
+    config: BridgeConfig
+
+    def connect(self) -> Bridge:
+        """The login pane's own connection (opened and closed on its host thread)."""
+        return Bridge.open(self.bridge.home, config=self.config)
 
     def serial(self, model: str) -> str:
         for device in self.bridge.devices(DEMO_USER):
@@ -54,13 +62,13 @@ def demo(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Demo]:
         sessions = [
             stack.enter_context(DeviceSession(path, clock=1_800_000_000.0)) for path in setup.images
         ]
-        yield Demo(bridge, setup, sessions)
+        yield Demo(bridge, setup, sessions, config)
     bridge.close()
 
 
 def make_app(demo: Demo, keymap: str | None = None) -> SlsApp:
-    withdraw, limits = withdrawal_hooks(lambda: demo.bridge)
-    login = LoginPane(lambda: demo.bridge, user=DEMO_USER, withdraw=withdraw, limits=limits)
+    withdraw, limits = withdrawal_hooks()
+    login = LoginPane(demo.connect, user=DEMO_USER, withdraw=withdraw, limits=limits)
     return SlsApp(demo.sessions, keymap=load_keymap(keymap), login=login, real_time=False)
 
 
@@ -89,8 +97,11 @@ async def choose(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
     await pilot.press("enter")
     line = await watch.wait_for(pilot, f"challenge for {serial}")
     if "refused" not in line:
-        # The app brings the chosen card forward and focuses it after the next frame.
-        await settle(pilot, lambda: app.focused is app.faceplate(serial), f"{serial} focused")
+        # The app brings the chosen card forward and focuses it after the next frame; an SCC
+        # has no keys, so there the response field gets them.
+        face = app.faceplate(serial)
+        want = app.query_one("#response") if isinstance(face, SccFaceplate) else face
+        await settle(pilot, lambda: app.focused is want, f"{want} focused")
 
 
 async def answer(pilot: Pilot[None], response: str) -> None:
@@ -151,8 +162,8 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
 
         # The form shows which device may confirm how much ...
         limits = str(app.query_one("#limits", Static).content)
-        assert f"DSC+ {serial}: unlimited" in limits
-        assert f"SCC {demo.serial('scc')}: USD 200,000/day, 600,000/5 days" in limits
+        assert re.search(rf"DSC\+ {serial[-4:]} +unlimited", limits)
+        assert re.search(rf"SCC {demo.serial('scc')[-4:]} +200,000 / 600,000", limits)
         # ... and a withdrawal too large for the SCC names the devices that could confirm it.
         await withdraw(pilot, app, demo.serial("scc"), "250000")
         denial = withdraw_result(app)
@@ -162,14 +173,77 @@ async def test_dscplus_login_then_withdrawals(demo: Demo) -> None:
         assert withdraw_result(app).startswith("ALLOWED")
 
 
-async def withdraw(pilot: Pilot[None], app: SlsApp, serial: str, amount: str) -> None:
+def scc_indices(challenge: Challenge) -> tuple[int, ...]:
+    """The two cells an SCC challenge names ("26 54")."""
+    return tuple(int(word) for word in challenge.text.split())
+
+
+def scc_codes(app: SlsApp, serial: str, indices: tuple[int, ...]) -> str:
+    """Read the asked cells off the card as a person would (they are drawn highlighted)."""
+    face = app.faceplate(serial)
+    assert isinstance(face, SccFaceplate)
+    assert face.highlight == indices
+    grid = face.query_one("#grid", Static).content
+    assert isinstance(grid, Text)
+    highlighted = [
+        grid.plain[span.start : span.end].strip()
+        for span in grid.spans
+        if "reverse" in str(span.style)
+    ]
+    codes = []
+    for index in indices:
+        match = re.search(rf"(?<![0-9]){index} ([0-9A-Z]{{3}})", grid.plain)
+        assert match is not None
+        assert match.group(0) in highlighted  # the requested cells are drawn highlighted
+        codes.append(match.group(1))
+    return "".join(codes)
+
+
+async def dscplus_code(pilot: Pilot[None], app: SlsApp, serial: str, challenge: str) -> str:
+    """Work the DSC+ (it has the keyboard): on, PIN, OK, challenge, OK; the 8 digits."""
+    await settle(pilot, lambda: app.focused is app.faceplate(serial), f"{serial} focused")
+    if app.read_display(serial):
+        await pilot.press("p")  # still on from the last code: off first
+        await display_is(pilot, app, "", serial)
+    await pilot.press("p", *DEMO_PIN, "enter")
+    await display_is(pilot, app, "CHALLNG>", serial)
+    await pilot.press(*challenge, "enter")
+    await settle(pilot, lambda: app.read_display(serial).isdigit(), "the response shows")
+    return app.read_display(serial)
+
+
+async def withdraw(
+    pilot: Pilot[None], app: SlsApp, serial: str, amount: str, code: str | None = None
+) -> None:
+    """Fill in the form, answer the confirming device's challenge (`code`: type this instead)."""
     watch = EventWatch(app)
     listing = app.query_one("#withdraw-device", OptionList)
     listing.highlighted = [option.id for option in listing.options].index(serial)
     app.query_one("#amount", Input).value = amount
     await pilot.click("#withdraw-button")
-    # The click's Pressed message reaches the pane a hop later: wait for its decision.
+    await watch.wait_for(pilot, f"confirmation challenge for {serial}")
+    challenge = app.query_one(WithdrawalForm).challenge
+    assert challenge is not None and challenge.serial == serial
+    if code is None:
+        if challenge.kind == ChallengeKind.SCC_CELLS:
+            code = scc_codes(app, serial, scc_indices(challenge))
+        else:
+            code = await dscplus_code(pilot, app, serial, challenge.text)
+    field = app.query_one("#confirm-code", Input)
+    field.focus()
+    field.value = code
+    await pilot.press("enter")
     await watch.wait_for(pilot, f"withdrawal of {amount} with {serial}")
+
+
+async def logged_in_with_scc(pilot: Pilot[None], app: SlsApp, serial: str) -> None:
+    """Password, the SCC chosen, its two codes read off the card: logged in."""
+    await log_in_with_password(pilot)
+    await choose(pilot, app, serial)
+    challenge = login(app).challenge
+    assert challenge is not None
+    await answer(pilot, scc_codes(app, serial, scc_indices(challenge)))
+    assert login(app).step is Step.DONE
 
 
 def withdraw_result(app: SlsApp) -> str:
@@ -184,24 +258,10 @@ async def test_scc_login_highlights_the_requested_cells(demo: Demo) -> None:
         await choose(pilot, app, serial)
         challenge = login(app).challenge
         assert challenge is not None
-        first, second = (int(word) for word in challenge.text.split())
-        face = app.faceplate(serial)
-        assert isinstance(face, SccFaceplate)
-        assert face.highlight == (first, second)
-        grid = face.query_one("#grid", Static).content
-        assert isinstance(grid, Text)
-        highlighted = [
-            grid.plain[span.start : span.end].strip()
-            for span in grid.spans
-            if "reverse" in str(span.style)
-        ]
-        codes = []
-        for index in (first, second):
-            match = re.search(rf"(?<![0-9]){index} ([0-9A-Z]{{3}})", grid.plain)
-            assert match is not None
-            assert match.group(0) in highlighted  # the requested cells are drawn highlighted
-            codes.append(match.group(1))
-        await answer(pilot, "".join(codes))
+        assert app.focused is app.query_one("#response")  # typing goes to the response
+        codes = scc_codes(app, serial, scc_indices(challenge))
+        await pilot.press(*codes, "enter")
+        await settle(pilot, lambda: "Login accepted" in result_text(app), "the login accepted")
         assert "Login accepted" in result_text(app)
 
 
@@ -364,16 +424,13 @@ async def test_an_image_that_cannot_be_saved_is_reported_not_a_crash(
         assert app.is_running
 
 
-@pytest.mark.parametrize("model", ["dscplus", "scc", "ibkey"])
-async def test_tab_from_the_chosen_device_reaches_the_response_field(
-    demo: Demo, model: str
-) -> None:
-    # docs/tui.md: after answering on the device, "Tab (or click) to the response field".
+async def test_tab_from_the_chosen_device_reaches_the_response_field(demo: Demo) -> None:
+    # docs/tui.md: after answering on the card, "Tab (or click) to the response field".
     app = make_app(demo)
     async with running(app) as pilot:
         await log_in_with_password(pilot)
-        await choose(pilot, app, demo.serial(model))
-        assert app.focused is app.faceplate(demo.serial(model))
+        await choose(pilot, app, demo.serial("dscplus"))
+        assert app.focused is app.faceplate(demo.serial("dscplus"))
         response = app.query_one("#response", Input)
         await pilot.press("tab")
         await settle(pilot, lambda: app.focused is response, "the response field focused")
@@ -397,5 +454,15 @@ async def test_after_the_login_the_amount_field_has_focus(demo: Demo) -> None:
         await settle(pilot, lambda: app.focused is amount, "the amount field focused")
         watch = EventWatch(app)
         await pilot.press(*"1000", "enter")
+        await watch.wait_for(pilot, f"confirmation challenge for {serial}")
+        # The card has the keys again (item 7: the confirming device is asked for a code) ...
+        challenge = app.query_one(WithdrawalForm).challenge
+        assert challenge is not None
+        code = await dscplus_code(pilot, app, serial, challenge.text)
+        # ... and Tab takes them on to the field that waits for the code.
+        await pilot.press("tab")
+        code_field = app.query_one("#confirm-code", Input)
+        await settle(pilot, lambda: app.focused is code_field, "the code field focused")
+        await pilot.press(*code, "enter")
         await watch.wait_for(pilot, f"withdrawal of 1000 with {serial}")
-        assert "ALLOWED" in str(app.query_one("#withdraw-result", Static).content)
+        assert "ALLOWED" in withdraw_result(app)

@@ -18,7 +18,8 @@ from emulator.session import DeviceSession
 from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
-from emulator.tui.login_pane import LoginPane, Step
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
 from tests.test_tui_app import (
@@ -61,7 +62,10 @@ def cards(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Cards]
 
 
 def make_app(cards: Cards) -> SlsApp:
-    login_pane = LoginPane(lambda: cards.bridge, user=DEMO_USER)
+    def connect() -> Bridge:  # the pane's own connection, on its host thread
+        return Bridge.open(cards.bridge.home, config=BridgeConfig(scrypt_n=1 << 10))
+
+    login_pane = LoginPane(connect, user=DEMO_USER)
     return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=False)
 
 

@@ -1,54 +1,6 @@
-"""Driving the app under Textual's Pilot without racing it: wait on states, never on time.
+"""Driving the app under Textual's Pilot without racing it: the helpers live in the pytest plugin
+(`emulator.pytest_plugin.pilot`), so the project's tests and a plugin user's tests share them."""
 
-`pilot.pause()` and `pilot.press()` return once the app *looks* idle, which on a busy machine can
-be before a message has travelled from the widget that got the click or key to the handler that
-acts on it (a button's `Pressed` bubbles to the login pane one hop later). So after every action
-a test waits, with `settle`, until the state it expects is there: a new line in the event log,
-a display, a focused widget, a screen. `GIVE_UP_SECONDS` only turns a hang into a failure with a
-message; a slow machine makes a test slower, never red.
-"""
+from emulator.pytest_plugin.pilot import GIVE_UP_SECONDS, EventWatch, event_lines, settle
 
-from __future__ import annotations
-
-import time
-from collections.abc import Callable
-
-from textual.app import App
-from textual.pilot import Pilot
-from textual.widgets import RichLog
-
-GIVE_UP_SECONDS = 120.0
-
-
-async def settle(pilot: Pilot[None], done: Callable[[], bool], what: str) -> None:
-    """Let the app run until `done()` holds; fail (after a long deadline) saying `what`."""
-    deadline = time.monotonic() + GIVE_UP_SECONDS
-    while not done():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the app never reached this state: {what}")
-        await pilot.pause()
-
-
-def event_lines(app: App[None]) -> list[str]:
-    """The event log, one string a line (host decisions and device events)."""
-    return [line.text for line in app.query_one("#events", RichLog).lines]
-
-
-class EventWatch:
-    """Remembers how long the event log was, to wait for the line an action adds."""
-
-    def __init__(self, app: App[None]) -> None:
-        self._app = app
-        self._seen = len(event_lines(app))
-
-    def new_lines(self) -> list[str]:
-        return event_lines(self._app)[self._seen :]
-
-    async def wait_for(self, pilot: Pilot[None], text: str) -> str:
-        """Wait until a line containing `text` was logged since the watch began; return it."""
-
-        def found() -> bool:
-            return any(text in line for line in self.new_lines())
-
-        await settle(pilot, found, f"an event log line with {text!r}")
-        return next(line for line in self.new_lines() if text in line)
+__all__ = ["GIVE_UP_SECONDS", "EventWatch", "event_lines", "settle"]

@@ -31,7 +31,6 @@ from firmware_model.script import (
     Wait,
     format_step,
     parse_script,
-    quote,
     run_script,
 )
 from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError
@@ -97,10 +96,7 @@ def demo_command(args: argparse.Namespace) -> int:
             script, session, {"PIN": DEMO_PIN, "CHALLENGE": challenge}, trace=_print_step
         )
     for failure in result.failures:
-        sys.stderr.write(
-            f"{LOGIN_SCRIPT}:{failure.line}: expected {failure.expected}, "
-            f"display was {quote(failure.actual)}\n"
-        )
+        sys.stderr.write(f"{LOGIN_SCRIPT}:{failure.line}: {failure.message}\n")
     response = result.captures.get("RESPONSE", "")
     suite = image.suite
     if suite is None:

@@ -9,26 +9,24 @@ parse, a bad image, an unknown button...).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
+import time
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, cast
 
+from emulator import targets
 from emulator.commands.ocra import unix_seconds
-from emulator.session import DeviceSession
+from emulator.junit import write_junit
+from emulator.targets import Target
 from firmware_model.errors import ScriptError
 from firmware_model.script import (
     NAME_RE,
     Script,
     ScriptResult,
-    ScriptTarget,
     Step,
     format_step,
     parse_script,
-    quote,
     run_script,
 )
 from slsio.cli import EXIT_NEGATIVE, EXIT_OK, UsageError, one_line, read_line
@@ -36,8 +34,6 @@ from slsio.files import read_text
 from slsio.secret_args import first_line, from_environment
 
 MAX_SCRIPT_BYTES = 1 << 20
-DEFAULT_BAUD = 115200
-"""Used with `--port` when `--baud` is not given (unless the serial module names its own)."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -88,6 +84,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="print one JSON object (passed, captures, failures) instead of the text report",
     )
+    parser.add_argument(
+        "--keep-going",
+        action="store_true",
+        help="run on after a failed expectation (default: the first one stops the script)",
+    )
+    parser.add_argument(
+        "--junit-xml",
+        type=Path,
+        metavar="FILE",
+        help="also write a JUnit XML report (one test case for the script) for CI systems",
+    )
     parser.set_defaults(handler=script_command)
 
 
@@ -97,12 +104,21 @@ def script_command(args: argparse.Namespace) -> int:
     variables = script_variables(args)
     script = load_script(args.file)
     trace = _print_trace if args.trace else None
+    started = time.monotonic()
     try:
         script.check_variables(variables)  # before the device is touched
         with open_target(args) as target:
-            result = run_script(script, target, variables, trace=trace)
+            result = run_script(
+                script, target, variables, trace=trace, keep_going=args.keep_going
+            )
     except ScriptError as exc:
+        if args.junit_xml is not None:
+            write_junit(
+                args.junit_xml, args.file, None, time.monotonic() - started, located(args.file, exc)
+            )
         raise UsageError(located(args.file, exc)) from None
+    if args.junit_xml is not None:
+        write_junit(args.junit_xml, args.file, result, time.monotonic() - started)
     if args.json:
         return report_json(result)
     return report(args.file, result)
@@ -180,29 +196,12 @@ def located(path: Path, exc: ScriptError) -> str:
     return f"{path}:{exc.line}: {message}"
 
 
-Target = AbstractContextManager[ScriptTarget]
-
-
 def open_target(args: argparse.Namespace) -> Target:
     """The device the script drives: in-process (default), serial (`--port`) or TUI (`--tui`)."""
-    if args.port is not None:
-        module = _optional_module("emulator.serial_target", "running scripts over serial (--port)")
-        baud = args.baud if args.baud is not None else getattr(module, "DEFAULT_BAUD", DEFAULT_BAUD)
-        return cast(Target, module.SerialScriptTarget(args.port, baud))
-    if args.tui:
-        feature = "running scripts in the TUI (--tui)"
-        module = _optional_module("emulator.tui.script_target", feature)
-        extra = {} if args.clock is None else {"clock": args.clock}
-        return cast(Target, module.TuiScriptTarget(args.image, args.keymap, **extra))
-    return DeviceSession(args.image, clock=args.clock)
-
-
-def _optional_module(name: str, feature: str) -> Any:
-    try:
-        return importlib.import_module(name)
-    except ModuleNotFoundError as exc:
-        missing = "" if exc.name == name else f" (missing module {exc.name})"
-        raise UsageError(f"{feature} is not available in this build{missing}") from None
+    return targets.open_target(
+        args.image, port=args.port, baud=args.baud, tui=args.tui, keymap=args.keymap,
+        clock=args.clock,
+    )
 
 
 def report(path: Path, result: ScriptResult) -> int:
@@ -210,10 +209,7 @@ def report(path: Path, result: ScriptResult) -> int:
     for name, value in result.captures.items():
         print(f"{name}={value}")
     for failure in result.failures:
-        sys.stderr.write(
-            f"{one_line(str(path))}:{failure.line}: expected {failure.expected}, "
-            f"display was {quote(failure.actual)}\n"
-        )
+        sys.stderr.write(f"{one_line(str(path))}:{failure.line}: {failure.message}\n")
     return EXIT_OK if result.passed else EXIT_NEGATIVE
 
 

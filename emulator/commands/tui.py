@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from slsio.cli import EXIT_OK, UsageError
 
 if TYPE_CHECKING:
+    from emulator.session import DeviceSession
     from emulator.tui.app import SlsApp
     from emulator.tui.keymap import Keymap
     from host_bridge.bridge import Bridge
@@ -64,33 +65,36 @@ def open_tui(
     keymap: Keymap,
     home: Path | None = None,
     on_ready: Callable[[], None] | None = None,
+    open_session: Callable[[Path], DeviceSession] | None = None,
 ) -> SlsApp:
     """The app `slsemu tui` runs: the images (default: the demo, set up on first use), the
     login pane on the host store in `home` (default: the data folder). `stack` closes the device
-    sessions and the store. The store is opened when the login first needs it, unless the demo
-    must be set up first."""
+    sessions; the login pane opens the store when it first needs it (on its host thread) and
+    closes it. The demo, when it must be set up first, gets a store of its own."""
     from emulator.session import DeviceSession
     from emulator.tui.app import SlsApp
     from emulator.tui.demo_setup import DEMO_USER, demo_folder, demo_images, ensure_demo
     from emulator.tui.login_pane import LoginPane
     from emulator.tui.withdrawals import withdrawal_hooks
 
-    bridges: list[Bridge] = []
+    def connect() -> Bridge:  # on the login pane's host thread, which also closes it
+        from host_bridge.bridge import Bridge
 
-    def connect() -> Bridge:
-        if not bridges:
-            from host_bridge.bridge import Bridge
-
-            bridges.append(stack.enter_context(Bridge.open(home)))
-        return bridges[0]
+        return Bridge.open(home)
 
     paths = list(images)
     if not paths:
         folder = demo_folder(home)
         ready = demo_images(folder)
-        paths = list(ready if ready is not None else ensure_demo(connect(), folder).images)
+        if ready is None:
+            from host_bridge.bridge import Bridge
+
+            with Bridge.open(home) as bridge:
+                ready = ensure_demo(bridge, folder).images
+        paths = list(ready)
         user = user or DEMO_USER
-    sessions = [stack.enter_context(DeviceSession(path)) for path in paths]
-    withdraw, limits = withdrawal_hooks(connect)
+    opener = open_session or DeviceSession
+    sessions = [stack.enter_context(opener(path)) for path in paths]
+    withdraw, limits = withdrawal_hooks()
     login = LoginPane(connect, user=user, withdraw=withdraw, limits=limits)
     return SlsApp(sessions, keymap=keymap, login=login, on_ready=on_ready)

@@ -4,6 +4,13 @@
 # screen shows). Captures RESPONSE, the 8 digits to type into the login screen.
 #
 #   slsemu script examples/dscplus-login.sls --image card.img --set PIN=1234 --set CHALLENGE=123456
+#
+# ---
+# model = "dscplus"
+# [vars]
+# PIN = "1234"
+# CHALLENGE = { random = 6 }
+# ---
 
 press POWER                 # turn the card on
 expect "PIN>"

@@ -29,22 +29,23 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import (
     ContentSwitcher,
-    DataTable,
     Footer,
     RichLog,
     Static,
 )
 
 from emulator.session import DeviceSession
+from emulator.tui.device_tabs import DeviceTabs
 from emulator.tui.faceplates import (
     FACEPLATES,
-    DeviceTabs,
     DeviceView,
     Faceplate,
     SccFaceplate,
 )
 from emulator.tui.keymap import Keymap
-from emulator.tui.login_pane import HostEvent, LoginPane, SecondFactorChosen
+from emulator.tui.login_messages import ChallengeClosed, HostEvent, SecondFactorChosen
+from emulator.tui.login_pane import LoginPane
+from emulator.tui.login_steps import Step
 from firmware_model.errors import SlsError
 from firmware_model.events import DeviceEvent, PushApproved, PushDenied
 from firmware_model.ibkey import IbKey
@@ -67,7 +68,9 @@ def device_view(session: DeviceSession, serial: str) -> DeviceView:
     )
 
 
-def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> Faceplate:
+def make_faceplate(
+    session: DeviceSession, view: DeviceView, widget_id: str, keymap: Keymap
+) -> Faceplate:
     """The faceplate for a session's device model (table-driven: `FACEPLATES`)."""
     cls = FACEPLATES.get(view.model)
     if cls is None:
@@ -76,55 +79,25 @@ def make_faceplate(session: DeviceSession, view: DeviceView, widget_id: str) -> 
         card = getattr(session.device, "card", None)
         grid: tuple[str, ...] = card.grid() if card is not None else ()
         return SccFaceplate(view, grid, id=widget_id)
-    return cls(view, id=widget_id)
-
-
-class HelpScreen(ModalScreen[None]):
-    """The active key bindings (keymap and app keys)."""
-
-    BINDINGS = [Binding("escape,question_mark,f1,q", "dismiss", "Close")]
-
-    def __init__(self, keymap: Keymap) -> None:
-        super().__init__(id="help")
-        self._keymap = keymap
-
-    def compose(self) -> ComposeResult:
-        with Vertical(id="help-box"):
-            title = f"Keymap: {self._keymap.name}"
-            if self._keymap.description:
-                title += f" — {self._keymap.description}"
-            yield Static(title, id="help-title")
-            table: DataTable[str] = DataTable(id="help-table", cursor_type="none")
-            table.add_columns("device button", "keys")
-            for button, keys in self._keymap.rows():
-                table.add_row(button, keys)
-            for keys, what in _APP_KEYS:
-                table.add_row(what, keys)
-            yield table
-            yield Static(
-                "Keys act on the device shown (not while typing in a text field). "
-                "Click a device key with the mouse, too. Esc closes.",
-                id="help-hint",
-            )
-
-
-_APP_KEYS: tuple[tuple[str, str], ...] = (
-    ("? / f1", "(app) this help"),
-    ("f2", "(app) next device"),
-    ("tab / shift+tab", "(app) move focus"),
-    ("ctrl+q", "(app) quit"),
-)
+    return cls(view, id=widget_id, shortcuts=keymap.shortcuts(view.buttons))
 
 
 class SlsApp(App[None]):
     """Emulated devices and, when a host is attached, the login screen."""
 
     CSS_PATH = "app.tcss"
+    # Classes on the screen by terminal size; app.tcss lays out by them (80x24: -narrow -short).
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (36, "-tall")]
     TITLE = "slsemu"
     SUB_TITLE = "Secure Login System emulator"
+    # F1 works everywhere (priority: even in a text field); `?` only where it is not text, so
+    # a password may contain one. The keymap may not use these keys (keymap.RESERVED_KEYS).
     BINDINGS = [
-        Binding("question_mark,f1", "help", "Keys", key_display="?"),
+        Binding("f1", "help", "Help", priority=True),
+        Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "next_device", "Next device"),
+        Binding("f3", "log_out", "Log out"),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -136,8 +109,10 @@ class SlsApp(App[None]):
         login: LoginPane | None = None,
         real_time: bool = True,
         on_ready: Callable[[], None] | None = None,
+        log_clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__()
+        self._log_clock = log_clock  # the event log's time stamps (fixed in snapshot tests)
         if not sessions:
             raise ValueError("the app needs at least one device")
         self.keymap = keymap
@@ -169,7 +144,9 @@ class SlsApp(App[None]):
                 yield DeviceTabs(labels, self._active, id="device-tabs")
                 with ContentSwitcher(id="device-switcher", initial=f"face-{self._active}"):
                     for serial, view in self._views.items():
-                        face = make_faceplate(self._sessions[serial], view, f"face-{serial}")
+                        face = make_faceplate(
+                            self._sessions[serial], view, f"face-{serial}", self.keymap
+                        )
                         self._faces[serial] = face
                         yield face
             if self._login is not None:
@@ -186,7 +163,7 @@ class SlsApp(App[None]):
             self.focus_device()
         if self.real_time:
             self.set_interval(TICK_SECONDS, self.tick)
-        self.log_event("app", f"keymap {self.keymap.name}: press ? for the key list")
+        self.log_event("app", f"keymap {self.keymap.name}: F1 lists the keys")
 
     def on_ready(self) -> None:
         if self._on_ready is not None:
@@ -212,14 +189,16 @@ class SlsApp(App[None]):
         """The faceplate widget of device `serial` (it may not be mounted yet)."""
         return self._faces[serial]
 
-    def show_device(self, serial: str) -> None:
-        """Bring device `serial` to the front and focus it (nothing for a device not loaded)."""
+    def show_device(self, serial: str, *, focus: bool = True) -> None:
+        """Bring device `serial` to the front and (unless told not to) focus it; nothing for a
+        device not loaded."""
         if serial not in self._sessions:
             return
         self._active = serial
         self.query_one("#device-switcher", ContentSwitcher).current = f"face-{serial}"
         self.query_one("#device-tabs", DeviceTabs).active = serial
-        self.call_after_refresh(self.focus_device)
+        if focus:
+            self.call_after_refresh(self.focus_device)
 
     def on_device_tabs_chosen(self, message: DeviceTabs.Chosen) -> None:
         self.show_device(message.serial)
@@ -257,6 +236,14 @@ class SlsApp(App[None]):
         finally:
             self.handled_keys += 1
             self.key_handled.set()
+
+    def on_faceplate_to_answer(self, _message: Faceplate.ToAnswer) -> None:
+        """Tab on a device: to the field waiting for its code, else the next widget as usual."""
+        field = self._login.answer_field() if self._login is not None else None
+        if field is not None:
+            field.focus()
+        else:
+            self.screen.focus_next()
 
     def on_faceplate_pressed(self, message: Faceplate.Pressed) -> None:
         serial = (message.faceplate.id or "").removeprefix("face-")
@@ -332,17 +319,25 @@ class SlsApp(App[None]):
         self.log_event("host", message.text)
 
     def on_second_factor_chosen(self, message: SecondFactorChosen) -> None:
-        """The login asks for a device: show it, and point an SCC at the requested cells."""
-        self.show_device(message.serial)
+        """The screen asks a device for a code: show it (an SCC's codes are typed into the
+        screen, so only the other devices get the keys), point every SCC at the cells this
+        challenge asks for (none on the others), push to a phone."""
+        self._highlight(message.serial, message.indices)
+        self.show_device(message.serial, focus=message.device_keys)
         if message.serial not in self._sessions:
             return
-        face = self.faceplate(message.serial)
-        if isinstance(face, SccFaceplate):
-            face.highlight = message.indices
         device = self._sessions[message.serial].device
-        if isinstance(device, IbKey) and message.push:
-            challenge = message.challenge
-            self._push(message.serial, device, challenge.id, challenge.text, message.user)
+        if message.push and isinstance(device, IbKey):
+            self._push(message.serial, device, message.challenge_id, message.text, message.user)
+
+    def on_challenge_closed(self, _message: ChallengeClosed) -> None:
+        """No code is asked any more: no SCC shows cells of a challenge that is gone."""
+        self._highlight(None, ())
+
+    def _highlight(self, serial: str | None, indices: tuple[int, ...]) -> None:
+        for face_serial, face in self._faces.items():
+            if isinstance(face, SccFaceplate):
+                face.highlight = indices if face_serial == serial else ()
 
     def _push(
         self, serial: str, device: IbKey, push_id: str, challenge: str, user: str | None
@@ -377,8 +372,24 @@ class SlsApp(App[None]):
 
     def log_event(self, source: str, text: str) -> None:
         """Add a line to the event log."""
-        stamp = time.strftime("%H:%M:%S")
+        stamp = time.strftime("%H:%M:%S", time.localtime(self._log_clock()))
         self.query_one("#events", RichLog).write(f"{stamp} [{source}] {text}")
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen(self.keymap))
+        """Open the help (F1 again, Esc or `?` closes it)."""
+        from emulator.tui.help_screen import HelpScreen  # on first use: a faster start
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen(self.keymap))
+
+    def action_log_out(self) -> None:
+        """Log out (F3): the login starts over, every pane forgets the session."""
+        if self._login is not None:
+            self._login.log_out()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "log_out":  # offered only while someone is logged in (or logging in)
+            return self._login is not None and self._login.step is not Step.CREDENTIALS
+        return True

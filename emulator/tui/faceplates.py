@@ -16,11 +16,13 @@ from typing import ClassVar
 
 from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from emulator.tui.keypad import Keypad, Rows
 from emulator.tui.lcd import render_lcd
 from firmware_model.models import PROFILES, FaceKind
 
@@ -72,56 +74,20 @@ _LOCK_FLAGS: Mapping[str, str] = {
 }
 
 
-class Keypad(Static):
-    """A block of device keys drawn as text; a click on a key posts `Faceplate.Pressed`.
-
-    One widget per block rather than one `Button` per key: a faceplate has up to 19 keys, and
-    fewer widgets make the app start and redraw faster. A key the device lacks is left blank.
-    """
-
-    def __init__(
-        self,
-        faceplate: Faceplate,
-        rows: tuple[tuple[str, ...], ...],
-        labels: Mapping[str, str],
-        buttons: frozenset[str],
-        *,
-        classes: str = "keypad",
-    ) -> None:
-        width = max(len(labels.get(name, name)) for row in rows for name in row) + 2
-        self._cells: dict[str, tuple[int, int]] = {}
-        lines = []
-        for y, row in enumerate(rows):
-            parts = []
-            for column, name in enumerate(row):
-                label = labels.get(name, name).center(width)
-                if name in buttons:
-                    self._cells[name] = (column * (width + 1) + width // 2, y * 2)
-                    parts.append(f"[@click=key('{name}')][reverse]{label}[/reverse][/]")
-                else:
-                    parts.append(" " * width)
-            lines.append(" ".join(parts))
-        super().__init__("\n\n".join(lines), classes=classes)
-        self._faceplate = faceplate
-
-    def has_key(self, button: str) -> bool:
-        """Whether this keypad shows key `button`."""
-        return button in self._cells
-
-    def key_offset(self, button: str) -> tuple[int, int]:
-        """Where key `button` is drawn in this widget (x, y): for clicking it in tests."""
-        return self._cells[button]
-
-    def action_key(self, button: str) -> None:
-        """A click on a key."""
-        self.post_message(Faceplate.Pressed(self._faceplate, button))
-
-
 class Faceplate(Vertical, can_focus=True):
     """Base of every faceplate: a reactive `view`, and `Pressed` messages from its keys."""
 
     # The faceplate's children redraw themselves when the view changes (fixed sizes: no layout).
     view: reactive[DeviceView | None] = reactive(None, repaint=False)
+
+    # Tab from a device goes to the field that waits for its code (the app knows which).
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("tab", "to_answer", "Type the code")]
+
+    class ToAnswer(Message):
+        """Tab on a device: the user has the code and wants to type it."""
+
+    def action_to_answer(self) -> None:
+        self.post_message(self.ToAnswer())
 
     class Pressed(Message):
         """A device key was clicked (the app forwards it to the device)."""
@@ -131,25 +97,47 @@ class Faceplate(Vertical, can_focus=True):
             self.faceplate = faceplate
             self.button = button
 
-    def __init__(self, view: DeviceView, *, id: str | None = None) -> None:
+    def __init__(
+        self, view: DeviceView, *, id: str | None = None, shortcuts: Mapping[str, str] | None = None
+    ) -> None:
         super().__init__(id=id, classes=f"faceplate model-{view.model}")
         self.set_reactive(Faceplate.view, view)
+        self._shortcuts = dict(shortcuts or {})
 
-    def keypad(
-        self,
-        rows: tuple[tuple[str, ...], ...],
-        labels: Mapping[str, str],
-        classes: str = "keypad",
-    ) -> Keypad:
-        """The device's keys laid out as `rows`."""
+    def key_hint(self, labels: Mapping[str, str], buttons: tuple[str, ...] | None = None) -> Static:
+        """One line naming the keyboard keys for the keys whose label is not their key (the
+        keymap's: `p press · enter OK · backspace ◄`)."""
+        chosen = [b for b in self._shortcuts if buttons is None or b in buttons]
+        text = " · ".join(f"{self._shortcuts[b]} {labels.get(b, b)}" for b in chosen)
+        return Static(text, classes="key-hint")
+
+    def keypads(self, rows: Rows, labels: Mapping[str, str], *, gap: bool = True) -> ComposeResult:
+        """The device's keys laid out as `rows`: keycaps and one-line keys (CSS shows one)."""
         view = self.view
         buttons = view.buttons if view is not None else frozenset()
-        return Keypad(self, rows, labels, buttons, classes=classes)
+        yield Keypad(rows, labels, buttons, self._press, boxed=True, classes="keys")
+        yield Keypad(rows, labels, buttons, self._press, boxed=False, gap=gap, classes="keys")
+
+    def _press(self, button: str) -> None:
+        self.post_message(Faceplate.Pressed(self, button))
+
+    def power_key(self, labels: Mapping[str, str]) -> ComposeResult:
+        """The power key (one line: it sits beside the indicators), if the device has one."""
+        view = self.view
+        if view is not None and "POWER" in view.buttons:
+            yield Keypad(
+                (("POWER",),),
+                labels,
+                view.buttons,
+                self._press,
+                boxed=False,
+                classes="power",
+            )
 
     def key_at(self, button: str) -> tuple[Keypad, tuple[int, int]]:
-        """The keypad showing key `button` and the key's offset in it (to click it)."""
+        """The keypad on screen showing key `button` and the key's offset in it (to click it)."""
         for keypad in self.query(Keypad):
-            if keypad.has_key(button):
+            if keypad.display and keypad.has_key(button):
                 return keypad, keypad.key_offset(button)
         raise KeyError(button)
 
@@ -207,22 +195,28 @@ class DisplayFaceplate(Faceplate):
 
 
 class CardFaceplate(DisplayFaceplate):
-    """A credit-card device: segment LCD, the display as plain text, indicators, keys."""
+    """A credit-card device in its frame: segment LCD in a window, indicators, power key, keys.
+
+    Where there is room the keys sit beside the display as on a card held landscape, else below
+    it (`app.tcss`)."""
 
     screen_id = "lcd"
 
     def compose(self) -> ComposeResult:
         layout = self.layout_spec
         view = self.view
-        serial = view.serial if view else ""
-        yield Static(f"{layout.title}  ·  {serial}", classes="card-title")
-        with Horizontal(classes="card-top"):
-            yield Static(self._indicators(), id="indicators", classes="indicators")
-            if view is not None and "POWER" in view.buttons:
-                yield self.keypad((("POWER",),), layout.labels, classes="keypad power")
-        yield Static(self._screen_text(), id="lcd", classes="lcd")
-        yield Static(self._plain_text(), id="plain", classes="plain")
-        yield self.keypad(layout.keypad, layout.labels)
+        self.border_title = layout.title
+        self.border_subtitle = view.serial if view else ""
+        with Horizontal(classes="card-body"):
+            with Vertical(classes="card-left"):
+                with Horizontal(classes="card-top"):
+                    yield Static(self._indicators(), id="indicators", classes="indicators")
+                    yield from self.power_key(layout.labels)
+                yield Static(self._screen_text(), id="lcd", classes="lcd")
+                yield Static(self._plain_text(), id="plain", classes="plain")
+            with Vertical(classes="card-keys"):
+                yield from self.keypads(layout.keypad, layout.labels)
+        yield self.key_hint(layout.labels)
 
     @property
     def layout_spec(self) -> CardLayout:
@@ -234,26 +228,40 @@ class CardFaceplate(DisplayFaceplate):
         return "\n".join(render_lcd(view.display if view else "", self.layout_spec.lcd_width))
 
 
+# Columns the SCC grid may have, most first: 8 x 28 is the printed card; fewer where it does not
+# fit (still numbered down the columns). Each divides the card's 224 cells.
+SCC_COLUMNS: tuple[int, ...] = (8, 7, 4, 2)
+SCC_CELL_WIDTH = 8  # "123 A3D" and a space
+
+
 class SccFaceplate(Faceplate):
     """The Security Code Card: every cell with its index; the requested cells highlighted."""
 
     highlight: reactive[tuple[int, ...]] = reactive((), layout=True)
-    COLUMNS: ClassVar[int] = 7  # 7 x 32 fits beside the login pane (the print has 8 x 28)
+    columns: reactive[int] = reactive(SCC_COLUMNS[0], layout=True)
+    visible_rows: reactive[int] = reactive(0)  # grid rows the card has room for (0: unknown)
 
     def __init__(self, view: DeviceView, grid: tuple[str, ...], *, id: str | None = None) -> None:
-        super().__init__(view, id=id)
+        super().__init__(view, id=id)  # no keyboard keys to name: the codes are typed as text
         self._grid = grid
+        self.border_title = face_title(view, "scc")
+        self.border_subtitle = view.serial
 
     def compose(self) -> ComposeResult:
-        view = self.view
-        serial = view.serial if view else ""
-        yield Static(f"{face_title(view, 'scc')}  ·  {serial}", classes="card-title")
-        yield Static(self._asked_text(), id="asked", classes="plain")
+        yield Static(self._asked_text(), id="asked", classes="asked")
         yield Static(self._reader_text(), id="plain", classes="plain")
-        # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel),
-        # so Tab from the card goes straight to the response field, as on the other cards.
+        # Not a Tab stop: the grid scrolls to the asked cells by itself (and with the mouse wheel);
+        # the codes are typed into the login's response field.
         with VerticalScroll(classes="scc-scroll", can_focus=False):
             yield Static(self._grid_text(), id="grid", classes="scc-grid")
+
+    def on_resize(self) -> None:
+        room = self.content_size.width + 1
+        self.visible_rows = max(0, self.content_size.height - 2)  # under "asked" and "reader"
+        self.columns = next(
+            (n for n in SCC_COLUMNS if n * SCC_CELL_WIDTH <= room and len(self._grid) % n == 0),
+            SCC_COLUMNS[-1],
+        )
 
     def _asked_text(self) -> str:
         if not self.highlight:
@@ -269,11 +277,35 @@ class SccFaceplate(Faceplate):
         if self.is_mounted:
             self.query_one("#plain", Static).update(self._reader_text(), layout=False)
 
+    def _shown_rows(self, rows: int) -> list[int | None]:
+        """The grid rows to draw: all, or where they do not fit, the rows around each asked
+        cell (None: a gap), so both asked cells are on screen without scrolling."""
+        if not self.highlight or not self.visible_rows or rows <= self.visible_rows:
+            return list(range(rows))
+        wanted = sorted(
+            {
+                r
+                for index in self.highlight
+                for r in range((index - 1) % rows - 1, (index - 1) % rows + 2)
+            }
+            & set(range(rows))
+        )
+        shown: list[int | None] = []
+        for row in wanted:
+            if shown and shown[-1] is not None and row != shown[-1] + 1:
+                shown.append(None)
+            shown.append(row)
+        return shown
+
     def _grid_text(self) -> Text:
-        rows = len(self._grid) // self.COLUMNS
+        columns = self.columns
+        rows = len(self._grid) // columns
         text = Text(no_wrap=True)
-        for row in range(rows):
-            for column in range(self.COLUMNS):
+        for row in self._shown_rows(rows):
+            if row is None:
+                text.append("  ⋮\n", style="dim")
+                continue
+            for column in range(columns):
                 index = column * rows + row + 1  # down each column, like the printed card
                 style = "bold reverse" if index in self.highlight else ""
                 if column:
@@ -283,15 +315,23 @@ class SccFaceplate(Faceplate):
         text.rstrip()
         return text
 
+    def watch_columns(self) -> None:
+        self.watch_highlight()
+
+    def watch_visible_rows(self) -> None:
+        self.watch_highlight()
+
     def watch_highlight(self) -> None:
         if not self.is_mounted:
             return
         self.query_one("#asked", Static).update(self._asked_text())
         self.query_one("#grid", Static).update(self._grid_text())
         if self.highlight:
-            rows = len(self._grid) // self.COLUMNS
+            rows = len(self._grid) // self.columns
             first_row = (min(self.highlight) - 1) % rows
-            self.query_one(".scc-scroll", VerticalScroll).scroll_to(y=max(0, first_row - 2))
+            self.query_one(".scc-scroll", VerticalScroll).scroll_to(
+                y=max(0, first_row - 2), animate=False
+            )
 
 
 _PHONE_KEYPAD = (
@@ -316,57 +356,24 @@ class PhoneFaceplate(DisplayFaceplate):
 
     def compose(self) -> ComposeResult:
         view = self.view
-        serial = view.serial if view else ""
+        self.border_title = face_title(view, "ibkey")
+        self.border_subtitle = view.serial if view else ""
         with Vertical(classes="phone"):
-            yield Static(f"{face_title(view, 'ibkey')}  {serial}", classes="phone-title")
-            yield Static(self._indicators(), id="indicators", classes="indicators")
-            if view is not None and "POWER" in view.buttons:
-                yield self.keypad((("POWER",),), _PHONE_LABELS, classes="keypad power")
+            with Horizontal(classes="card-top"):
+                yield Static(self._indicators(), id="indicators", classes="indicators")
+                yield from self.power_key(_PHONE_LABELS)
             yield Static(self._screen_text(), id="phone-screen", classes="phone-screen")
             yield Static(self._plain_text(), id="plain", classes="plain")
-            yield self.keypad(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS)
+            # No blank rows between the keys: the phone fits a 24-line terminal.
+            yield from self.keypads(_PHONE_KEYPAD + _PHONE_DIGITS, _PHONE_LABELS, gap=False)
+            yield self.key_hint(_PHONE_LABELS, ("APPROVE", "DENY", "BIOMETRIC", "NEXT"))
+            yield Static("▔▔▔▔▔▔", classes="home-bar")
 
     def _screen_text(self) -> str:
         view = self.view
         if view is None or not view.display:
             return "(app closed)"
         return view.display
-
-
-class DeviceTabs(Static):
-    """One line naming the devices, the shown one highlighted; a click asks to show another.
-
-    (Lighter than Textual's `TabbedContent`, which alone would double the app's start-up work.)
-    """
-
-    active: reactive[str] = reactive("", repaint=False)
-
-    class Chosen(Message):
-        """The user clicked the tab of device `serial`."""
-
-        def __init__(self, serial: str) -> None:
-            super().__init__()
-            self.serial = serial
-
-    def __init__(self, labels: Mapping[str, str], active: str, *, id: str | None = None) -> None:
-        super().__init__("", id=id)
-        self._labels = dict(labels)
-        self.set_reactive(DeviceTabs.active, active)
-        self.update(self._markup(), layout=False)
-
-    def _markup(self) -> str:
-        tabs = []
-        for serial, label in self._labels.items():
-            style = "reverse bold" if serial == self.active else "underline"
-            tabs.append(f"[@click=show('{serial}')][{style}] {label} [/{style}][/]")
-        return " ".join(tabs)
-
-    def watch_active(self) -> None:
-        self.update(self._markup(), layout=False)
-
-    def action_show(self, serial: str) -> None:
-        """A click on a tab."""
-        self.post_message(self.Chosen(serial))
 
 
 # faceplate kind → class (cards share one class; the layout table picks their look)

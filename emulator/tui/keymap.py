@@ -43,7 +43,7 @@ KNOWN_BUTTONS: frozenset[str] = CARD_BUTTONS | {"C", "APPROVE", "DENY", "BIOMETR
 
 # Keys the app binds itself: help, quit, moving focus, leaving a dialog.
 RESERVED_KEYS: frozenset[str] = frozenset(
-    {"question_mark", "f1", "f2", "ctrl+q", "ctrl+c", "tab", "shift+tab", "escape"}
+    {"question_mark", "f1", "f2", "f3", "ctrl+q", "ctrl+c", "tab", "shift+tab", "escape"}
 )
 
 _NAMED_KEYS: frozenset[str] = frozenset(
@@ -145,6 +145,16 @@ class Keymap:
     def keys_for(self, button: str) -> tuple[str, ...]:
         """The keys that press `button`, in file order (empty when none)."""
         return self._by_button.get(button, ())
+
+    def shortcuts(self, buttons: Iterable[str]) -> dict[str, str]:
+        """Button → the first key that presses it, for `buttons` other than digits (which are
+        typed as themselves in every shipped keymap's spirit): what a faceplate shows."""
+        order = {button: index for index, button in enumerate(_BUTTON_ORDER)}
+        wanted = sorted(
+            (b for b in set(buttons) if not b.isdigit() and self.keys_for(b)),
+            key=lambda b: (order.get(b, len(order)), b),
+        )
+        return {button: self.keys_for(button)[0] for button in wanted}
 
     def rows(self) -> list[tuple[str, str]]:
         """(button, keys shown as text) for the help screen, buttons in a stable order."""
