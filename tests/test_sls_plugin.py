@@ -82,7 +82,8 @@ def test_a_failed_expect_reports_file_line_statement_displays_and_last_steps(
             '*7  press POWER*"PIN>"',
             '*9  type ${PIN}*PIN>*',
             '  >   11  expect "CHALLENGE>"*"CHALLNG>"',
-            "FAILED broken.sls::inprocess - broken.sls:11: expect \"CHALLENGE>\"",
+            # pytest 9 adds " - <first line of the report>" to the summary; pytest 8 does not
+            "FAILED broken.sls::inprocess*",
         ]
     )
     assert "Traceback" not in result.stdout.str()
