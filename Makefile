@@ -24,18 +24,19 @@ WITH_TEST_PG = $(if $(SLSEMU_TEST_PG_URL),,$(PY) -m tests.pg_cluster --)
 # The benchmarks always start their own, durable (fsync on): they measure durable commits.
 WITH_BENCH_PG = $(PY) -m tests.pg_cluster --durable --env SLSEMU_BENCH_PG_URL --
 
-# socat makes the virtual serial pairs the tests use, PostgreSQL serves the store tests. Installed
-# when we can (root + apt-get); their absence fails the run instead of skipping tests.
+# socat makes the virtual serial pairs the tests use, PostgreSQL serves the store tests, radclient
+# (Debian's freeradius-utils) is the FreeRADIUS client the RADIUS tests log in with. Installed when
+# we can (root + apt-get); their absence fails the run instead of skipping those tests.
 system-deps:
-	@command -v socat >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq socat >/dev/null; \
-	  fi; }
+	@missing=""; \
+	command -v socat >/dev/null 2>&1 || missing="$$missing socat"; \
+	command -v radclient >/dev/null 2>&1 || missing="$$missing freeradius-utils"; \
+	$(HAVE_POSTGRES) || [ -n "$$SLSEMU_TEST_PG_URL" ] || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	fi
 	@command -v socat >/dev/null 2>&1 || { echo "error: socat is required by the serial tests (apt-get install socat)" >&2; exit 1; }
-	@$(HAVE_POSTGRES) || { \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
-	  fi; }
+	@command -v radclient >/dev/null 2>&1 || { echo "error: radclient is required by the RADIUS tests (apt-get install freeradius-utils)" >&2; exit 1; }
 	@$(HAVE_POSTGRES) || [ -n "$$SLSEMU_TEST_PG_URL" ] || { echo "error: PostgreSQL is required by the store tests and benchmarks (apt-get install postgresql, or set SLSEMU_TEST_PG_URL to a server of your own)" >&2; exit 1; }
 
 # In a terminal: the TUI with the built-in demo user and devices. Without one (CI, a pipe): the

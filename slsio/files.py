@@ -6,6 +6,7 @@ import errno
 import os
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 SECRET_MODE = 0o600
@@ -61,14 +62,7 @@ def read_limited(path: str | os.PathLike[str], limit: int) -> bytes:
 def read_text(path: str | os.PathLike[str], limit: int) -> str:
     """A whole regular file of at most `limit` bytes as UTF-8 text. `ValueError` naming the file
     ("…: larger than N bytes", "…: not UTF-8 text"); `OSError` as `read_limited`."""
-    try:
-        data = read_limited(path, limit)
-    except ValueError:
-        raise ValueError(f"{os.fspath(path)}: larger than {limit} bytes") from None
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValueError(f"{os.fspath(path)}: not UTF-8 text") from None
+    return _text(path, limit, read_limited)
 
 
 def read_regular(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.stat_result]:
@@ -92,6 +86,38 @@ def read_regular(path: str | os.PathLike[str], limit: int) -> tuple[bytes, os.st
     if len(data) > limit:
         raise ValueError(f"{os.fspath(path)}: file is larger than {limit} bytes")
     return data, info
+
+
+def read_private(path: str | os.PathLike[str], limit: int) -> bytes:
+    """`read_regular` for a file that holds a secret: `PermissionError` naming the file when its
+    mode lets anyone but the owner read or write it (checked on the file descriptor read)."""
+    data, info = read_regular(path, limit)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        raise PermissionError(
+            errno.EACCES, f"readable by others (mode {mode:04o}) although it holds a secret: "
+            "chmod 600 it", os.fspath(path),
+        )
+    return data
+
+
+def read_private_text(path: str | os.PathLike[str], limit: int) -> str:
+    """`read_private` as UTF-8 text, with `read_text`'s errors."""
+    return _text(path, limit, read_private)
+
+
+def _text(
+    path: str | os.PathLike[str], limit: int,
+    read: Callable[[str | os.PathLike[str], int], bytes],
+) -> str:
+    try:
+        data = read(path, limit)
+    except ValueError:
+        raise ValueError(f"{os.fspath(path)}: larger than {limit} bytes") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError(f"{os.fspath(path)}: not UTF-8 text") from None
 
 
 def open_regular(

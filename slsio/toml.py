@@ -13,7 +13,7 @@ import tomllib
 from typing import Any
 
 from firmware_model.bounded import MAX_DEPTH, check_depth
-from slsio.files import read_text
+from slsio.files import read_private_text, read_text
 
 MAX_TOML_BYTES = 64 * 1024
 
@@ -39,11 +39,15 @@ def parse_toml(text: str, where: str) -> dict[str, Any]:
     return document
 
 
-def read_toml(path: str | os.PathLike[str], limit: int = MAX_TOML_BYTES) -> dict[str, Any]:
+def read_toml(
+    path: str | os.PathLike[str], limit: int = MAX_TOML_BYTES, *, private: bool = False
+) -> dict[str, Any]:
     """Read and parse a TOML file. `FileNotFoundError` if it is missing (callers decide whether
-    that means "use the defaults"), other `OSError`s as they come, `TomlError` for the rest."""
+    that means "use the defaults"), other `OSError`s as they come, `TomlError` for the rest.
+    `private`: the file holds secrets, so one readable by others is refused
+    (`slsio.files.read_private`'s `PermissionError`)."""
     try:
-        text = read_text(path, limit)
+        text = read_private_text(path, limit) if private else read_text(path, limit)
     except ValueError as exc:
         raise TomlError(str(exc)) from None
     return parse_toml(text, os.fspath(path))
