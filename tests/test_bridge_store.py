@@ -64,17 +64,24 @@ def test_durability_settings(tmp_path: Path) -> None:
     bridge.close()
 
 
-def test_a_relaxed_transaction_runs_unsynced_and_restores_full(tmp_path: Path) -> None:
+def test_a_relaxed_transaction_runs_unsynced_on_its_own_connection(tmp_path: Path) -> None:
     db = _db(tmp_path / "s.sqlite3")
     conn = _raw(db)
-    with db.transaction(Durability.RELAXED):
-        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    with db.transaction(Durability.RELAXED) as tx:
+        relaxed = tx.conn.connection.driver_connection
+        assert isinstance(relaxed, sqlite3.Connection) and relaxed is not conn
+        assert relaxed.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        assert relaxed.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        with db.transaction() as inner:  # a nested transaction joins the relaxed one
+            assert inner is tx
+    # The durable connection never switched: FULL, and it runs the checkpoints.
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     with pytest.raises(RuntimeError), db.transaction(Durability.RELAXED):
         raise RuntimeError("rolled back")
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    with db.transaction() as tx:
+        assert tx.conn.connection.driver_connection is conn
 
 
 def test_an_upgrade_runs_once(tmp_path: Path) -> None:
