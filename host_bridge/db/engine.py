@@ -308,10 +308,17 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        # Straight to the driver: BEGIN returns no rows and needs no statement events.
+        # Straight to the driver: BEGIN returns no rows and needs no statement events. Its
+        # errors (busy, locked) are wrapped as SQLAlchemy would, so callers see one error type.
         raw = conn.connection.driver_connection
         assert raw is not None
-        raw.execute(conn.info.get("begin", "BEGIN IMMEDIATE"))
+        statement = conn.info.get("begin", "BEGIN IMMEDIATE")
+        try:
+            raw.execute(statement)
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(
+                statement, None, error, sqlite3.Error, dialect=conn.dialect
+            ) from error
 
     return engine
 
