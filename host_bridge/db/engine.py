@@ -2,8 +2,8 @@
 
 Theory of operation. The store is named by a URL: `SLSEMU_STORE`, else `store = "…"` in
 `bridge.toml`, else the embedded SQLite file `bridge.sqlite3` in the data folder. `Database`
-holds one connection (one per process or thread, as before: not shared across threads) and hands
-out transactions:
+holds one connection, plus one for RELAXED writes (per process or thread: not shared across
+threads), and hands out transactions:
 
     with db.transaction(Durability.RELAXED) as tx:   # issuing a challenge
         ...
@@ -116,7 +116,8 @@ class Tx:
 
 
 class Database:
-    """One connection to the store. Not thread-safe: one per thread or process."""
+    """The connection to the store (and, once a RELAXED transaction ran, the relaxed one).
+    Not thread-safe: one per thread or process."""
 
     def __init__(self, engine: Engine, url: URL, *, retries: int = DEFAULT_RETRIES) -> None:
         self.engine = engine
