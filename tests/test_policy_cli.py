@@ -150,6 +150,9 @@ def test_share_errors_are_the_seeds_messages(cli: Cli) -> None:
     add_user(cli, "bob", "--entity", "E2")
     weak = provision(cli, "alice2", "scc")
     strong = provision(cli, "alice", "dscplus")
+    # Issue 11 point 1's reproducer: neither the owner's password nor a response.
+    code, _, err = cli("share", "request", "--user", "alice2", "--device", strong)
+    assert code == 1 and "no consent of the device owner" in err
     code, out = share_request(cli, "alice", weak, "alice2", "scc")
     assert code == 1 and "Less secure device" in out
     code, out = share_request(cli, "bob", strong, "alice", "dscplus")

@@ -267,3 +267,17 @@ def test_intentional_damage_keeps_the_hold(bridge: Bridge, rules: Policies) -> N
     rules.ship_order(order.id)
     damaged = rules.report_lost(order.serial, LossReason.DAMAGED)
     assert damaged is not None and damaged.hold is Hold.KEPT
+
+
+def test_a_request_without_the_consent_is_refused_and_audited(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    """Today's reproducer (`share request` with neither password nor response) is refused."""
+    card = two_alices(bridge, slsemu_home)
+    with pytest.raises(Refused, match="no owner credentials"):
+        rules.request_share("alice2", card, None, None, None)
+    with pytest.raises(Refused, match="no response"):
+        rules.request_share("alice2", card, "pw", None, None)
+    assert rules.shares() == [] and bridge.devices("alice2") == []
+    outcomes = [r.outcome for r in bridge.audit() if r.event == "share.request"]
+    assert outcomes == ["refused", "refused"]

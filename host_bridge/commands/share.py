@@ -10,6 +10,7 @@ the seed's message, e.g. "Less secure device"), 2 for bad input.
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from host_bridge.bridge import Bridge
@@ -31,7 +32,7 @@ def register(subparsers: Any) -> None:
     request = sub.add_parser("request", help="USER asks to use the device SERIAL of its owner")
     request.add_argument("--user", required=True, help="the requesting user")
     request.add_argument("--device", required=True, metavar="SERIAL", help="the device to share")
-    request.add_argument("--challenge-id", required=True, help="from `share challenge`")
+    request.add_argument("--challenge-id", help="from `share challenge` (without: refused)")
     add_secret_option(
         request, "--owner-password", plain=False, help="the device owner's password"
     )
@@ -87,12 +88,10 @@ def _challenge(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _request(bridge: Bridge, args: argparse.Namespace) -> int:
-    password = secret_option(args, "--owner-password")
-    if password is None:
-        password = read_secret(False, "Device owner's password: ")
-    response = secret_option(args, "--response")
-    if response is None:
-        response = read_secret(False, "Response: ")
+    password = _consent(args, "--owner-password", "Device owner's password: ")
+    response = None
+    if args.challenge_id is not None:
+        response = _consent(args, "--response", "Response: ")
     record, decision = policies(bridge).request_share(
         args.user, args.device, password, args.challenge_id, response
     )
@@ -102,6 +101,15 @@ def _request(bridge: Bridge, args: argparse.Namespace) -> int:
         return 1
     emit(args, data, _line(record))
     return 0
+
+
+def _consent(args: argparse.Namespace, flag: str, prompt: str) -> str | None:
+    """A part of the owner's consent: given, prompted for on a terminal, else missing (None:
+    the request is refused and audited, as with a wrong one)."""
+    value = secret_option(args, flag)
+    if value is None and sys.stdin.isatty():
+        value = read_secret(False, prompt)
+    return value
 
 
 def _approve(bridge: Bridge, args: argparse.Namespace) -> int:

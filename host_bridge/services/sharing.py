@@ -30,6 +30,8 @@ from host_bridge.services.policy_config import PolicyConfig
 from host_bridge.services.users import UserService
 from host_bridge.verification import Challenge
 
+NO_RESPONSE = "no response to a challenge issued for this request (slsbridge share challenge)"
+
 
 class SharingService:
     def __init__(
@@ -50,18 +52,25 @@ class SharingService:
         return self.consent.issue(serial, Purpose.SHARE, requester)
 
     def request_share(
-        self, requester: str, serial: str, owner_password: str, challenge_id: str, response: str
+        self, requester: str, serial: str, owner_password: str | None,
+        challenge_id: str | None, response: str | None,
     ) -> tuple[ShareRecord, sh.ShareDecision]:
         """`requester` asks to use device `serial` (KB2481), with the owner's password and the
         device's `response` to challenge `challenge_id` (from `share_challenge`). Applied at
-        once when approved. Raises `Refused` (audited, nothing recorded) without the consent."""
+        once when approved. Raises `Refused` (audited, nothing recorded) when the consent is
+        wrong or missing (None)."""
         with self.ctx.db.read() as tx:
             users.get(tx, requester)
             owner = _owner(tx, serial)
-        password_ok = self.users.check_password(owner, owner_password)
-        verdict = self.consent.prove(serial, challenge_id, response, Purpose.SHARE, requester)
-        if not (password_ok and verdict.accepted):
-            reason = "wrong owner credentials" if not password_ok else verdict.reason
+        reason = None
+        if owner_password is None or not self.users.check_password(owner, owner_password):
+            reason = "wrong owner credentials" if owner_password else "no owner credentials"
+        if challenge_id is None or response is None:
+            reason = reason or NO_RESPONSE
+        else:
+            verdict = self.consent.prove(serial, challenge_id, response, Purpose.SHARE, requester)
+            reason = reason or (None if verdict.accepted else verdict.reason)
+        if reason is not None:
             self.ctx.audit("share.request", "refused", user=requester, serial=serial,
                            reason="no owner consent", detail=reason)
             raise Refused(f"no consent of the device owner: {reason}")
