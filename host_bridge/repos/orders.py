@@ -3,7 +3,6 @@ the DSC+ a replacement replaces, the last auto-activation notice sent."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +13,7 @@ from host_bridge.db.schema import orders
 from host_bridge.domain import OrderState
 from host_bridge.errors import BridgeError
 from host_bridge.policies.ordering import Hold, Notice, hold_state
-from host_bridge.repos._rows import decoding, integer, opt, real, text
+from host_bridge.repos._rows import decoding, integer, new_id, opt, real, text
 
 _OPEN = (OrderState.ORDERED.value, OrderState.SHIPPED.value)
 
@@ -76,7 +75,7 @@ def add(tx: Tx, user: str, model: str, serial: str, now: float, new: NewOrder) -
         ordered=now, hold_cents=new.hold_cents, hold_released=0, hold_account=new.hold_account,
         ship_estimate=new.ship_estimate, replaces=new.replaces,
     ))
-    return _new_id(result.inserted_primary_key)
+    return new_id(result.inserted_primary_key)
 
 
 def get(tx: Tx, order_id: int, *, lock: bool = False) -> OrderRecord:
@@ -149,8 +148,3 @@ def move(
     if hold_state(state) is Hold.RELEASED:
         values["hold_released"] = 1
     tx.conn.execute(update(orders).where(orders.c.id == order_id).values(**values))
-
-
-def _new_id(key: object) -> int:
-    assert isinstance(key, Sequence)
-    return int(key[0])

@@ -11,7 +11,7 @@ from sqlalchemy import insert, select
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import challenge_purposes, device_reports, notices
 from host_bridge.policies.ordering import LossReason
-from host_bridge.repos._rows import decoding, integer, opt, real, text
+from host_bridge.repos._rows import decoding, integer, new_id, opt, real, text
 
 
 def report(tx: Tx, serial: str, user: str, reason: LossReason, now: float) -> None:
@@ -51,10 +51,13 @@ class NoticeRecord:
                 "order": self.order_id, "text": self.text}
 
 
-def notify(tx: Tx, user: str, now: float, kind: str, order_id: int | None, body: str) -> None:
-    tx.conn.execute(insert(notices).values(
+def notify(
+    tx: Tx, user: str, now: float, kind: str, order_id: int | None, body: str
+) -> NoticeRecord:
+    result = tx.conn.execute(insert(notices).values(
         user=user, at=now, kind=kind, order_id=order_id, text=body
     ))
+    return NoticeRecord(new_id(result.inserted_primary_key), user, now, kind, order_id, body)
 
 
 def notices_of(tx: Tx, user: str) -> list[NoticeRecord]:

@@ -85,10 +85,10 @@ class OrderService:
                     f"the USD 20 can be held on {', '.join(accounts)} (the accounts of "
                     f"{user}'s own users), not on {account[:40]!r}"
                 )
+            replaced = orders.replaced(tx, user)
             reported = [
-                serial for serial, _ in reports.reported(tx, user).items()
-                if devices.get(tx, serial).model == "dscplus"
-                and serial not in orders.replaced(tx, user)
+                serial for serial in reports.reported(tx, user)
+                if serial not in replaced and devices.get(tx, serial).model == "dscplus"
             ]
             eligibility = dscplus_eligibility(
                 record.equity_cents, record.balance_cents, held_devices(tx, user, now),
@@ -237,10 +237,9 @@ class OrderService:
                 return []
             on = auto_activation_date(shipped, self.config.ordering).isoformat()
             orders.set_notified(tx, order_id, due)
-            notify(self.ctx, tx, record.user, order_id, f"auto-activation-{due.value}",
-                   f"your replacement DSC+ {record.serial} auto-activates on {on} "
-                   f"(auto-activation {due.value})")
-            return reports.notices_of(tx, record.user)[-1:]
+            return [notify(self.ctx, tx, record.user, order_id, f"auto-activation-{due.value}",
+                           f"your replacement DSC+ {record.serial} auto-activates on {on} "
+                           f"(auto-activation {due.value})")]
 
     def notices(self, user: str) -> list[NoticeRecord]:
         """The notices `user` sees (`BridgeError` for an unknown user)."""
@@ -320,10 +319,13 @@ def _report(tx: Tx, serial: str, reason: LossReason, now: float) -> None:
     reports.report(tx, serial, owner, reason, now)
 
 
-def notify(ctx: Context, tx: Tx, user: str, order_id: int, kind: str, body: str) -> None:
+def notify(
+    ctx: Context, tx: Tx, user: str, order_id: int, kind: str, body: str
+) -> NoticeRecord:
     """A notice the user sees (`slsbridge order notices`), and its audit row."""
-    reports.notify(tx, user, ctx.clock(), kind, order_id, body)
+    notice = reports.notify(tx, user, ctx.clock(), kind, order_id, body)
     ctx.audit("notice", kind, user=user, order=order_id)
+    return notice
 
 
 def _card_status(tx: Tx, record: OrderRecord) -> DeviceStatus | None:
