@@ -264,6 +264,9 @@ def test_intentional_damage_keeps_the_hold(bridge: Bridge, rules: Policies) -> N
     add_user(bridge, "rich", equity_cents=200_000_000)
     order = rules.order_dscplus("rich", "1234", None)
     assert order.serial is not None
+    with pytest.raises(BridgeError, match="not shipped"):  # no card yet, for any reason
+        rules.report_lost(order.serial, LossReason.INOPERABLE)
+    assert bridge.device(order.serial).status == "pending"
     rules.ship_order(order.id)
     damaged = rules.report_lost(order.serial, LossReason.DAMAGED)
     assert damaged is not None and damaged.hold is Hold.KEPT

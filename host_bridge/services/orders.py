@@ -181,6 +181,8 @@ class OrderService:
         if order_id is not None and reason.keeps_hold:
             # An order not yet shipped has no card to lose: `_move` refuses it (nothing changes).
             return self._move(order_id, OrderEvent.LOSE, False, None, None, None, reason)
+        if order_id is not None and self.order(order_id).state is OrderState.ORDERED:
+            raise BridgeError(f"order {order_id} is ordered: its card has not shipped yet")
         self._revoke_lost(serial, reason)
         return None if order_id is None else self.order(order_id)
 
