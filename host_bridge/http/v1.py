@@ -65,28 +65,28 @@ def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: Api
     return f"key:{record.name}"
 
 
-async def _caller(request: Request, runtime: Runtime, scope: ApiScope) -> str:
+async def caller_of(request: Request, runtime: Runtime, scope: ApiScope) -> str:
     """Key and scope, before anything of the request is looked at: the caller's audit name."""
     return await runtime.run(lambda worker: _authenticate(request, worker, runtime, scope))
 
 
-async def _admitted(
+async def admitted(
     request: Request, runtime: Runtime, scope: ApiScope, body: Body
 ) -> tuple[str, dict[str, Any]]:
     """The caller (key checked first), then the request's checked body."""
-    caller = await _caller(request, runtime, scope)
+    caller = await caller_of(request, runtime, scope)
     return caller, body.parse(await read_body(request))
 
 
-def _name(value: str, what: str) -> str:
+def checked_name(value: str, what: str) -> str:
     if not 1 <= len(value) <= 64 or not set(value) <= NAME_CHARS:
         raise Problem(422, "Bad field", f"{what} must be 1-64 letters, digits or '._-@'")
     return value
 
 
 async def _password(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, PASSWORD)
-    user = _name(data["user"], "user")
+    caller, data = await admitted(request, runtime, ApiScope.VERIFY, PASSWORD)
+    user = checked_name(data["user"], "user")
 
     def work(worker: Worker) -> dict[str, Any]:
         runtime.limit(worker, key=caller, user=user)
@@ -107,8 +107,8 @@ async def _password(request: Request, runtime: Runtime) -> Response:
 
 
 async def _devices(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.VERIFY)
-    user = _name(request.path_params["user"], "user")
+    caller = await caller_of(request, runtime, ApiScope.VERIFY)
+    user = checked_name(request.path_params["user"], "user")
 
     def work(worker: Worker) -> list[dict[str, Any]]:
         runtime.limit(worker, key=caller, user=user)
@@ -118,8 +118,8 @@ async def _devices(request: Request, runtime: Runtime) -> Response:
 
 
 async def _challenge(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, CHALLENGE)
-    serial = _name(data["serial"], "serial")
+    caller, data = await admitted(request, runtime, ApiScope.VERIFY, CHALLENGE)
+    serial = checked_name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
         runtime.limit(worker, key=caller, device=serial)
@@ -130,8 +130,8 @@ async def _challenge(request: Request, runtime: Runtime) -> Response:
 
 
 async def _verify(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, VERIFY)
-    serial = _name(data["serial"], "serial")
+    caller, data = await admitted(request, runtime, ApiScope.VERIFY, VERIFY)
+    serial = checked_name(data["serial"], "serial")
 
     def work(worker: Worker) -> dict[str, Any]:
         runtime.limit(worker, key=caller, device=serial)
@@ -145,8 +145,8 @@ async def _verify(request: Request, runtime: Runtime) -> Response:
 
 
 async def _withdraw(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.WITHDRAW, WITHDRAW)
-    user, serial = _name(data["user"], "user"), _name(data["device"], "device")
+    caller, data = await admitted(request, runtime, ApiScope.WITHDRAW, WITHDRAW)
+    user, serial = checked_name(data["user"], "user"), checked_name(data["device"], "device")
     day: dt.date | None = None
     if "date" in data:
         try:

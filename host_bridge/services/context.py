@@ -17,7 +17,7 @@ from host_bridge.db.engine import Database
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
 from host_bridge.repos import devices, meta, users
-from host_bridge.repos.outbox import Outbox
+from host_bridge.repos.outbox import PUSH_OUTBOX_FILE_NAME, Outbox
 
 CHECK_META: Final = "master_check"
 UNKNOWN: Final = "(unknown)"
@@ -46,6 +46,7 @@ class Context:
         self.config = config
         self.audit_log = AuditLog(db)
         self.outbox = Outbox(home)
+        self.push_outbox = Outbox(home, PUSH_OUTBOX_FILE_NAME)
         self._master: MasterKey | None = None
 
     def init_master(self) -> Path | None:

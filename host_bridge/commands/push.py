@@ -1,0 +1,90 @@
+"""`slsbridge push`: IB Key push on the host — send one, read its status, give the app's answer.
+
+    slsbridge push send --serial IK…            # prints the push id and the challenge
+    slsbridge push status --push-id ID          # pending / approved / denied / expired / failed
+    slsbridge push approve --push-id ID --response CODE|-   # exit 0 approved, 1 refused
+    slsbridge push deny --push-id ID
+    slsbridge push outbox --serial IK…          # the latest notification (the phone's view)
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from host_bridge.bridge import Bridge
+from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
+from host_bridge.domain import PushRecord
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser("push", help="IB Key push: send, status, the app's answer")
+    sub = parser.add_subparsers(dest="push_command", metavar="ACTION", required=True,
+                                parser_class=type(parser))
+    send = sub.add_parser("send", help="send a push to an IB Key")
+    send.add_argument("--serial", required=True)
+    add_json(send)
+    send.set_defaults(handler=with_bridge(_send))
+    for name, handler, text in (
+        ("status", _status, "a push's status"),
+        ("approve", _approve, "the app's approval: the response to the push's challenge"),
+        ("deny", _deny, "the app's refusal"),
+    ):
+        action = sub.add_parser(name, help=text)
+        action.add_argument("--push-id", required=True)
+        if name == "approve":
+            action.add_argument("--response", required=True,
+                                help="the code ('-' reads it from stdin)")
+        add_json(action)
+        action.set_defaults(handler=with_bridge(handler))
+    outbox = sub.add_parser("outbox", help="the latest push notification sent to a device")
+    outbox.add_argument("--serial", required=True)
+    add_json(outbox)
+    outbox.set_defaults(handler=with_bridge(_outbox))
+
+
+def _show(push: PushRecord, args: argparse.Namespace, **extra: object) -> None:
+    if args.json:
+        print_json({**push.to_json(), **extra})
+    else:
+        print(" ".join([push.id, push.status.value, *(str(value) for value in extra.values())]))
+
+
+def _send(bridge: Bridge, args: argparse.Namespace) -> int:
+    sent = bridge.push.send(args.serial)
+    _show(sent.push, args, challenge=sent.challenge.text)
+    return 0
+
+
+def _status(bridge: Bridge, args: argparse.Namespace) -> int:
+    _show(bridge.push.status(args.push_id), args)
+    return 0
+
+
+def _approve(bridge: Bridge, args: argparse.Namespace) -> int:
+    response = read_line() if args.response == "-" else args.response
+    answer = bridge.push.approve(args.push_id, response)
+    _show(answer.push, args, reason=answer.verdict.reason)
+    return 0 if answer.verdict.accepted else 1
+
+
+def _deny(bridge: Bridge, args: argparse.Namespace) -> int:
+    _show(bridge.push.deny(args.push_id), args)
+    return 0
+
+
+def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
+    bridge.device(args.serial)  # an unknown device is bad input (exit 2), not "no message"
+    message = bridge.ctx.push_outbox.latest(args.serial)
+    if message is None:
+        if args.json:
+            print_json({"serial": args.serial, "message": None})
+        else:
+            print("no message")
+        return 1
+    if args.json:
+        print_json({"serial": args.serial, "at": message.at, "user": message.user,
+                    "push_id": message.challenge_id, "challenge": message.code})
+    else:
+        print(f"push {message.challenge_id} {message.user} {message.code}")
+    return 0
