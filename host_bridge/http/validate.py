@@ -37,7 +37,8 @@ ERR_PARAMETER: Final = 905
 
 CHECK = Body("ValidateCheck", (
     Field("user", required=False, max_length=64, description="the user name"),
-    Field("pass", max_length=1024, description="the password, or the response"),
+    Field("pass", max_length=1024, min_length=0,
+          description="the password, the response, or empty: log in on an approved push"),
     Field("transaction_id", required=False, max_length=64),
     Field("serial", required=False, max_length=64),
     Field("realm", required=False, max_length=64, description="accepted and ignored"),
