@@ -25,6 +25,7 @@ from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field
 from host_bridge.http.problems import Problem, read_body
 from host_bridge.http.runtime import Runtime, Worker
+from host_bridge.inputs import NAME_CHARS
 from host_bridge.services.transactions import Answered, Issued, Started
 
 VERSION: Final = "slsemu privacyIDEA-compatible 3.9"
@@ -163,8 +164,8 @@ async def _poll(request: Request, runtime: Runtime) -> Response:
     transaction_id = request.query_params.get("transaction_id")
     if not transaction_id:
         raise _error("Missing parameter: 'transaction_id'")
-    if len(transaction_id) > 64:
-        raise _error("transaction_id is at most 64 characters")
+    if len(transaction_id) > 64 or not set(transaction_id) <= NAME_CHARS:
+        raise _error("transaction_id must be 1-64 letters, digits or '._-@'")
 
     def work(worker: Worker) -> JSONResponse:
         runtime.limit(worker, address=address)
