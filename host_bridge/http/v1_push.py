@@ -19,7 +19,7 @@ from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field, Kind
 from host_bridge.http.problems import Problem
 from host_bridge.http.runtime import Runtime, Worker
-from host_bridge.http.v1 import NAME, admitted, caller_of, checked_name
+from host_bridge.http.v1 import NAME, checked_name, serve
 
 SEND = Body("PushRequest", (Field("serial", pattern=NAME),))
 ANSWER = Body("PushAnswer", (
@@ -30,35 +30,30 @@ ANSWER = Body("PushAnswer", (
 
 
 async def _push_send(request: Request, runtime: Runtime) -> Response:
-    caller, data = await admitted(request, runtime, ApiScope.VERIFY, SEND)
-    serial = checked_name(data["serial"], "serial")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        serial = checked_name(data["serial"], "serial")
         runtime.limit(worker, key=caller, device=serial)
         sent = worker.bridge.push.send(serial, caller=caller)
         return {**sent.push.to_json(), "challenge": sent.challenge.text}
 
-    return JSONResponse(await runtime.run(work), status_code=201)
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, SEND, work),
+                        status_code=201)
 
 
 async def _push_status(request: Request, runtime: Runtime) -> Response:
-    caller = await caller_of(request, runtime, ApiScope.VERIFY)
-    push_id = checked_name(request.path_params["push_id"], "push_id")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, _data: dict[str, Any]) -> dict[str, Any]:
+        push_id = checked_name(request.path_params["push_id"], "push_id")
         runtime.limit(worker, key=caller)
         return worker.bridge.push.status(push_id).to_json()
 
-    return JSONResponse(await runtime.run(work))
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, None, work))
 
 
 async def _push_answer(request: Request, runtime: Runtime) -> Response:
-    caller, data = await admitted(request, runtime, ApiScope.VERIFY, ANSWER)
-    push_id = checked_name(request.path_params["push_id"], "push_id")
-    if data["approve"] and "response" not in data:
-        raise Problem(422, "Bad field", "an approval carries response")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        push_id = checked_name(request.path_params["push_id"], "push_id")
+        if data["approve"] and "response" not in data:
+            raise Problem(422, "Bad field", "an approval carries response")
         runtime.limit(worker, key=caller)
         push = worker.bridge.push
         if not data["approve"]:
@@ -68,7 +63,7 @@ async def _push_answer(request: Request, runtime: Runtime) -> Response:
         runtime.metrics.decision("push", "accepted" if answer.verdict.accepted else "refused")
         return {**answer.push.to_json(), **answer.verdict.to_json()}
 
-    return JSONResponse(await runtime.run(work))
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, ANSWER, work))
 
 
 _PUSH = {
