@@ -5,6 +5,7 @@
     slsbridge push approve --push-id ID --response CODE|-   # exit 0 approved, 1 refused
     slsbridge push deny --push-id ID
     slsbridge push outbox --serial IK…          # the latest notification (the phone's view)
+    slsbridge push deliver --serial IK… --via DEV (--pin-stdin… | --deny)   # relay to the app
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
 from host_bridge.domain import PushRecord
+from slsio.cli import UsageError
+from slsio.secret_args import add_secret_option, secret_given, secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -41,6 +44,15 @@ def register(subparsers: Any) -> None:
     outbox.add_argument("--serial", required=True)
     add_json(outbox)
     outbox.set_defaults(handler=with_bridge(_outbox))
+    relay = sub.add_parser("deliver", help="relay the newest notification to the emulated app "
+                           "on a serial line and its answer back (approve with the PIN, or deny)")
+    relay.add_argument("--serial", required=True)
+    relay.add_argument("--via", metavar="DEV", required=True, help="the app's serial line")
+    add_secret_option(relay, "--pin", metavar="PIN", help="the PIN to approve with")
+    relay.add_argument("--deny", action="store_true", help="deny the push in the app")
+    relay.add_argument("--baud", type=int, help="default: the serial client's")
+    add_json(relay)
+    relay.set_defaults(handler=with_bridge(_deliver))
 
 
 def _show(push: PushRecord, args: argparse.Namespace, **extra: object) -> None:
@@ -71,6 +83,19 @@ def _approve(bridge: Bridge, args: argparse.Namespace) -> int:
 def _deny(bridge: Bridge, args: argparse.Namespace) -> int:
     _show(bridge.push.deny(args.push_id), args)
     return 0
+
+
+def _deliver(bridge: Bridge, args: argparse.Namespace) -> int:
+    if args.deny == secret_given(args, "--pin"):
+        raise UsageError("give the PIN to approve, or --deny")
+    if args.baud is not None and args.baud <= 0:
+        raise UsageError("--baud must be a positive number of bits per second")
+    pin = None if args.deny else secret_option(args, "--pin")
+    from host_bridge.push_delivery import deliver  # the serial stack, only when used
+
+    answer = deliver(bridge.push, args.serial, args.via, pin, baud=args.baud)
+    _show(answer.push, args, reason=answer.verdict.reason)
+    return 0 if answer.verdict.accepted else 1
 
 
 def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
