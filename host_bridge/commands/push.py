@@ -15,6 +15,7 @@ from typing import Any
 
 from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
+from host_bridge.commands.sms import show_latest
 from host_bridge.domain import PushRecord
 from slsio.cli import UsageError
 from slsio.secret_args import add_secret_option, secret_given, secret_option
@@ -99,17 +100,6 @@ def _deliver(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
-    bridge.device(args.serial)  # an unknown device is bad input (exit 2), not "no message"
-    message = bridge.ctx.push_outbox.latest(args.serial)
-    if message is None:
-        if args.json:
-            print_json({"serial": args.serial, "message": None})
-        else:
-            print("no message")
-        return 1
-    if args.json:
-        print_json({"serial": args.serial, "at": message.at, "user": message.user,
-                    "push_id": message.challenge_id, "challenge": message.code})
-    else:
-        print(f"push {message.challenge_id} {message.user} {message.code}")
-    return 0
+    return show_latest(bridge, bridge.ctx.push_outbox, args, lambda m: {
+        "at": m.at, "user": m.user, "push_id": m.challenge_id, "challenge": m.code,
+    }, lambda m: f"push {m.challenge_id} {m.user} {m.code}")
