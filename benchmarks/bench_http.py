@@ -1,6 +1,7 @@
 """BENCH http_login, http_validate_login, http_login_postgres: complete logins per second
-through a real `slsbridge serve --http --workers 2` on SQLite (and PostgreSQL), beside a minimal JSON endpoint on the same stack
-(benchmarks/http_baseline.py, uvicorn, 2 workers) driven by the same client.
+through a real `slsbridge serve --http --workers 2` on SQLite (and PostgreSQL), beside a
+minimal JSON endpoint on the same stack (benchmarks/http_baseline.py, uvicorn, 2 workers) driven
+by the same client.
 
 * `http_login`: POST /v1/challenges + POST /v1/verify (a DSC+ answer computed by the client with
   the card's key). Baseline: two POSTs to the minimal endpoint per "login". ratio = logins/s ÷
