@@ -73,7 +73,7 @@ class PushService:
         challenge = self.challenges.issue(serial)
         now = ctx.clock()
         push = PushRecord(
-            id=f"{int(now * 1000) & 0xFFFFFFFFFFFF:012x}{ctx.entropy(10).hex()}",
+            id=self.challenges.sms.new_id(now),  # time-ordered and unguessable, as challenges
             challenge_id=challenge.id, serial=serial, user=owners[0][0] if owners else None,
             status=PushStatus.PENDING, created=now,
             expires=min(now + ctx.config.push_seconds, challenge.expires_at),
