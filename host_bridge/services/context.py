@@ -17,7 +17,7 @@ from host_bridge.db.engine import Database
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
 from host_bridge.repos import devices, meta, users
-from host_bridge.repos.outbox import Outbox
+from host_bridge.repos.outbox import PUSH_OUTBOX_FILE_NAME, Outbox
 
 UNKNOWN: Final = "(unknown)"
 """What the audit log names instead of a user name or serial that names nothing in the store
@@ -45,6 +45,7 @@ class Context:
         self.config = config
         self.audit_log = AuditLog(db)
         self.outbox = Outbox(home)
+        self.push_outbox = Outbox(home, PUSH_OUTBOX_FILE_NAME)
         self._master: MasterKey | None = None
 
     def init_master(self) -> Path | None:
