@@ -37,14 +37,13 @@ from emulator.tui.login_messages import (
 )
 from emulator.tui.login_steps import TRANSITIONS, Step, later_steps
 from firmware_model.errors import SlsError
-from firmware_model.models import short_name
-from host_bridge.domain import ChallengeKind
-from host_bridge.verification import Challenge
+from firmware_model.models import ChallengeKind, short_name
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the host bridge loads on the host thread, at the first login
     from emulator.tui.withdrawals import Limits, Withdraw, WithdrawalForm
     from host_bridge.bridge import Bridge
     from host_bridge.services.devices import DeviceInfo
+    from host_bridge.verification import Challenge
 
 # What the login screen says for each kind of challenge (`{text}` is the challenge text).
 PROMPTS: Mapping[ChallengeKind, str] = {
