@@ -173,9 +173,11 @@ class SlsApp(App[None]):
 
     def _mount_face(self, serial: str) -> None:
         face = self._faces[serial]
-        if face.parent is None and self.query("#device-switcher"):  # (none: the app is closing)
+        found = self.query("#device-switcher").results(ContentSwitcher)
+        switcher = next(found, None)
+        if face.parent is None and switcher is not None and switcher.is_attached:  # not closing
             face.display = serial == self._active
-            self.query_one("#device-switcher", ContentSwitcher).mount(face)  # in the DOM at once
+            switcher.mount(face)  # in the DOM at once
 
     def on_ready(self) -> None:
         if self._on_ready is not None:
