@@ -96,8 +96,10 @@ class Whole:
     high: int
 
     def check(self, value: object, name: str) -> int:
-        if isinstance(value, bool) or not isinstance(value, int) or not (
-            self.low <= value <= self.high
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int)
+            or not (self.low <= value <= self.high)
         ):
             raise FieldError(f"{name} must be a whole number from {self.low} to {self.high}")
         return value
@@ -111,8 +113,10 @@ class Number:
     high: float
 
     def check(self, value: object, name: str) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float) or not (
-            self.low <= value <= self.high
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not (self.low <= value <= self.high)
         ):
             raise FieldError(
                 f"{name} must be a number from {_shown(self.low)} to {_shown(self.high)}"
