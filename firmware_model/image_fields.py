@@ -10,6 +10,7 @@ messages a user sees come from one place:
     <field> must be one of 'a', 'b'
     <field> must be hex digits (<n> bytes)
     <field> must be text matching <rule>
+    <field> must be an ISO date YYYY-MM-DD
     unknown <what> field(s) a, b        missing <what> field(s) a, b
 
 A kind raises `FieldError` (a `ValueError`); the codec turns it into an `ImageError` for a file
@@ -23,6 +24,7 @@ does not overflow on a JSON integer of hundreds of digits.
 
 from __future__ import annotations
 
+import datetime
 import enum
 import re
 from collections.abc import Iterable, Mapping
@@ -36,6 +38,7 @@ __all__ = [
     "FieldError",
     "Flag",
     "HexBytes",
+    "IsoDate",
     "Kind",
     "Number",
     "Optional",
@@ -179,6 +182,25 @@ class Text:
         if not isinstance(value, str) or self.pattern.fullmatch(value) is None:
             raise FieldError(f"{name} must be text matching {self.rule}")
         return value
+
+
+_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+@dataclass(frozen=True, slots=True)
+class IsoDate:
+    """A calendar date as text `YYYY-MM-DD` (kept as the text: it is what the card prints)."""
+
+    def check(self, value: object, name: str) -> str:
+        # The pattern first: `date.fromisoformat` also takes week dates such as "2026-W01-1".
+        if isinstance(value, str) and _ISO_DATE_RE.fullmatch(value):
+            try:
+                datetime.date.fromisoformat(value)
+            except ValueError:
+                pass
+            else:
+                return value
+        raise FieldError(f"{name} must be an ISO date YYYY-MM-DD")
 
 
 @dataclass(frozen=True, slots=True)
