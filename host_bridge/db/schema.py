@@ -212,6 +212,12 @@ orders = Table(
            server_default=text("0")),
     Column("hold_released", Integer, nullable=False,
            server_default=text("0")),
+    # revision 0006 (issue 11, KB1943): the account holding the USD 20, the estimated shipment
+    # date (YYYY-MM-DD), the DSC+ this order replaces, the last auto-activation notice sent.
+    Column("hold_account", Text),
+    Column("ship_estimate", Text),
+    Column("replaces", Text),
+    Column("notified", Text),
     CheckConstraint(
         "status IN ('ordered', 'shipped', 'activated', 'returned', 'lost')",
         name="ck_orders_status",
@@ -254,6 +260,37 @@ AUDIT_GUARD_POSTGRESQL: Final = (
 )
 """The append-only guard, per engine (plain DDL: triggers have no Core construct)."""
 
+# Seed fidelity (revision 0006, issue 11): loss reports, the notices a user sees, and what a
+# challenge was issued for (a sharing consent, a Soft PIN change).
+device_reports = Table(
+    "device_reports", metadata,
+    Column("serial", Text, ForeignKey("devices.serial"), primary_key=True),
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reported", Real, nullable=False),
+    CheckConstraint(
+        "reason IN ('lost', 'stolen', 'damaged', 'inoperable')", name="ck_device_reports_reason"
+    ),
+)
+
+notices = Table(
+    "notices", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("at", Real, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("order_id", Integer),
+    Column("text", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+challenge_purposes = Table(
+    "challenge_purposes", metadata,
+    Column("challenge_id", Text, primary_key=True),
+    Column("purpose", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+)
+
 # The network front door (revision 0004): API keys, rate-limit windows, validate transactions.
 api_keys = Table(
     "api_keys", metadata,
@@ -279,4 +316,22 @@ validate_transactions = Table(
     Column("serial", Text, nullable=False),
     Column("user", Text, nullable=False),
     Column("expires", Real, nullable=False),
+)
+
+# IB Key push (revision 0005): one row per push; its challenge lives in `challenges`.
+pushes = Table(
+    "pushes", metadata,
+    Column("id", Text, primary_key=True),
+    Column("challenge_id", Text, nullable=False, unique=True),
+    Column("serial", Text, nullable=False),
+    Column("user", Text),
+    Column("status", Text, nullable=False),
+    Column("created", Real, nullable=False),
+    Column("expires", Real, nullable=False),
+    Column("answered", Real),
+    Column("claimed", Real),
+    CheckConstraint(
+        "status IN ('pending', 'approved', 'denied', 'expired', 'failed')",
+        name="ck_pushes_status",
+    ),
 )
