@@ -39,12 +39,14 @@ import fcntl
 import os
 import re
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
+from firmware_model.device import Device, Entropy
 from firmware_model.errors import ImageError, SlsError
 from firmware_model.image import MAX_IMAGE_BYTES, DeviceImage, decode_image, encode_image
-from firmware_model.models import MODEL_NAMES
+from firmware_model.models import MODEL_NAMES, load_device
 from slsio.files import SECRET_MODE, atomic_write, read_regular
 
 LOCK_SUFFIX = ".lock"
@@ -88,6 +90,25 @@ def load_image(path: str | os.PathLike[str]) -> DeviceImage:
             "in clear: chmod 600 it"
         )
     return image
+
+
+DeviceLoader = Callable[[DeviceImage, Entropy], Device]
+
+
+def load_device_image(
+    path: str | os.PathLike[str],
+    entropy: Entropy = os.urandom,
+    loader: DeviceLoader = load_device,
+) -> tuple[DeviceImage, Device]:
+    """Read an image file and load the device it describes (powered off): the file checks of
+    `load_image`, then the model's own codec (`firmware_model.<model>_image`) on its config and
+    state. One place for both, so `image show`, `scc show` and a session refuse the same files
+    with the same one line naming the file (`ImageError`)."""
+    image = load_image(path)
+    try:
+        return image, loader(image, entropy)
+    except ImageError as exc:
+        raise ImageError(f"{path}: {exc}") from None
 
 
 def save_image(path: str | os.PathLike[str], image: DeviceImage) -> None:

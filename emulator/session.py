@@ -27,17 +27,15 @@ from types import TracebackType
 
 from emulator.images import (
     CoveredImage,
+    DeviceLoader,
     ImageLock,
-    load_image,
+    load_device_image,
     remove_stale_temp_files,
     save_image,
 )
 from firmware_model.device import Device, Entropy, Reaction
-from firmware_model.errors import ImageError
-from firmware_model.image import DeviceImage, decode_image, encode_image
+from firmware_model.image import decode_image, encode_image
 from firmware_model.models import load_device
-
-DeviceLoader = Callable[[DeviceImage, Entropy], Device]
 
 
 class DeviceSession:
@@ -65,13 +63,9 @@ class DeviceSession:
         try:
             if lock is None:  # a folder's owner cleans the whole folder at once
                 remove_stale_temp_files(self._path)
-            image = load_image(self._path)
+            image, self._device = load_device_image(self._path, entropy, loader)
             self._saved = encode_image(image)
             self._entropy, self._loader = entropy, loader
-            try:
-                self._device = loader(image, entropy)
-            except ImageError as exc:
-                raise ImageError(f"{self._path}: {exc}") from None
         except BaseException:
             self._lock.release()
             raise

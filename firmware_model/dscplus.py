@@ -59,11 +59,19 @@ import hashlib
 import hmac
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
 from typing import ClassVar, Final
 
+from firmware_model import dscplus_image
 from firmware_model.device import CARD_BUTTONS, DIGITS, Device, Entropy, ImageSpec, Reaction
-from firmware_model.errors import ImageError, SuiteError, UnknownButton
+from firmware_model.dscplus_image import (
+    LOCK_NUMBER_DIGITS,
+    PIN_LABEL,
+    PIN_LENGTH,
+    PIN_RULE,
+    DscPlusConfig,
+    DscPlusState,
+)
+from firmware_model.errors import UnknownButton
 from firmware_model.events import (
     BatteryDead,
     BatteryLow,
@@ -81,7 +89,7 @@ from firmware_model.events import (
 )
 from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.image import DeviceImage, JsonValue
-from firmware_model.models import pin_rule_of, random_digits
+from firmware_model.models import random_digits
 from firmware_model.ocra import OcraCalculator, OcraSuite
 from firmware_model.secret_hash import SaltedHash
 
@@ -113,13 +121,7 @@ UNLOCK_SUITE: Final = "OCRA-1:HOTP-SHA256-8:QA08"
 """Unlock codes. Its question is alphanumeric (`L` + lock number) while every card suite must be
 numeric (QN), so an unlock code and a login response never share an HMAC input."""
 
-PIN_RULE: Final = pin_rule_of("dscplus")
-PIN_LENGTH: Final = PIN_RULE.max_length
-LOCK_NUMBER_DIGITS: Final = 7
-DISPLAY_WIDTH: Final = 8
 _UNLOCK_DIGITS: Final = 8  # the unlock suite's truncation
-# Bound for a device time read from an image: far beyond any real clock, and a float holds it.
-_MAX_CLOCK: Final = float(2**62)
 
 
 def unlock_code(key: bytes, lock_number: str) -> str:
@@ -199,118 +201,6 @@ _MASKED: Final = {
 }
 
 
-# --- configuration ----------------------------------------------------------------------------
-
-
-def _number(name: str, value: object, low: float, high: float, *, integer: bool) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"{name} must be a number")
-    if integer and not isinstance(value, int):
-        raise ValueError(f"{name} must be a whole number")
-    # Comparisons only: they refuse NaN and infinities, and unlike `math.isfinite` they do not
-    # overflow on a huge JSON integer (10**400 must be a ValueError, not an OverflowError).
-    if not low <= value <= high:
-        raise ValueError(f"{name} must be {low:g} to {high:g}")
-
-
-@dataclass(frozen=True, slots=True)
-class DscPlusConfig:
-    """Settings fixed when the card is made (`image.config`; `ImageSpec.options` overrides)."""
-
-    pin_mode: str = "soft"
-    auto_off_seconds: float = 30
-    response_seconds: float = 30
-    notice_seconds: float = 2
-    battery_presses: int = 20_000
-    battery_low_presses: int = 1_000
-    # Device mode only:
-    pin_retries: int = 3
-    unlock_retries: int = 3
-    unlock_block_seconds: float = 1_800
-
-    DEVICE_ONLY: ClassVar[frozenset[str]] = frozenset(
-        {"pin_retries", "unlock_retries", "unlock_block_seconds"}
-    )
-
-    def __post_init__(self) -> None:
-        if self.pin_mode not in ("soft", "device"):
-            raise ValueError("pin_mode must be 'soft' or 'device'")
-        day = 86_400.0
-        _number("auto_off_seconds", self.auto_off_seconds, 1, day, integer=False)
-        _number("response_seconds", self.response_seconds, 1, day, integer=False)
-        _number("notice_seconds", self.notice_seconds, 0.1, 60, integer=False)
-        _number("battery_presses", self.battery_presses, 1, 10**9, integer=True)
-        _number("battery_low_presses", self.battery_low_presses, 0, 10**9, integer=True)
-        if self.battery_low_presses > self.battery_presses:
-            raise ValueError("battery_low_presses must not exceed battery_presses")
-        # 99 at most so that `FAIL nn` fits the 8-character display.
-        _number("pin_retries", self.pin_retries, 1, 99, integer=True)
-        _number("unlock_retries", self.unlock_retries, 1, 99, integer=True)
-        _number("unlock_block_seconds", self.unlock_block_seconds, 0, 365 * day, integer=False)
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, JsonValue]) -> DscPlusConfig:
-        """Read settings; missing ones take defaults. `ValueError` for unknown or bad ones."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(values) - known)
-        if unknown:
-            raise ValueError(f"unknown DSC+ setting(s): {', '.join(map(str, unknown))}")
-        mode = values.get("pin_mode", "soft")
-        if mode == "soft":
-            extra = sorted(cls.DEVICE_ONLY & set(values))
-            if extra:
-                raise ValueError(
-                    f"{', '.join(extra)} only apply to pin_mode 'device' (a soft-PIN card never "
-                    "checks the PIN)"
-                )
-        return cls(**dict(values))
-
-    def to_mapping(self) -> dict[str, JsonValue]:
-        """The settings as stored in the image (device-only ones only for device mode)."""
-        values: dict[str, JsonValue] = asdict(self)
-        if self.pin_mode == "soft":
-            for name in self.DEVICE_ONLY:
-                del values[name]
-        return values
-
-
-_SOFT_STATE_FIELDS = frozenset({"presses_used"})
-_DEVICE_STATE_FIELDS = _SOFT_STATE_FIELDS | {
-    "failures", "locked", "lock_number", "unlock_failures", "unlock_blocked_until", "pin"
-}
-"""What `to_image` writes in each PIN mode: the only `state` fields a card loads."""
-
-
-# --- PIN storage (device mode) ----------------------------------------------------------------
-
-
-def _check_pin_text(pin: object) -> str:
-    return PIN_RULE.check(pin, "card")  # the message never echoes the PIN
-
-
-PIN_LABEL: Final = "dscplus-pin"
-"""The `SaltedHash` label of the card PIN (see `firmware_model.secret_hash` for why a plain salted
-HMAC and not a slow KDF: the image holds the card key too)."""
-
-
-def _check_suite(text: str, pin_mode: str) -> OcraSuite:
-    """The suite a card may use: a numeric challenge the keypad can type, a response the display
-    can show, and a PIN input exactly when the card does not check the PIN itself."""
-    suite = OcraSuite.parse(text)
-    where = f"suite {text!r}"
-    if suite.question_format != "N" or not 4 <= suite.question_length <= DISPLAY_WIDTH:
-        raise SuiteError(f"{where}: the card takes a numeric challenge of 4-8 digits (QN04-QN08)")
-    if suite.counter or suite.session_length is not None or suite.time_step is not None:
-        raise SuiteError(f"{where}: the card keeps no counter, session or clock input (C, S, T)")
-    if not 4 <= suite.digits <= DISPLAY_WIDTH:
-        raise SuiteError(f"{where}: the response must be 4 to 8 digits to fit the display")
-    if pin_mode == "soft" and suite.pin_hash is None:
-        raise SuiteError(f"{where}: a soft-PIN card feeds the PIN into the response (needs P..)")
-    if pin_mode == "device" and suite.pin_hash is not None:
-        raise SuiteError(f"{where}: a device-PIN card checks the PIN itself (no P.. item)")
-    return suite
-
-
 # --- the state machine ------------------------------------------------------------------------
 
 _Handler = Callable[["DscPlus", str, float], _Events]
@@ -330,56 +220,12 @@ class DscPlus(Device):
     @classmethod
     def new_image(cls, spec: ImageSpec, entropy: Entropy) -> DeviceImage:
         """A brand-new card. `ValueError` for a bad spec (wrong model, PIN, suite or option)."""
-        if spec.model != cls.model:
-            raise ValueError(f"spec is for model {spec.model!r}, not {cls.model!r}")
-        mode = spec.pin_mode or cls.pin_modes[0]
-        if mode not in cls.pin_modes:
-            allowed = " or ".join(repr(m) for m in cls.pin_modes)
-            raise ValueError(f"{cls.model} pin_mode must be {allowed}, not {mode!r}")
-        if not spec.key:
-            raise ValueError(f"a {cls.model} card needs a key")
-        options = dict(spec.options)
-        if "pin_mode" in options:
-            raise ValueError("give the PIN mode as pin_mode (--pin-mode), not as an option")
-        options["pin_mode"] = mode
-        config = DscPlusConfig.from_mapping(options)
-        suite = spec.suite or cls.default_suites[mode]
-        _check_suite(suite, mode)
-        state: dict[str, JsonValue] = {"presses_used": 0}
-        if mode == "soft":
-            if spec.pin is not None:
-                raise ValueError(
-                    "a soft-PIN card stores no PIN (the PIN feeds the response and the host keeps "
-                    "it): make the image without a PIN, or use pin_mode 'device'"
-                )
-        else:
-            pin_json = None
-            if spec.pin is not None:
-                pin_json = SaltedHash.make(PIN_LABEL, _check_pin_text(spec.pin), entropy).to_json()
-            state.update(
-                failures=0,
-                locked=False,
-                lock_number=None,
-                unlock_failures=0,
-                unlock_blocked_until=None,
-                pin=pin_json,
-            )
-        return DeviceImage(cls.model, spec.serial, spec.key, suite, config.to_mapping(), state)
+        return dscplus_image.new_image(cls, spec, entropy)
 
     @classmethod
     def from_image(cls, image: DeviceImage, entropy: Entropy) -> DscPlus:
         """Load a card, powered off. `ImageError` if the image does not describe a valid card."""
-        if image.model != cls.model:
-            raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
-        try:
-            config = DscPlusConfig.from_mapping(image.config)
-            if config.pin_mode not in cls.pin_modes:
-                raise ValueError(f"{cls.model} cannot use pin_mode {config.pin_mode!r}")
-            if image.suite is None:
-                raise ValueError("no suite")
-            suite = _check_suite(image.suite, config.pin_mode)
-        except ValueError as error:
-            raise ImageError(f"inconsistent {cls.model} image: {error}") from None
+        config, suite = dscplus_image.read_config(cls, image)
         return cls(image, config, suite, entropy)
 
     def __init__(
@@ -412,79 +258,25 @@ class DscPlus(Device):
         self._now = 0.0
 
     def _load_state(self, state: Mapping[str, JsonValue]) -> None:
-        def get(name: str, *kinds: type) -> object:
-            value = state.get(name)
-            # bool is an int in Python: accept it only where a bool is meant.
-            if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
-                raise ImageError(f"inconsistent {self.model} image: bad state field {name!r}")
-            return value
-
-        # Unknown fields are refused as unknown `config` fields are: a field this build does not
-        # write is a file from elsewhere, or a hand edit, not state to carry along unread.
-        known = _DEVICE_STATE_FIELDS if self._device_pin else _SOFT_STATE_FIELDS
-        unknown = sorted(map(str, set(state) - known))
-        if unknown:
-            raise ImageError(
-                f"inconsistent {self.model} image: unknown state field(s) {', '.join(unknown)}"
-            )
-        used = get("presses_used", int)
-        assert isinstance(used, int)
-        if used < 0:
-            raise ImageError(f"inconsistent {self.model} image: presses_used is negative")
-        self._presses_used = used
-        self._failures = 0
-        self._locked = False
-        self._lock_number: str | None = None
-        self._unlock_failures = 0
-        self._blocked_until: float | None = None
-        self._pin_hash: SaltedHash | None = None
-        if not self._device_pin:
-            return
-        none = type(None)
-        failures, unlock_failures = get("failures", int), get("unlock_failures", int)
-        locked, lock_number = get("locked", bool), get("lock_number", str, none)
-        blocked = get("unlock_blocked_until", int, float, none)
-        assert isinstance(failures, int) and isinstance(unlock_failures, int)
-        assert isinstance(locked, bool)
-        assert lock_number is None or isinstance(lock_number, str)
-        assert blocked is None or isinstance(blocked, int | float)
-        problems = []
-        if not 0 <= failures <= self._config.pin_retries:
-            problems.append("failures out of range")
-        if not 0 <= unlock_failures < self._config.unlock_retries:
-            problems.append("unlock_failures out of range")
-        if locked != (lock_number is not None) or (
-            lock_number is not None
-            and (len(lock_number) != LOCK_NUMBER_DIGITS or not set(lock_number) <= DIGITS)
-        ):
-            problems.append("lock state and lock number disagree")
-        if blocked is not None and not -_MAX_CLOCK <= blocked <= _MAX_CLOCK:  # NaN fails too
-            problems.append("unlock_blocked_until is not a time")
-        stored_pin = state.get("pin")
-        if stored_pin is not None:
-            try:
-                self._pin_hash = SaltedHash.from_json(PIN_LABEL, stored_pin)
-            except ImageError:
-                problems.append("PIN hash is malformed")
-        if problems:
-            raise ImageError(f"inconsistent {self.model} image: {'; '.join(problems)}")
-        self._failures, self._unlock_failures = failures, unlock_failures
-        self._locked, self._lock_number = locked, lock_number
-        self._blocked_until = None if blocked is None else float(blocked)
+        loaded = dscplus_image.read_state(self.model, self._config, state)
+        self._presses_used = loaded.presses_used
+        self._failures, self._unlock_failures = loaded.failures, loaded.unlock_failures
+        self._locked, self._lock_number = loaded.locked, loaded.lock_number
+        self._blocked_until = loaded.unlock_blocked_until
+        self._pin_hash = loaded.pin
 
     def to_image(self) -> DeviceImage:
         """Everything the card remembers: battery use and, in device mode, the PIN state."""
-        state: dict[str, JsonValue] = {"presses_used": self._presses_used}
-        if self._device_pin:
-            state.update(
-                failures=self._failures,
-                locked=self._locked,
-                lock_number=self._lock_number,
-                unlock_failures=self._unlock_failures,
-                unlock_blocked_until=self._blocked_until,
-                pin=None if self._pin_hash is None else self._pin_hash.to_json(),
-            )
-        return self._image.with_state(state)
+        state = DscPlusState(
+            self._presses_used,
+            self._failures,
+            self._locked,
+            self._lock_number,
+            self._unlock_failures,
+            self._blocked_until,
+            self._pin_hash,
+        )
+        return self._image.with_state(dscplus_image.write_state(self._config, state))
 
     # -- what callers read --------------------------------------------------------------------
 

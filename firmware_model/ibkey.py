@@ -75,16 +75,14 @@ A keypress that means nothing on a screen is ignored. The app never closes itsel
 from __future__ import annotations
 
 import enum
-import hashlib
-import hmac
 import math
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Final
 
+from firmware_model import ibkey_image
 from firmware_model.device import DIGITS, Device, Entropy, ImageSpec, Reaction
-from firmware_model.errors import ImageError
 from firmware_model.events import (
     Activated,
     DeviceEvent,
@@ -100,40 +98,68 @@ from firmware_model.events import (
     UserAdded,
 )
 from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
+from firmware_model.ibkey_image import (
+    COUNTER_LIMIT,
+    IBKEY_SUITE,
+    MAX_PENDING,
+    MAX_USERS,
+    PIN_HASH_BYTES,
+    PIN_LABEL,
+    PIN_RULE,
+    TOKEN_LABEL,
+    TOKEN_RE,
+    USERNAME_RE,
+    IbKeyConfig,
+    IbKeyState,
+    Pending,
+    Phase,
+    User,
+    check_pin_rules,
+    check_username,
+    pin_sha1,
+    token_hash,
+)
 from firmware_model.image import DeviceImage, JsonValue
-from firmware_model.models import pin_rule_of
 from firmware_model.ocra import OcraCalculator
 from firmware_model.secret_hash import SaltedHash
 
-IBKEY_SUITE = "OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1"
-CHALLENGE_DIGITS = 6
-PIN_RULE = pin_rule_of("ibkey")
-PIN_MIN, PIN_MAX = PIN_RULE.min_length, PIN_RULE.max_length
-MAX_USERS = 16
-MAX_PENDING = 16
-PIN_HASH_BYTES = 20  # SHA-1
-PIN_LABEL = "ibkey-pin"
-TOKEN_LABEL = "ibkey-token"  # noqa: S105 - a hash label, not a password
-# Matched with `fullmatch` (a `$` anchor would let a trailing newline through).
-USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,31}")
-PUSH_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-TOKEN_RE = re.compile(r"[A-Za-z0-9]{4,32}")
-_COUNTER_LIMIT = 1 << 64
+__all__ = [
+    "BIOMETRIC",
+    "BUTTONS",
+    "CHALLENGE_DIGITS",
+    "DEFAULT_CONFIG",
+    "IBKEY_SUITE",
+    "MAX_PENDING",
+    "MAX_USERS",
+    "PHASE_TRANSITIONS",
+    "PIN_HASH_BYTES",
+    "PIN_LABEL",
+    "PIN_MAX",
+    "PIN_MIN",
+    "PIN_RULE",
+    "PUSH_ID_RE",
+    "SCREEN_TRANSITIONS",
+    "TOKEN_LABEL",
+    "TOKEN_RE",
+    "USERNAME_RE",
+    "Biometric",
+    "Enrolment",
+    "IbKey",
+    "IbKeyConfig",
+    "Phase",
+    "Screen",
+    "check_challenge",
+    "check_pin_rules",
+    "check_username",
+    "ibkey_response",
+    "pin_sha1",
+    "token_hash",
+]
 
-DEFAULT_CONFIG: dict[str, int | bool] = {
-    "pin_retries": 5,
-    "recovery_retries": 3,
-    "token_retries": 3,
-    "push_seconds": 120,
-    "biometric": True,
-}
-_LIMITS: dict[str, tuple[int, int]] = {
-    "pin_retries": (1, 99),
-    "recovery_retries": (1, 99),
-    "token_retries": (1, 99),
-    "push_seconds": (1, 86_400),
-}
-_NEW_IMAGE_OPTIONS = frozenset(DEFAULT_CONFIG) | {"username", "activation_token", "counter"}
+CHALLENGE_DIGITS = 6
+PIN_MIN, PIN_MAX = PIN_RULE.min_length, PIN_RULE.max_length
+PUSH_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+DEFAULT_CONFIG: Final[Mapping[str, JsonValue]] = IbKeyConfig().to_mapping()
 BUTTONS = DIGITS | {"POWER", "OK", "BACK", "APPROVE", "DENY", "BIOMETRIC", "NEXT"}
 
 
@@ -144,14 +170,6 @@ class Biometric(enum.Enum):
 
 
 BIOMETRIC = Biometric.OK
-
-
-class Phase(enum.Enum):
-    """The app's durable phase."""
-
-    AWAITING_ACTIVATION = "awaiting_activation"
-    ACTIVE = "active"
-    NEEDS_RECOVERY = "needs_recovery"
 
 
 class Screen(enum.Enum):
@@ -168,18 +186,6 @@ class Screen(enum.Enum):
     DONE = "done"
 
 
-def check_pin_rules(pin: str) -> str:
-    """`pin` if it is 4-6 letters, digits or ASCII specials; otherwise `ValueError`."""
-    return PIN_RULE.check(pin, "IB Key")
-
-
-def check_username(username: str) -> str:
-    """`username` if it is a plausible login name (1-32 of letters, digits and . _ @ -)."""
-    if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-        raise ValueError("a username is 1 to 32 letters, digits or . _ @ -")
-    return username
-
-
 def check_challenge(challenge: str) -> str:
     """`challenge` if it is exactly 6 decimal digits."""
     if not isinstance(challenge, str) or len(challenge) != CHALLENGE_DIGITS:
@@ -187,21 +193,6 @@ def check_challenge(challenge: str) -> str:
     if not set(challenge) <= DIGITS:
         raise ValueError(f"an IB Key challenge is {CHALLENGE_DIGITS} digits")
     return challenge
-
-
-def token_hash(token: str, entropy: Entropy) -> SaltedHash:
-    """What the host hands the app for an SMS token (activation, added user, recovery).
-
-    Tokens are 4-32 letters or digits; the host chooses the format (e.g. 8 digits).
-    """
-    if not isinstance(token, str) or not TOKEN_RE.fullmatch(token):
-        raise ValueError("an SMS token is 4 to 32 letters or digits")
-    return SaltedHash.make(TOKEN_LABEL, token, entropy)
-
-
-def pin_sha1(pin: str) -> bytes:
-    """SHA-1 of the PIN, the `P` input of the IB Key suite."""
-    return hashlib.sha1(pin.encode("utf-8")).digest()  # noqa: S324 - the suite fixes SHA-1
 
 
 def ibkey_response(key: bytes, counter: int, challenge: str, pin: str) -> str:
@@ -228,24 +219,8 @@ class Enrolment:
         check_username(self.username)
         if len(self.pin_hash) != PIN_HASH_BYTES:
             raise ValueError("pin_hash is the 20-byte SHA-1 of the PIN")
-        if isinstance(self.counter, bool) or not 0 <= self.counter < _COUNTER_LIMIT:
+        if isinstance(self.counter, bool) or not 0 <= self.counter < COUNTER_LIMIT:
             raise ValueError("counter must be 0 to 2**64-1")
-
-
-@dataclass(slots=True)
-class _User:
-    username: str
-    key: bytes = field(repr=False)  # a repr lands in tracebacks: never the key
-    counter: int
-    calculator: OcraCalculator
-
-
-@dataclass(slots=True)
-class _Pending:
-    username: str
-    key: bytes = field(repr=False)
-    token: SaltedHash
-    failures: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,18 +229,6 @@ class _Push:
     username: str
     challenge: str
     expires: float
-
-
-def _setting(values: Mapping[str, JsonValue], name: str, error: type[ValueError]) -> int | bool:
-    value = values.get(name, DEFAULT_CONFIG[name])
-    if name == "biometric":
-        if not isinstance(value, bool):
-            raise error("biometric must be true or false")
-        return value
-    low, high = _LIMITS[name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise error(f"{name} must be a whole number from {low} to {high}")
-    return value
 
 
 def _short(username: str) -> str:
@@ -289,22 +252,22 @@ class IbKey(Device):
     def __init__(self, image: DeviceImage, entropy: Entropy) -> None:
         self._image = image
         self._entropy = entropy
-        config = image.config
-        self._pin_retries = int(_setting(config, "pin_retries", ImageError))
-        self._recovery_retries = int(_setting(config, "recovery_retries", ImageError))
-        self._token_retries = int(_setting(config, "token_retries", ImageError))
-        self._push_seconds = int(_setting(config, "push_seconds", ImageError))
-        self._biometric = bool(_setting(config, "biometric", ImageError))
-        self._phase = Phase.AWAITING_ACTIVATION
-        self._users: list[_User] = []
-        self._pending: list[_Pending] = []
-        self._pin: SaltedHash | None = None
-        self._pin_sha1: bytes | None = None
-        self._pin_failures = 0
-        self._recovery_token: SaltedHash | None = None
-        self._recovery_token_failures = 0
-        self._recovery_failures = 0
-        self._load_state(image.state)
+        config = ibkey_image.read_config(image)
+        self._pin_retries = config.pin_retries
+        self._recovery_retries = config.recovery_retries
+        self._token_retries = config.token_retries
+        self._push_seconds = config.push_seconds
+        self._biometric = config.biometric
+        loaded = ibkey_image.read_state(config, image)
+        self._phase = loaded.phase
+        self._users: list[User] = loaded.users
+        self._pending: list[Pending] = loaded.pending
+        self._pin: SaltedHash | None = loaded.pin
+        self._pin_sha1: bytes | None = loaded.pin_sha1
+        self._pin_failures = loaded.pin_failures
+        self._recovery_token: SaltedHash | None = loaded.recovery_token
+        self._recovery_token_failures = loaded.recovery_token_failures
+        self._recovery_failures = loaded.recovery_failures
         # transient
         self._screen = Screen.CLOSED
         self._selected = 0
@@ -318,199 +281,27 @@ class IbKey(Device):
 
     @classmethod
     def new_image(cls, spec: ImageSpec, entropy: Entropy) -> DeviceImage:
-        if spec.model != cls.model:
-            raise ValueError(f"spec is for model {spec.model!r}, not {cls.model!r}")
-        options = spec.options
-        unknown = set(options) - _NEW_IMAGE_OPTIONS
-        if unknown:
-            raise ValueError(f"unknown ibkey option(s): {', '.join(sorted(unknown))}")
-        if spec.suite not in (None, IBKEY_SUITE):
-            raise ValueError(f"IB Key uses the suite {IBKEY_SUITE}")
-        if spec.pin_mode is not None:
-            raise ValueError("IB Key has no PIN mode (its PIN is checked and feeds the response)")
-        if not 1 <= len(spec.key) <= 128:
-            raise ValueError("key must be 1 to 128 bytes")
-        config: dict[str, JsonValue] = {
-            name: _setting(options, name, ValueError) for name in DEFAULT_CONFIG
-        }
-        username = options.get("username", "user")
-        if not isinstance(username, str):
-            raise ValueError("option username must be text")
-        check_username(username)
-        counter = options.get("counter", 0)
-        if isinstance(counter, bool) or not isinstance(counter, int):
-            raise ValueError("option counter must be a whole number")
-        if not 0 <= counter < _COUNTER_LIMIT:
-            raise ValueError("option counter must be 0 to 2**64-1")
-        token = options.get("activation_token")
-        state: dict[str, JsonValue] = {
-            "pin_failures": 0,
-            "recovery_failures": 0,
-            "recovery_token": None,
-        }
-        if token is not None:
-            if spec.pin is not None:
-                raise ValueError("an IB Key awaiting activation has no PIN yet (it is set then)")
-            if counter != 0:
-                raise ValueError("option counter needs an already active app (no token)")
-            if not isinstance(token, str):
-                raise ValueError("option activation_token must be text")
-            pending = {
-                "username": username,
-                "key": spec.key.hex(),
-                "token": token_hash(token, entropy).to_json(),
-                "failures": 0,
-            }
-            state.update(
-                phase=Phase.AWAITING_ACTIVATION.value,
-                users=[],
-                pending=[pending],
-                pin=None,
-                ocra_pin_hash=None,
-            )
-        else:
-            if spec.pin is None:
-                raise ValueError("IB Key needs an activation_token option or a PIN")
-            pin = check_pin_rules(spec.pin)
-            state.update(
-                phase=Phase.ACTIVE.value,
-                users=[{"username": username, "key": spec.key.hex(), "counter": counter}],
-                pending=[],
-                pin=SaltedHash.make(PIN_LABEL, pin, entropy).to_json(),
-                ocra_pin_hash=pin_sha1(pin).hex(),
-            )
-        return DeviceImage(cls.model, spec.serial, spec.key, IBKEY_SUITE, config, state)
+        """A new app. `ValueError` for a bad spec (see the class docstring for the options)."""
+        return ibkey_image.new_image(spec, entropy)
 
     @classmethod
     def from_image(cls, image: DeviceImage, entropy: Entropy) -> IbKey:
-        if image.model != cls.model:
-            raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
-        if image.suite != IBKEY_SUITE:
-            raise ImageError(f"an ibkey image uses the suite {IBKEY_SUITE}")
-        if set(image.config) != set(DEFAULT_CONFIG):
-            raise ImageError("ibkey image config must hold exactly " + ", ".join(DEFAULT_CONFIG))
+        """Load the app, closed. `ImageError` if the image does not describe a valid app."""
         return cls(image, entropy)
 
-    def _load_state(self, state: Mapping[str, JsonValue]) -> None:
-        expected = {
-            "phase",
-            "users",
-            "pending",
-            "pin",
-            "ocra_pin_hash",
-            "pin_failures",
-            "recovery_failures",
-            "recovery_token",
-        }
-        if set(state) != expected:
-            raise ImageError("ibkey image state must hold exactly " + ", ".join(sorted(expected)))
-        try:
-            self._phase = Phase(state["phase"])
-        except ValueError:
-            raise ImageError("ibkey image has an unknown phase") from None
-        self._pin_failures = _count(state["pin_failures"], self._pin_retries, "pin_failures")
-        self._recovery_failures = _count(
-            state["recovery_failures"], self._recovery_retries, "recovery_failures"
-        )
-        users, pending = state["users"], state["pending"]
-        if not isinstance(users, list) or not isinstance(pending, list):
-            raise ImageError("ibkey users and pending must be lists")
-        if len(users) > MAX_USERS or len(pending) > MAX_PENDING:
-            raise ImageError("ibkey image holds too many users")
-        self._users = [self._load_user(entry) for entry in users]
-        self._pending = [self._load_pending(entry) for entry in pending]
-        names = [user.username for user in self._users] + [p.username for p in self._pending]
-        if len(set(names)) != len(names):
-            raise ImageError("ibkey image names a user twice")
-        if state["pin"] is None:
-            self._pin = None
-        else:
-            self._pin = SaltedHash.from_json(PIN_LABEL, state["pin"])
-        self._pin_sha1 = _hex_or_none(state["ocra_pin_hash"], PIN_HASH_BYTES, "ocra_pin_hash")
-        token = state["recovery_token"]
-        if token is None:
-            self._recovery_token = None
-        else:
-            if not isinstance(token, Mapping):
-                raise ImageError("ibkey recovery_token is malformed")
-            self._recovery_token = SaltedHash.from_json(TOKEN_LABEL, token)
-            self._recovery_token_failures = _count(
-                token.get("failures"), self._token_retries - 1, "recovery token failures"
-            )
-        first_key = self._users[0].key if self._users else None
-        if first_key is None and self._pending:
-            first_key = self._pending[0].key
-        # The image key is the first user's; an activation whose token went void keeps none.
-        if first_key is not None and not hmac.compare_digest(first_key, self._image.key):
-            raise ImageError("ibkey image key is not the first user's key")
-        has_pin = self._pin is not None and self._pin_sha1 is not None
-        if self._phase is Phase.AWAITING_ACTIVATION:
-            if self._users or self._pin is not None or self._pin_sha1 is not None:
-                raise ImageError("an ibkey awaiting activation has no users or PIN yet")
-            if self._recovery_token is not None or self._pin_failures or self._recovery_failures:
-                raise ImageError("an ibkey awaiting activation has no recovery state")
-        elif not self._users or not has_pin:
-            raise ImageError("an active ibkey needs at least one user and a PIN")
-        if self._recovery_token is not None and not (
-            self._phase is Phase.NEEDS_RECOVERY or self.pin_locked
-        ):
-            raise ImageError("an ibkey recovery token belongs to a locked or reinstalled app")
-
-    @staticmethod
-    def _load_user(entry: JsonValue) -> _User:
-        if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "counter"}:
-            raise ImageError("ibkey user entry is malformed")
-        username, key_hex, counter = entry["username"], entry["key"], entry["counter"]
-        if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-            raise ImageError("ibkey user entry has a bad username")
-        key = _hex_or_none(key_hex, None, "user key")
-        if key is None or not 1 <= len(key) <= 128:
-            raise ImageError("ibkey user entry has a bad key")
-        if isinstance(counter, bool) or not isinstance(counter, int):
-            raise ImageError("ibkey user counter must be a whole number")
-        if not 0 <= counter < _COUNTER_LIMIT:
-            raise ImageError("ibkey user counter out of range")
-        return _User(username, key, counter, OcraCalculator(IBKEY_SUITE, key))
-
-    def _load_pending(self, entry: JsonValue) -> _Pending:
-        if not isinstance(entry, Mapping) or set(entry) != {"username", "key", "token", "failures"}:
-            raise ImageError("ibkey pending entry is malformed")
-        username = entry["username"]
-        if not isinstance(username, str) or not USERNAME_RE.fullmatch(username):
-            raise ImageError("ibkey pending entry has a bad username")
-        key = _hex_or_none(entry["key"], None, "pending key")
-        if key is None or not 1 <= len(key) <= 128:
-            raise ImageError("ibkey pending entry has a bad key")
-        token = SaltedHash.from_json(TOKEN_LABEL, entry["token"])
-        failures = _count(entry["failures"], self._token_retries - 1, "token failures")
-        return _Pending(username, key, token, failures)
-
     def to_image(self) -> DeviceImage:
-        recovery: JsonValue = None
-        if self._recovery_token is not None:
-            recovery = {**self._recovery_token.to_json(), "failures": self._recovery_token_failures}
-        state: dict[str, JsonValue] = {
-            "phase": self._phase.value,
-            "users": [
-                {"username": u.username, "key": u.key.hex(), "counter": u.counter}
-                for u in self._users
-            ],
-            "pending": [
-                {
-                    "username": p.username,
-                    "key": p.key.hex(),
-                    "token": p.token.to_json(),
-                    "failures": p.failures,
-                }
-                for p in self._pending
-            ],
-            "pin": None if self._pin is None else self._pin.to_json(),
-            "ocra_pin_hash": None if self._pin_sha1 is None else self._pin_sha1.hex(),
-            "pin_failures": self._pin_failures,
-            "recovery_failures": self._recovery_failures,
-            "recovery_token": recovery,
-        }
-        return self._image.with_state(state)
+        state = IbKeyState(
+            self._phase,
+            self._users,
+            self._pending,
+            self._pin,
+            self._pin_sha1,
+            self._pin_failures,
+            self._recovery_failures,
+            self._recovery_token,
+            self._recovery_token_failures,
+        )
+        return self._image.with_state(ibkey_image.write_state(state))
 
     # --- indicators ---------------------------------------------------------------------------
 
@@ -635,7 +426,7 @@ class IbKey(Device):
             raise ValueError("token must come from ibkey.token_hash")
         if len(self._users) + len(self._pending) >= MAX_USERS:
             raise ValueError(f"an IB Key app holds at most {MAX_USERS} users")
-        self._pending.append(_Pending(username, key, token, 0))
+        self._pending.append(Pending(username, key, token, 0))
         return Reaction(self.display, persist=True)
 
     def add_user(self, username: str, token: str, recovery_pin: str, now: float) -> Reaction:
@@ -921,23 +712,23 @@ class IbKey(Device):
             return before.then(self._show_notice("Login request expired"))
         raise ValueError("no push notification is waiting for an answer")
 
-    def _user(self, username: str) -> _User:
+    def _user(self, username: str) -> User:
         for user in self._users:
             if user.username == username:
                 return user
         raise ValueError(f"no user {username!r} on this app")
 
-    def _pending_for(self, username: str) -> _Pending:
+    def _pending_for(self, username: str) -> Pending:
         for pending in self._pending:
             if pending.username == username:
                 return pending
         raise ValueError(f"no user {username!r} is waiting for activation on this app")
 
     @staticmethod
-    def _new_user(pending: _Pending) -> _User:
-        return _User(pending.username, pending.key, 0, OcraCalculator(IBKEY_SUITE, pending.key))
+    def _new_user(pending: Pending) -> User:
+        return User.make(pending.username, pending.key, 0)
 
-    def _check_token(self, pending: _Pending, token: str) -> bool:
+    def _check_token(self, pending: Pending, token: str) -> bool:
         """Count the try first, then compare; a right token clears nothing but itself."""
         pending.failures += 1
         if isinstance(token, str) and pending.token.matches(token):
@@ -946,7 +737,7 @@ class IbKey(Device):
             self._pending.remove(pending)
         return False
 
-    def _token_refusal(self, pending: _Pending) -> str:
+    def _token_refusal(self, pending: Pending) -> str:
         if pending not in self._pending:
             return "Token void: ask for a new one"
         return f"Wrong token, {self._token_retries - pending.failures} left"
@@ -984,9 +775,9 @@ class IbKey(Device):
         self._screen = Screen.WRONG_PIN
         return Reaction(self.display, persist=True, events=(PinRejected(self._pin_failures),))
 
-    def _next_response(self, user: _User, challenge: str) -> str:
+    def _next_response(self, user: User, challenge: str) -> str:
         assert self._pin_sha1 is not None
-        if user.counter + 1 >= _COUNTER_LIMIT:
+        if user.counter + 1 >= COUNTER_LIMIT:
             raise ValueError("the counter is exhausted")
         response = user.calculator.response(
             counter=user.counter, question=challenge, pin_hash=self._pin_sha1
@@ -1015,24 +806,6 @@ class IbKey(Device):
         if screen is Screen.PUSH_PIN:
             return f"PIN to approve: {'*' * len(self._typed)}"
         return self._message
-
-
-def _count(value: JsonValue, limit: int, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= limit:
-        raise ImageError(f"ibkey {name} must be a whole number from 0 to {limit}")
-    return value
-
-
-def _hex_or_none(value: JsonValue, size: int | None, name: str) -> bytes | None:
-    if value is None:
-        return None
-    try:
-        data = bytes.fromhex(value)
-    except (TypeError, ValueError):
-        raise ImageError(f"ibkey {name} is not hex") from None
-    if size is not None and len(data) != size:
-        raise ImageError(f"ibkey {name} has the wrong size")
-    return data
 
 
 _Handler = Callable[[IbKey, str], Reaction]
@@ -1083,8 +856,7 @@ SCREEN_TRANSITIONS: Final[Mapping[tuple[Screen, str], Rule[Screen, _Handler]]] =
     },
     # The app's own clock: a push that expires takes its screens home (no push left).
     **{
-        (screen, TIMEOUT): _rule(None, _S.NOTICE, _S.CHALLENGE)
-        for screen in (_S.PUSH, _S.PUSH_PIN)
+        (screen, TIMEOUT): _rule(None, _S.NOTICE, _S.CHALLENGE) for screen in (_S.PUSH, _S.PUSH_PIN)
     },
     # The API calls, from any screen (closed too: a push or a result opens the app).
     **{

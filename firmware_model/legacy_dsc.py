@@ -47,6 +47,7 @@ from firmware_model.events import PinAccepted, PinLocked, PinRejected, PowerOff
 from firmware_model.fsm import DIGIT, TIMEOUT, Rule, kind_of
 from firmware_model.hotp import totp
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.image_fields import Whole, check_fields, inconsistent
 from firmware_model.models import pin_rule_of
 from firmware_model.secret_hash import SaltedHash
 
@@ -66,6 +67,8 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "show_seconds": (1, 3600),
     "auto_off_seconds": (1, 3600),
 }
+
+_STATE_FIELDS = ("pin_failures", "pin")
 
 EMPTY_FIELD = "[ ]"
 LOCKED_TEXT = "LOCKED"
@@ -93,12 +96,8 @@ class DscState(enum.Enum):
     LOCKED = "locked"
 
 
-def _int_setting(values: Mapping[str, JsonValue], name: str, error: type[ValueError]) -> int:
-    value = values.get(name, DEFAULT_CONFIG[name])
-    low, high = _LIMITS[name]
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise error(f"{name} must be a whole number from {low} to {high}")
-    return value
+def _int_setting(values: Mapping[str, JsonValue], name: str) -> int:
+    return Whole(*_LIMITS[name]).check(values.get(name, DEFAULT_CONFIG[name]), name)
 
 
 class LegacyDsc(Device):
@@ -149,7 +148,7 @@ class LegacyDsc(Device):
         if not 1 <= len(spec.key) <= 128:
             raise ValueError("key must be 1 to 128 bytes")
         config: dict[str, JsonValue] = {
-            name: _int_setting(spec.options, name, ValueError) for name in DEFAULT_CONFIG
+            name: _int_setting(spec.options, name) for name in DEFAULT_CONFIG
         }
         pin_hash = SaltedHash.make(PIN_LABEL, pin, entropy)
         state: dict[str, JsonValue] = {"pin_failures": 0, "pin": pin_hash.to_json()}
@@ -161,16 +160,15 @@ class LegacyDsc(Device):
             raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
         if image.suite is not None:
             raise ImageError("a dsc image has no suite")
-        if set(image.config) != set(DEFAULT_CONFIG):
-            raise ImageError("dsc image config must hold exactly " + ", ".join(DEFAULT_CONFIG))
-        if set(image.state) != {"pin_failures", "pin"}:
-            raise ImageError("dsc image state must hold exactly pin_failures and pin")
-        settings = {name: _int_setting(image.config, name, ImageError) for name in DEFAULT_CONFIG}
-        failures = image.state["pin_failures"]
-        if isinstance(failures, bool) or not isinstance(failures, int):
-            raise ImageError("dsc pin_failures must be a whole number")
-        if not 0 <= failures <= settings["pin_retries"]:
-            raise ImageError("dsc pin_failures is outside 0..pin_retries")
+        try:
+            check_fields(image.config, "config", allowed=DEFAULT_CONFIG, required=DEFAULT_CONFIG)
+            check_fields(image.state, "state", allowed=_STATE_FIELDS, required=_STATE_FIELDS)
+            settings = {name: _int_setting(image.config, name) for name in DEFAULT_CONFIG}
+            failures = Whole(0, settings["pin_retries"]).check(
+                image.state["pin_failures"], "pin_failures"
+            )
+        except ValueError as error:
+            raise inconsistent(cls.model, error) from None
         pin_hash = SaltedHash.from_json(PIN_LABEL, image.state["pin"])
         return cls(image, pin_hash, failures, settings)
 

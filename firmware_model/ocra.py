@@ -21,9 +21,10 @@ A — the ASCII characters, zero-padded; H — the hex digits, left-justified an
 A question may be up to twice the suite's length: mutual challenge-response (RFC 6287 section
 7.3, Appendix C.2) concatenates the client's and the server's questions.
 
-One fast path, `_numeric_path`, serves the suites the devices and the host spend their time on
-(``[C-]QN<len>[-P<hash>]`` with truncation); it accepts only inputs it can prove valid and hands
-everything else to the generic path, which checks and reports. A property test holds the two equal.
+One fast path, inlined in `OcraCalculator.response` (no per-call object, no extra frame), serves
+the suites the devices and the host spend their time on (``[C-]QN<len>[-P<hash>]`` with
+truncation); it accepts only inputs it can prove valid and hands everything else to the generic
+path (`compute`), which checks and reports. A property test holds the two equal.
 """
 
 from __future__ import annotations
@@ -35,8 +36,6 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final, TypedDict, Unpack
-
-from cryptography.hazmat.primitives.hmac import HMAC
 
 from firmware_model.errors import SuiteError
 from firmware_model.hotp import KeyedHmac, truncate
@@ -53,7 +52,8 @@ _ZEROS: Final = tuple(bytes(n) for n in range(_QUESTION_FIELD + 1))  # padding, 
 # (10**19 - 1 < 2**64), left-justified by shifting out the unused low nibbles.
 _FAST_QUESTION_DIGITS: Final = 19
 _NIBBLE_SHIFT: Final = tuple(64 - 4 * ((bits + 3) >> 2) for bits in range(65))
-_from_bytes: Final = int.from_bytes
+_uint32_at: Final = struct.Struct(">I").unpack_from
+_compare_digest: Final = hmac.compare_digest
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +90,8 @@ class OcraCalculator:
 
     __slots__ = ("_fast", "_new_context", "_pin_size", "_prefix", "suite")
 
+    _fast: _FastShape | None
+
     def __init__(self, suite: OcraSuite | str, key: bytes) -> None:
         if isinstance(suite, str):
             suite = OcraSuite.parse(suite)
@@ -101,7 +103,7 @@ class OcraCalculator:
         self._new_context = KeyedHmac(key, suite.hash_name).prefixed(self._prefix).new_context
         self._pin_size = DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
         # The suite is fixed, so whether the fast path applies is decided here, once.
-        self._fast = _numeric_path(suite, self._new_context)
+        self._fast = _numeric_shape(suite)
 
     def __repr__(self) -> str:
         return f"OcraCalculator(suite={self.suite.text!r})"
@@ -120,12 +122,43 @@ class OcraCalculator:
         session: bytes | str | None = None,
         time: int | float | None = None,
     ) -> str:
-        """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0."""
+        """The OCRA response: `digits` decimal digits, or the whole HMAC in hex if digits is 0.
+
+        The fast path for ``[C-]QN<len>[-P<hash>]`` suites with truncation is inlined here (no
+        per-call object or extra frame): it takes only inputs it can prove valid and leaves every
+        other case, refusals included, to `compute`, which checks and reports.
+        """
         fast = self._fast
         if fast is not None and pin is None and session is None and time is None:
-            code = fast(counter, question, pin_hash)
-            if code is not None:
-                return code
+            longest, pin_size, with_counter, pack, modulus, digits = fast
+            if (
+                type(question) is str
+                and len(question) <= longest
+                and question.isascii()
+                and question.isdigit()  # also refuses ""
+                and (
+                    type(pin_hash) is bytes and len(pin_hash) == pin_size
+                    if pin_size
+                    else pin_hash is None
+                )
+                and (
+                    type(counter) is int and 0 <= counter < _COUNTER_LIMIT
+                    if with_counter
+                    else counter is None
+                )
+            ):
+                number = int(question)
+                context = self._new_context()
+                if with_counter:
+                    context.update(
+                        pack(counter, number << _NIBBLE_SHIFT[number.bit_length()], pin_hash or b"")
+                    )
+                else:
+                    context.update(
+                        pack(number << _NIBBLE_SHIFT[number.bit_length()], pin_hash or b"")
+                    )
+                mac = context.finalize()  # RFC 4226 dynamic truncation, as `hotp.truncate`
+                return str((_uint32_at(mac, mac[-1] & 15)[0] & 0x7FFFFFFF) % modulus).zfill(digits)
         return self.compute(OcraInputs(counter, question, pin, pin_hash, session, time))
 
     def compute(self, inputs: OcraInputs) -> str:
@@ -164,7 +197,7 @@ class OcraCalculator:
         )
         # compare_digest takes ASCII str directly; a non-ASCII candidate can never match, and
         # refusing it early tells nothing about the expected code.
-        return candidate.isascii() and hmac.compare_digest(candidate, expected)
+        return candidate.isascii() and _compare_digest(candidate, expected)
 
     # -- the data input after suite ‖ 00: C ‖ Q ‖ P ‖ S ‖ T, each only if the suite has it --
 
@@ -283,16 +316,18 @@ class OcraCalculator:
         return steps.to_bytes(8, "big")
 
 
-_FastPath = Callable[[int | None, str | None, "bytes | str | None"], str | None]
+_FastShape = tuple[int, int, bool, Callable[..., bytes], int, int]
+"""What the inlined fast path of `OcraCalculator.response` needs: the longest question, the PIN
+hash size (0: none), whether there is a counter, the packer of C ‖ Q ‖ P, 10**digits and
+digits."""
 
 
-def _numeric_path(suite: OcraSuite, new_context: Callable[[], HMAC]) -> _FastPath | None:
-    """The fast path for ``[C-]QN<len>[-P<hash>]`` suites with truncation (DSC+ ``QN06-PSHA1``
-    and ``QN06``, IB Key ``C-QN06-PSHA1``), or None for another shape (A/H, S, T, no truncation).
+def _numeric_shape(suite: OcraSuite) -> _FastShape | None:
+    """The fast path's fixed parts for ``[C-]QN<len>[-P<hash>]`` suites with truncation (DSC+
+    ``QN06-PSHA1`` and ``QN06``, IB Key ``C-QN06-PSHA1``), or None for another shape (A/H, S, T,
+    no truncation).
 
-    The layout, sizes and truncation shifts are worked out here, once, and the path closes over
-    them; one `struct` call packs C ‖ Q ‖ P; the dynamic truncation of
-    `firmware_model.hotp.truncate` is done on the digest read as one integer.
+    The layout and sizes are worked out here, once; one `struct` call packs C ‖ Q ‖ P.
     """
     if (
         suite.question_format != "N"
@@ -303,48 +338,9 @@ def _numeric_path(suite: OcraSuite, new_context: Callable[[], HMAC]) -> _FastPat
         return None
     longest = min(2 * suite.question_length, _FAST_QUESTION_DIGITS)  # mutual mode: two questions
     pin_size = DIGEST_SIZES[suite.pin_hash] if suite.pin_hash else 0
-    with_counter = suite.counter
-    layout = ("Q" if with_counter else "") + f"Q{_QUESTION_FIELD - 8}x{pin_size}s"
+    layout = ("Q" if suite.counter else "") + f"Q{_QUESTION_FIELD - 8}x{pin_size}s"
     pack = struct.Struct(">" + layout).pack  # C (8 bytes) ‖ Q (128 bytes) ‖ P (0 if none)
-    # Truncation on the digest as one big-endian integer x: the offset is its last nibble
-    # (x & 15), and the 4 bytes at that offset are x shifted right by this many bits.
-    shifts = tuple((DIGEST_SIZES[suite.hash_name] - 4 - at) * 8 for at in range(16))
-    digits = suite.digits
-    modulus = 10**digits
-
-    def numeric_path(
-        counter: int | None, question: str | None, pin_hash: bytes | str | None
-    ) -> str | None:
-        """The code, or None when the inputs are not ones this path can prove valid (other
-        types, every refusal): the generic path then checks and reports."""
-        if not (
-            type(question) is str
-            and len(question) <= longest
-            and question.isascii()
-            and question.isdigit()  # also refuses ""
-            and (
-                type(pin_hash) is bytes and len(pin_hash) == pin_size
-                if pin_size
-                else pin_hash is None
-            )
-            and (
-                type(counter) is int and 0 <= counter < _COUNTER_LIMIT
-                if with_counter
-                else counter is None
-            )
-        ):
-            return None
-        number = int(question)
-        question_field = number << _NIBBLE_SHIFT[number.bit_length()]
-        context = new_context()
-        if with_counter:
-            context.update(pack(counter, question_field, pin_hash or b""))
-        else:
-            context.update(pack(question_field, pin_hash or b""))
-        x = _from_bytes(context.finalize())
-        return str(((x >> shifts[x & 15]) & 0x7FFFFFFF) % modulus).zfill(digits)
-
-    return numeric_path
+    return (longest, pin_size, suite.counter, pack, 10**suite.digits, suite.digits)
 
 
 def ocra(suite: str, key: bytes, **inputs: Unpack[_Keywords]) -> str:

@@ -46,7 +46,6 @@ import datetime
 import enum
 import hashlib
 import hmac
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import ClassVar, Final
@@ -55,6 +54,7 @@ from firmware_model.device import CARD_BUTTONS, Device, Entropy, ImageSpec, Reac
 from firmware_model.errors import ImageError
 from firmware_model.fsm import DIGIT, Rule, kind_of
 from firmware_model.image import DeviceImage, JsonValue
+from firmware_model.image_fields import Flag, IsoDate, Optional, check_fields, inconsistent
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 CELLS = 224
@@ -63,7 +63,8 @@ ONLINE_VALIDITY_DAYS = 21
 DERIVATION_LABEL = b"slsemu-scc-v1"
 _ACCEPT_BELOW = 252  # the largest multiple of 36 that fits in a byte
 MAX_KEY_BYTES = 128
-_ISO_DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_VALID_UNTIL: Final = Optional(IsoDate())
+_CONFIG_FIELDS: Final = ("online", "valid_until")
 
 
 def scc_grid(key: bytes) -> tuple[str, ...]:
@@ -106,16 +107,7 @@ def scc_response(key: bytes, first: int, second: int) -> str:
 
 def check_valid_until(valid_until: str | None) -> str | None:
     """`valid_until` if it is None or an ISO date `YYYY-MM-DD`; otherwise `ValueError`."""
-    if valid_until is None:
-        return None
-    # The pattern first: `date.fromisoformat` also takes week dates such as "2026-W01-1".
-    if not isinstance(valid_until, str) or not _ISO_DATE_RE.fullmatch(valid_until):
-        raise ValueError("valid_until must be an ISO date YYYY-MM-DD")
-    try:
-        datetime.date.fromisoformat(valid_until)
-    except ValueError:
-        raise ValueError("valid_until must be an ISO date YYYY-MM-DD") from None
-    return valid_until
+    return _VALID_UNTIL.check(valid_until, "valid_until")
 
 
 def online_valid_until(issued: datetime.date) -> str:
@@ -249,20 +241,14 @@ class SecurityCodeCardDevice(Device):
             raise ImageError(f"image is of model {image.model!r}, not {cls.model!r}")
         if image.suite is not None:
             raise ImageError("an scc image has no suite")
-        if set(image.config) - {"online", "valid_until"}:
-            raise ImageError("scc image config has unknown fields")
-        if image.state:
-            raise ImageError("an scc image has no state")
-        online = image.config.get("online", False)
-        valid_until = image.config.get("valid_until")
-        if not isinstance(online, bool):
-            raise ImageError("scc image config is malformed")
-        if valid_until is not None and not isinstance(valid_until, str):
-            raise ImageError("scc image config is malformed")
         try:
+            check_fields(image.config, "config", allowed=_CONFIG_FIELDS)
+            check_fields(image.state, "state", allowed=())
+            online = Flag().check(image.config.get("online", False), "online")
+            valid_until = _VALID_UNTIL.check(image.config.get("valid_until"), "valid_until")
             card = SecurityCodeCard(image.key, online, valid_until)
         except ValueError as error:
-            raise ImageError(f"inconsistent scc image: {error}") from None
+            raise inconsistent(cls.model, error) from None
         return cls(image, card)
 
     def to_image(self) -> DeviceImage:

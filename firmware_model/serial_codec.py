@@ -31,589 +31,108 @@ outside 0x20-0x7E.
 from __future__ import annotations
 
 import functools
-import json
-import math
-import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from enum import StrEnum
-from types import MappingProxyType
+from dataclasses import dataclass
 from typing import Final
 
-from firmware_model.errors import SlsError
-from firmware_model.events import DeviceEvent, from_wire, to_wire
-from firmware_model.image import SERIAL_RE
-
-PRODUCT: Final = "slsemu"
-PROTOCOL_VERSION: Final = 1
-MAX_REQUEST_BYTES: Final = 256
-"""Longest request line (checksum included, terminator excluded)."""
-MAX_REPLY_BYTES: Final = 1024
-"""Longest reply or EVT line: a `STATE` object is longer than any request."""
-CANCEL: Final = b"\x18"
-"""CAN: voids a half request line silently. A host sends it when it opens the line, so a half
-line a vanished host left behind is never completed (and executed) by the next host's bytes."""
-MAX_DIGITS: Final = 64
-"""Most digits one `TYPE` may carry."""
-MAX_SECONDS: Final = 10**9
-"""Upper bound for `HOLD` and `CLOCK ADVANCE` (about 31 years, as for scripts)."""
-MAX_UNIX: Final = 2**37
-"""Upper bound for `CLOCK SET` (year 6325): enough, and keeps floats exact to microseconds."""
-
-BUTTON_RE: Final = re.compile(r"[A-Z0-9_]{1,32}")
-_SECONDS_RE: Final = re.compile(r"\d{1,12}(?:\.\d{1,6})?")
-_DIGITS_RE: Final = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}")
-_NOT_PRINTABLE_RE: Final = re.compile(rb"[^\x20-\x7e]")
-_CHECKSUM_RE: Final = re.compile(rb"\*([0-9A-Fa-f]{2})\Z")
-_MODEL_RE: Final = re.compile(r"[a-z][a-z0-9_]{0,31}")
-
-
-class ErrCode(StrEnum):
-    """Wire error codes. `TIMEOUT` and `BADREPLY` are raised by hosts only, never sent."""
-
-    BADCMD = "BADCMD"  # unknown command word, or a line that is not printable ASCII
-    BADARG = "BADARG"  # known command, wrong or out-of-range arguments
-    BUTTON = "BUTTON"  # the device has no such button
-    TOOLONG = "TOOLONG"  # the line exceeded MAX_REQUEST_BYTES
-    CHECKSUM = "CHECKSUM"  # checksum missing (when mandatory) or wrong
-    BUSY = "BUSY"  # too many requests queued behind a slow one (e.g. a long HOLD)
-    RANGE = "RANGE"  # a duration beyond what the server allows (a HOLD that would wedge it)
-    CLOCK = "CLOCK"  # clock control asked of a device running on the real-time clock
-    UNSUPPORTED = "UNSUPPORTED"  # the device cannot do that (e.g. TYPE on a printed card)
-    INTERNAL = "INTERNAL"  # the device failed (e.g. its image could not be saved)
-    TIMEOUT = "TIMEOUT"  # host side: no reply in time
-    BADREPLY = "BADREPLY"  # host side: a reply line that does not parse or does not fit
-
-
-class ProtocolError(SlsError):
-    """A serial exchange failed: a line that does not parse, an `ERR` reply, or no reply.
-
-    `code` is the wire code (see `ErrCode`). Messages never carry a secret.
-    """
-
-    def __init__(self, code: ErrCode, message: str) -> None:
-        super().__init__(f"{message} ({code.value})")
-        self.code = code
-        self.message = message
-
-
-# --- text helpers ---------------------------------------------------------------------------
-
-
-def escape_text(text: str) -> str:
-    """Make free text one line of printable ASCII (`\\\\`, `\\xHH`, `\\uHHHH`, `\\UHHHHHHHH`)."""
-    if _PLAIN_TEXT_RE.fullmatch(text):
-        return text  # the common case: nothing to escape
-    out: list[str] = []
-    for char in text:
-        code = ord(char)
-        if char == "\\":
-            out.append("\\\\")
-        elif 0x20 <= code <= 0x7E:
-            out.append(char)
-        elif code <= 0xFF:
-            out.append(f"\\x{code:02X}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04X}")
-        else:
-            out.append(f"\\U{code:08X}")
-    return "".join(out)
-
-
-_PLAIN_TEXT_RE: Final = re.compile(r"[\x20-\x5b\x5d-\x7e]*")
-_UNESCAPE_RE: Final = re.compile(
-    r"\\(\\|x[0-9A-Fa-f]{2}|u[0-9A-Fa-f]{4}|U(?:000[0-9A-Fa-f]|0010)[0-9A-Fa-f]{4})"
+from firmware_model.serial_replies import (
+    _OK_REPLY,
+    ClockReply,
+    Display,
+    Err,
+    Event,
+    HelloReply,
+    Ok,
+    Reply,
+    StateReply,
+    StateValue,
+    _bad_reply,
+    parse_reply,
+)
+from firmware_model.serial_requests import (
+    Checksum,
+    ClockAdvance,
+    ClockQuery,
+    ClockSet,
+    Hello,
+    Hold,
+    Power,
+    Press,
+    PushNotice,
+    Read,
+    Request,
+    State,
+    Type,
+    parse_request,
+)
+from firmware_model.serial_text import (
+    _CHECKSUM_RE,
+    BUTTON_RE,
+    CANCEL,
+    MAX_DIGITS,
+    MAX_REPLY_BYTES,
+    MAX_REQUEST_BYTES,
+    MAX_SECONDS,
+    MAX_UNIX,
+    PRODUCT,
+    PROTOCOL_VERSION,
+    ErrCode,
+    ProtocolError,
+    checksum,
+    escape_text,
+    format_seconds,
+    unescape_text,
 )
 
-
-def unescape_text(text: str) -> str:
-    """Undo `escape_text` (an escape that is not one is kept as it is)."""
-
-    def one(match: re.Match[str]) -> str:
-        body = match.group(1)
-        return "\\" if body == "\\" else chr(int(body[1:], 16))
-
-    return _UNESCAPE_RE.sub(one, text)
-
-
-def checksum(data: bytes) -> str:
-    """The line checksum: XOR of every byte, two upper-case hex digits."""
-    value = 0
-    for byte in data:
-        value ^= byte
-    return f"{value:02X}"
-
-
-def format_seconds(seconds: float) -> str:
-    """Seconds as the wire writes them: decimal, at most six fraction digits, no exponent."""
-    text = f"{seconds:.6f}".rstrip("0").rstrip(".")
-    return text or "0"
-
-
-def _parse_seconds(text: str, limit: int, what: str) -> float:
-    if not _SECONDS_RE.fullmatch(text):
-        raise ProtocolError(ErrCode.BADARG, f"{what} must be a decimal number of seconds")
-    value = float(text)
-    if value > limit:
-        raise ProtocolError(ErrCode.BADARG, f"{what} must be at most {limit}")
-    return value
-
-
-def _check_seconds(value: float, limit: int, what: str) -> None:
-    if not (math.isfinite(value) and 0 <= value <= limit):
-        raise ValueError(f"{what} must be between 0 and {limit}")
-
-
-def _check_button(button: str) -> None:
-    if not BUTTON_RE.fullmatch(button):
-        raise ValueError(f"bad button name {button!r}")
-
-
-# --- requests (host → device) -----------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Hello:
-    """Identify the device and the protocol version."""
-
-    def to_line(self) -> str:
-        return "HELLO"
-
-
-@dataclass(frozen=True, slots=True)
-class State:
-    """Ask for the device's public state (never a secret)."""
-
-    def to_line(self) -> str:
-        return "STATE"
-
-
-@dataclass(frozen=True, slots=True)
-class Read:
-    """Ask for the display."""
-
-    def to_line(self) -> str:
-        return "READ"
-
-
-@dataclass(frozen=True, slots=True)
-class Press:
-    """Press and release one button."""
-
-    button: str
-
-    def __post_init__(self) -> None:
-        _check_button(self.button)
-
-    def to_line(self) -> str:
-        return f"PRESS {self.button}"
-
-
-@dataclass(frozen=True, slots=True)
-class Type:
-    """Press each digit in turn."""
-
-    digits: str = field(repr=False)  # often a PIN (slsbridge login types one): not in reprs
-
-    def __post_init__(self) -> None:
-        if not _DIGITS_RE.fullmatch(self.digits):
-            raise ValueError(f"TYPE takes 1 to {MAX_DIGITS} digits 0-9")
-
-    def to_line(self) -> str:
-        return f"TYPE {self.digits}"
-
-
-@dataclass(frozen=True, slots=True)
-class Hold:
-    """Hold a button down for `seconds`."""
-
-    button: str
-    seconds: float
-
-    def __post_init__(self) -> None:
-        _check_button(self.button)
-        _check_seconds(self.seconds, MAX_SECONDS, "hold time")
-
-    def to_line(self) -> str:
-        return f"HOLD {self.button} {format_seconds(self.seconds)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Power:
-    """Switch the device on (a press of POWER) or cut its power (volatile state is lost)."""
-
-    on: bool
-
-    def to_line(self) -> str:
-        return "POWER ON" if self.on else "POWER OFF"
-
-
-@dataclass(frozen=True, slots=True)
-class ClockQuery:
-    """Ask for the device clock."""
-
-    def to_line(self) -> str:
-        return "CLOCK"
-
-
-@dataclass(frozen=True, slots=True)
-class ClockAdvance:
-    """Move a virtual device clock forward."""
-
-    seconds: float
-
-    def __post_init__(self) -> None:
-        _check_seconds(self.seconds, MAX_SECONDS, "clock advance")
-
-    def to_line(self) -> str:
-        return f"CLOCK ADVANCE {format_seconds(self.seconds)}"
-
-
-@dataclass(frozen=True, slots=True)
-class ClockSet:
-    """Set a virtual device clock (Unix seconds; it never goes back)."""
-
-    unix: float
-
-    def __post_init__(self) -> None:
-        _check_seconds(self.unix, MAX_UNIX, "clock time")
-
-    def to_line(self) -> str:
-        return f"CLOCK SET {format_seconds(self.unix)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Checksum:
-    """Make line checksums mandatory (ON) or optional (OFF), after the `OK`."""
-
-    on: bool
-
-    def to_line(self) -> str:
-        return "CHECKSUM ON" if self.on else "CHECKSUM OFF"
-
-
-@dataclass(frozen=True, slots=True)
-class PushNotice:
-    """A push notification for the IB Key app (`PUSH <push id> <user> <challenge>`): what the
-    host's push outbox holds, relayed by `slsbridge push deliver`."""
-
-    push_id: str
-    user: str
-    challenge: str
-
-    def __post_init__(self) -> None:
-        if not _PUSH_ID_RE.fullmatch(self.push_id):
-            raise ValueError("a push id is 1 to 64 letters, digits or . _ -")
-        if not _PUSH_USER_RE.fullmatch(self.user):
-            raise ValueError("a user name is 1 to 64 letters, digits or . _ - @")
-        if not _DIGITS_RE.fullmatch(self.challenge):
-            raise ValueError(f"a challenge is 1 to {MAX_DIGITS} digits 0-9")
-
-    def to_line(self) -> str:
-        return f"PUSH {self.push_id} {self.user} {self.challenge}"
-
-
-_PUSH_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
-_PUSH_USER_RE: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
-
-Request = (
-    Hello | State | Read | Press | Type | Hold | Power | ClockQuery | ClockAdvance | ClockSet
-    | Checksum | PushNotice
-)
-
-
-def _parse_push(args: list[str]) -> Request:
-    if len(args) != 3:
-        raise ProtocolError(ErrCode.BADARG, "PUSH takes a push id, a user name and a challenge")
-    try:
-        return PushNotice(*args)
-    except ValueError as exc:
-        raise ProtocolError(ErrCode.BADARG, str(exc)) from None
-
-
-def _no_args(make: Callable[[], Request], name: str) -> Callable[[list[str]], Request]:
-    def parse(args: list[str]) -> Request:
-        if args:
-            raise ProtocolError(ErrCode.BADARG, f"{name} takes no arguments")
-        return make()
-
-    return parse
-
-
-def _on_off(args: list[str], name: str) -> bool:
-    if len(args) != 1 or args[0].upper() not in ("ON", "OFF"):
-        raise ProtocolError(ErrCode.BADARG, f"{name} takes ON or OFF")
-    return args[0].upper() == "ON"
-
-
-def _button(text: str) -> str:
-    button = text.upper()
-    if not BUTTON_RE.fullmatch(button):
-        raise ProtocolError(ErrCode.BADARG, "a button name is 1 to 32 letters, digits or _")
-    return button
-
-
-def _parse_press(args: list[str]) -> Request:
-    if len(args) != 1:
-        raise ProtocolError(ErrCode.BADARG, "PRESS takes one button")
-    return Press(_button(args[0]))
-
-
-def _parse_type(args: list[str]) -> Request:
-    if len(args) != 1 or not _DIGITS_RE.fullmatch(args[0]):
-        raise ProtocolError(ErrCode.BADARG, f"TYPE takes 1 to {MAX_DIGITS} digits 0-9")
-    return Type(args[0])
-
-
-def _parse_hold(args: list[str]) -> Request:
-    if len(args) != 2:
-        raise ProtocolError(ErrCode.BADARG, "HOLD takes a button and seconds")
-    return Hold(_button(args[0]), _parse_seconds(args[1], MAX_SECONDS, "hold time"))
-
-
-def _parse_clock(args: list[str]) -> Request:
-    if not args:
-        return ClockQuery()
-    verb = args[0].upper()
-    if verb == "ADVANCE" and len(args) == 2:
-        return ClockAdvance(_parse_seconds(args[1], MAX_SECONDS, "clock advance"))
-    if verb == "SET" and len(args) == 2:
-        return ClockSet(_parse_seconds(args[1], MAX_UNIX, "clock time"))
-    raise ProtocolError(ErrCode.BADARG, "CLOCK takes nothing, ADVANCE SECONDS or SET UNIX")
-
-
-_REQUEST_PARSERS: Final[Mapping[str, Callable[[list[str]], Request]]] = MappingProxyType(
-    {
-        "HELLO": _no_args(Hello, "HELLO"),
-        "STATE": _no_args(State, "STATE"),
-        "READ": _no_args(Read, "READ"),
-        "PRESS": _parse_press,
-        "TYPE": _parse_type,
-        "HOLD": _parse_hold,
-        "POWER": lambda args: Power(_on_off(args, "POWER")),
-        "CLOCK": _parse_clock,
-        "CHECKSUM": lambda args: Checksum(_on_off(args, "CHECKSUM")),
-        "PUSH": _parse_push,
-    }
-)
-
-
-def _ascii_text(line: bytes) -> str:
-    if _NOT_PRINTABLE_RE.search(line):
-        raise ProtocolError(ErrCode.BADCMD, "a line must be printable ASCII")
-    return line.decode("ascii")
-
-
-def parse_request(line: bytes) -> Request:
-    """Parse one request line (no terminator, no checksum). Raises `ProtocolError`."""
-    words = _ascii_text(line).split()
-    if not words:
-        raise ProtocolError(ErrCode.BADCMD, "empty command")
-    parser = _REQUEST_PARSERS.get(words[0].upper())
-    if parser is None:
-        shown = escape_text(words[0][:16])
-        raise ProtocolError(ErrCode.BADCMD, f"unknown command {shown!r}")
-    return parser(words[1:])
-
-
-# --- replies (device → host) ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Ok:
-    """The request was carried out."""
-
-    def to_line(self) -> str:
-        return "OK"
-
-
-@dataclass(frozen=True, slots=True)
-class Err:
-    """The request was refused; nothing changed."""
-
-    code: ErrCode
-    message: str
-
-    def to_line(self) -> str:
-        return f"ERR {self.code.value} {escape_text(self.message)}".rstrip()
-
-    def error(self) -> ProtocolError:
-        """The exception a host raises for this reply."""
-        return ProtocolError(self.code, self.message)
-
-
-@dataclass(frozen=True, slots=True)
-class Display:
-    """The display text ("" when the device is off)."""
-
-    text: str
-
-    def to_line(self) -> str:
-        return f"DISPLAY {escape_text(self.text)}" if self.text else "DISPLAY"
-
-
-@dataclass(frozen=True, slots=True)
-class HelloReply:
-    """Who is on the line: protocol version, model and serial."""
-
-    version: int
-    model: str
-    serial: str
-
-    def __post_init__(self) -> None:
-        if self.version < 1 or not _MODEL_RE.fullmatch(self.model):
-            raise ValueError("bad HELLO version or model")
-        if not SERIAL_RE.fullmatch(self.serial):
-            raise ValueError(f"bad serial {self.serial!r}")
-
-    def to_line(self) -> str:
-        return f"HELLO {PRODUCT} {self.version} {self.model} {self.serial}"
-
-
-StateValue = str | int | float | bool
-"""What a `STATE` field may hold."""
-
-
-@dataclass(frozen=True, slots=True)
-class StateReply:
-    """The device's public state: a flat JSON object of indicators (never a secret)."""
-
-    fields: Mapping[str, StateValue] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        for name, value in self.fields.items():
-            if not isinstance(name, str) or not isinstance(value, str | int | float | bool):
-                raise ValueError(f"bad STATE field {name!r}")
-            if isinstance(value, float) and not math.isfinite(value):
-                raise ValueError(f"STATE field {name!r} is not a finite number")  # not JSON
-
-    def to_line(self) -> str:
-        text = json.dumps(dict(self.fields), sort_keys=True, separators=(",", ":"))
-        return f"STATE {text}"
-
-
-@dataclass(frozen=True, slots=True)
-class ClockReply:
-    """The device clock in Unix seconds."""
-
-    now: float
-
-    def __post_init__(self) -> None:
-        _check_seconds(self.now, MAX_UNIX, "clock time")
-
-    def to_line(self) -> str:
-        return f"CLOCK {format_seconds(self.now)}"
-
-
-@dataclass(frozen=True, slots=True)
-class Event:
-    """An unsolicited line: `EVT DISPLAY text`, `EVT POWER OFF`, `EVT DEVICE <device event>`."""
-
-    text: str
-
-    def __post_init__(self) -> None:
-        if not self.text:
-            raise ValueError("an event needs text")
-
-    def to_line(self) -> str:
-        return f"EVT {escape_text(self.text)}"
-
-    @classmethod
-    def from_device(cls, event: DeviceEvent) -> Event:
-        """The line announcing a device's own event: `EVT DEVICE <name> <args>`, under DEVICE so
-        it never clashes with the protocol's own `EVT DISPLAY`/`EVT POWER OFF`."""
-        return cls(_DEVICE_PREFIX + to_wire(event))
-
-    def device_event(self) -> DeviceEvent | None:
-        """The device event this line announces; `None` for the protocol's own lines. Raises
-        `ProtocolError(BADREPLY)` for a `DEVICE` line that names no known event."""
-        if not self.text.startswith(_DEVICE_PREFIX):
-            return None
-        try:
-            return from_wire(self.text.removeprefix(_DEVICE_PREFIX))
-        except ValueError as exc:
-            raise _bad_reply(f"malformed EVT DEVICE line: {exc}") from None
-
-
-_DEVICE_PREFIX: Final = "DEVICE "
-
-
-Reply = Ok | Err | Display | HelloReply | StateReply | ClockReply | Event
-_OK_REPLY: Final = Ok()
-
-
-def _bad_reply(message: str) -> ProtocolError:
-    return ProtocolError(ErrCode.BADREPLY, message)
-
-
-def _parse_err(rest: str) -> Reply:
-    code_text, _, message = rest.partition(" ")
-    try:
-        code = ErrCode(code_text)
-    except ValueError:
-        raise _bad_reply(f"unknown error code {escape_text(code_text[:16])!r}") from None
-    return Err(code, unescape_text(message))
-
-
-def _parse_hello(rest: str) -> Reply:
-    words = rest.split(" ")
-    if len(words) != 4 or words[0] != PRODUCT or not words[1].isdigit() or len(words[1]) > 6:
-        raise _bad_reply("malformed HELLO reply")
-    try:
-        return HelloReply(int(words[1]), words[2], words[3])
-    except ValueError:
-        raise _bad_reply("malformed HELLO reply") from None
-
-
-def _parse_state(rest: str) -> Reply:
-    try:
-        fields = json.loads(rest)
-        if not isinstance(fields, dict):
-            raise ValueError("not an object")
-        return StateReply(fields)
-    # json.JSONDecodeError is a ValueError too; RecursionError: a line of '[' nests too deep.
-    except (ValueError, RecursionError):
-        raise _bad_reply("malformed STATE reply") from None
-
-
-def _parse_clock_reply(rest: str) -> Reply:
-    try:
-        return ClockReply(_parse_seconds(rest, MAX_UNIX, "clock time"))
-    except ProtocolError:
-        raise _bad_reply("malformed CLOCK reply") from None
-
-
-def _parse_event(rest: str) -> Reply:
-    if not rest:
-        raise _bad_reply("empty EVT line")
-    return Event(unescape_text(rest))
-
-
-_REPLY_PARSERS: Final[Mapping[str, Callable[[str], Reply]]] = MappingProxyType(
-    {
-        "ERR": _parse_err,
-        "DISPLAY": lambda rest: Display(unescape_text(rest)),
-        "HELLO": _parse_hello,
-        "STATE": _parse_state,
-        "CLOCK": _parse_clock_reply,
-        "EVT": _parse_event,
-    }
-)
-
-
-def parse_reply(line: bytes) -> Reply:
-    """Parse one reply line (no terminator, no checksum). Raises `ProtocolError(BADREPLY)`."""
-    try:
-        text = _ascii_text(line)
-    except ProtocolError:
-        raise _bad_reply("reply line is not printable ASCII") from None
-    if text == "OK":
-        return Ok()
-    word, _, rest = text.partition(" ")
-    parser = _REPLY_PARSERS.get(word)
-    if parser is None:
-        raise _bad_reply(f"unknown reply {escape_text(word[:16])!r}")
-    return parser(rest)
+__all__ = [
+    "BUTTON_RE",
+    "CANCEL",
+    "MAX_DIGITS",
+    "MAX_REPLY_BYTES",
+    "MAX_REQUEST_BYTES",
+    "MAX_SECONDS",
+    "MAX_UNIX",
+    "PARSE_CACHE_LINES",
+    "PRODUCT",
+    "PROTOCOL_VERSION",
+    "Checksum",
+    "ClockAdvance",
+    "ClockQuery",
+    "ClockReply",
+    "ClockSet",
+    "Display",
+    "Err",
+    "ErrCode",
+    "Event",
+    "Hello",
+    "HelloReply",
+    "Hold",
+    "LineSplitter",
+    "Ok",
+    "Overlong",
+    "Power",
+    "Press",
+    "ProtocolError",
+    "PushNotice",
+    "Read",
+    "Reply",
+    "ReplyDecoder",
+    "Request",
+    "RequestDecoder",
+    "State",
+    "StateReply",
+    "StateValue",
+    "Type",
+    "checksum",
+    "encode_line",
+    "encode_reply",
+    "encode_request",
+    "escape_text",
+    "format_seconds",
+    "parse_reply",
+    "parse_request",
+    "strip_checksum",
+    "unescape_text",
+]
 
 
 # --- line framing -------------------------------------------------------------------------------

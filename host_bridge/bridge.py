@@ -72,7 +72,6 @@ class Bridge:
         self.unlock = self.device_service.unlock
         self.revoke = self.device_service.revoke
         self.unlock_code = self.device_service.unlock_code
-        self.scc_cell_count = self.device_service.scc_cell_count
         self.issue_challenge = self.challenges.issue
         self.verify = self.challenges.verify
         self.audit = ctx.audit_log.rows

@@ -54,7 +54,6 @@ OTHER_DEVICE: Final = "challenge for another device"
 LOCKED: Final = "device locked"
 NOT_ACTIVE: Final = "device not active"
 DEVICE_EXPIRED: Final = "device expired"
-CHARGED_REASONS: Final = frozenset({WRONG, REPLAYED})
 MAX_RESPONSE_CHARS: Final = 128
 MAX_CHALLENGE_ID_CHARS: Final = 64
 """Longer ids are bad input: ours are 32 hex digits, and the audit row names the id."""

@@ -231,6 +231,41 @@ def test_bad_image_files_get_one_line_for_every_command(
         assert err.count("\n") == 1 and fragment in err and str(bad) in err, err
 
 
+@pytest.mark.parametrize(
+    ("model", "state_change", "fragment"),
+    [
+        ("dscplus", {"presses_used": -1}, "presses_used must be a whole number from 0"),
+        ("dscplus", {"spare": 1}, "unknown state field(s) spare"),
+        ("scc", {"unexpected": 1}, "unexpected"),
+    ],
+)
+def test_inconsistent_image_is_refused_alike_everywhere(
+    tmp_path: Path,
+    capsys: Capture,
+    model: str,
+    state_change: dict[str, object],
+    fragment: str,
+) -> None:
+    """A whole, checksummed file whose content its model refuses: `image show` runs the model's
+    codec as loading does, so every command gives the same one line (and shows nothing)."""
+    good = tmp_path / "good.img"
+    make(capsys, good, "--model", model)
+    image = load_image(good)
+    bad = tmp_path / "odd.img"
+    save_image(bad, image.with_state({**image.state, **state_change}))
+    script = tmp_path / "s.sls"
+    script.write_text("press POWER\n")
+    for argv in (
+        ["image", "show", str(bad)],
+        ["script", str(script), "--image", str(bad)],
+        *([["scc", "show", str(bad)]] if model == "scc" else []),
+    ):
+        code, out, err = slsemu(capsys, *argv)
+        assert (code, out) == (2, ""), argv
+        assert err.count("\n") == 1 and str(bad) in err, err
+        assert f"inconsistent {model} image" in err and fragment in err, err
+
+
 def test_missing_image_file(tmp_path: Path, capsys: Capture) -> None:
     code, _, err = slsemu(capsys, "image", "show", str(tmp_path / "nope.img"))
     assert code == 2 and "No such file" in err and err.count("\n") == 1

@@ -370,7 +370,7 @@ def test_image_round_trip_is_exact(entropy: Entropy) -> None:
         ({"suite": None}, "no suite"),
         ({"suite": DEVICE_SUITE}, "needs P"),
         ({"state": {}}, "presses_used"),
-        ({"state": {"presses_used": -1}}, "negative"),
+        ({"state": {"presses_used": -1}}, "presses_used must be a whole number from 0"),
         ({"state": {"presses_used": True}}, "presses_used"),
     ],
 )
@@ -689,7 +689,7 @@ def test_device_status_has_lock_indicators_and_no_secrets(entropy: Entropy) -> N
 @pytest.mark.parametrize(
     ("state_change", "message"),
     [
-        ({"failures": 4}, "failures out of range"),
+        ({"failures": 4}, "failures must be a whole number from 0 to 3"),
         ({"locked": True}, "lock state"),
         ({"lock_number": "123"}, "lock state"),
         ({"pin": {"secret_salt": "00", "secret_hash": "zz"}}, "PIN hash is malformed"),

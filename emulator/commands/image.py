@@ -7,7 +7,7 @@ import json
 import os
 from pathlib import Path
 
-from emulator.images import ImageLock, load_image, save_image
+from emulator.images import ImageLock, load_device_image, save_image
 from firmware_model.bounded import loads_json
 from firmware_model.device import ImageSpec
 from firmware_model.image import JsonValue
@@ -110,7 +110,7 @@ def new_command(args: argparse.Namespace) -> int:
 
 
 def show_command(args: argparse.Namespace) -> int:
-    """Print what an image holds, secrets left out."""
-    image = load_image(args.file)
+    """Print what an image holds, secrets left out: only an image its model would load."""
+    image, _ = load_device_image(args.file)
     print(json.dumps(image.summary(), indent=2, sort_keys=True))
     return EXIT_OK

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 
-from emulator.images import load_image
+from emulator.images import load_device_image
 from firmware_model.scc import SecurityCodeCardDevice
 from slsio.cli import EXIT_OK, UsageError, add_json, print_json
 
@@ -24,14 +23,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 def show_command(args: argparse.Namespace) -> int:
     """Print the card of an `scc` image."""
-    image = load_image(args.image)
-    if image.model != SecurityCodeCardDevice.model:
+    image, device = load_device_image(args.image)
+    if not isinstance(device, SecurityCodeCardDevice):
         raise UsageError(f"{args.image}: a {image.model} image, not a Security Code Card (scc)")
-    card = SecurityCodeCardDevice.from_image(image, os.urandom).card
+    card = device.card
     if args.json:
         cells = {str(index): code for index, code in enumerate(card.grid(), start=1)}
-        print_json({"serial": image.serial, "online": card.online,
-                    "valid_until": card.valid_until, "cells": cells})
+        print_json(
+            {
+                "serial": image.serial,
+                "online": card.online,
+                "valid_until": card.valid_until,
+                "cells": cells,
+            }
+        )
     else:
         print(card.render(), end="")
     return EXIT_OK

@@ -209,10 +209,6 @@ _HOLD = MappingProxyType(
     }
 )
 
-OPEN_STATES: frozenset[OrderState] = frozenset({OrderState.ORDERED, OrderState.SHIPPED})
-"""An order in these states blocks another order (the card has not arrived yet)."""
-
-
 def next_order_state(state: OrderState, event: OrderEvent) -> OrderState:
     """The state after `event`; raises `ValueError` if `event` is not allowed in `state`."""
     try:

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from firmware_model.ocra import OcraSuite
-from firmware_model.scc import scc_grid
 from host_bridge import verification as v
 from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role
 from host_bridge.errors import BridgeError, Locked
@@ -197,12 +196,6 @@ class DeviceService:
             raise BridgeError(str(exc)) from None
         self.ctx.audit("device.unlock_code", "issued", serial=serial)
         return code
-
-    def scc_cell_count(self, serial: str) -> int:
-        """How many cells the card of `serial` has (a sanity check that needs the key)."""
-        with self.ctx.db.read() as tx:
-            record = devices.get(tx, serial)
-        return len(scc_grid(self.ctx.master.open(PURPOSE_KEY, serial, record.key_enc)))
 
 
 def _owner(tx: Any, serial: str) -> str:
