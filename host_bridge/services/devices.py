@@ -10,7 +10,7 @@ from typing import Any
 from firmware_model.ocra import OcraSuite
 from firmware_model.scc import scc_grid
 from host_bridge import verification as v
-from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role
+from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role, TokenKind
 from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import devices, users
 from host_bridge.services.context import Context, unit_of_work
@@ -137,7 +137,7 @@ class DeviceService:
                     ctx.audit("device.activate", "refused", user=owner, serial=serial,
                               reason="locked", failures=self.guesses.budget.limit)
                     return None
-                taken = self.sms.take_activation_token(serial, token, now)
+                taken = self.sms.take_token(TokenKind.ACTIVATION, serial, token, now)
                 failures = self.guesses.settle(
                     tx, Guessed.ACTIVATION_TOKEN, owner, charged, taken
                 )
