@@ -32,6 +32,7 @@ from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.guesses import GuessService
+from host_bridge.services.ibkey import IbKeyService
 from host_bridge.services.optout import OptOutService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.ratelimits import RateLimitService
@@ -55,6 +56,7 @@ class Bridge:
         self.api_keys = ApiKeyService(ctx)
         self.rate_limits = RateLimitService(ctx)
         self.optout = OptOutService(ctx)
+        self.ibkey = IbKeyService(ctx, self.users, self.device_service, self.sms, self.challenges)
         self.transactions = TransactionService(
             self.users, self.device_service, self.challenges, self.optout
         )

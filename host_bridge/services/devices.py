@@ -129,7 +129,7 @@ class DeviceService:
                 ctx.audit("device.activate", "refused", serial=serial, reason="no activation token")
                 return False
             if token is not None:
-                owner = _owner(tx, serial)
+                owner = owner_of(tx, serial)
                 # Charged to the owner's token budget before it is compared, in this transaction:
                 # the charge commits with the answer.
                 charged = self.guesses.charge(tx, Guessed.ACTIVATION_TOKEN, owner)
@@ -201,7 +201,7 @@ class DeviceService:
         return len(scc_grid(self.ctx.master.open(PURPOSE_KEY, serial, record.key_enc)))
 
 
-def _owner(tx: Any, serial: str) -> str:
+def owner_of(tx: Any, serial: str) -> str:
     """The user who owns device `serial` (whose budget an activation token is charged to)."""
     for name, role in devices.users_of(tx, serial):
         if role is Role.OWNER:
