@@ -58,7 +58,8 @@ def _logs_in(bridge: Bridge, serial: str, app: IbKey) -> bool:
 
 
 @pytest.fixture
-def bridge(tmp_path: Path) -> Bridge:
+def bridge(tmp_path: Path, store_engine: str) -> Bridge:
+    """A fresh bridge, on each engine in turn."""
     return open_bridge(tmp_path / "home", FakeClock())
 
 
@@ -96,8 +97,7 @@ def test_android_credentials_initialize_recovery_sms_token_submit(
     assert sms.code not in str(rows) and PASSWORD not in str(rows)
 
 
-def test_android_recovery_token_is_guess_limited(tmp_path: Path) -> None:
-    bridge = open_bridge(tmp_path / "home", FakeClock())
+def test_android_recovery_token_is_guess_limited(bridge: Bridge, tmp_path: Path) -> None:
     serial, _app = _activated(bridge, tmp_path)
     bridge.ibkey.initialize_recovery("alice", PASSWORD, serial)
     token = _sms(bridge, serial).code
