@@ -35,6 +35,7 @@ from host_bridge.services.guesses import GuessService
 from host_bridge.services.ibkey import IbKeyService
 from host_bridge.services.optout import OptOutService
 from host_bridge.services.provisioning import ProvisioningService
+from host_bridge.services.push import PushService
 from host_bridge.services.ratelimits import RateLimitService
 from host_bridge.services.sms import SmsService
 from host_bridge.services.transactions import TransactionService
@@ -57,8 +58,9 @@ class Bridge:
         self.rate_limits = RateLimitService(ctx)
         self.optout = OptOutService(ctx)
         self.ibkey = IbKeyService(ctx, self.users, self.device_service, self.sms, self.challenges)
+        self.push = PushService(self.challenges)
         self.transactions = TransactionService(
-            self.users, self.device_service, self.challenges, self.optout
+            self.users, self.device_service, self.challenges, self.push, self.optout
         )
         # The facade's methods are the services' own (no wrapper on the login's hot path).
         self.add_user = self.users.add_user
