@@ -90,22 +90,24 @@ class Bridge:
         *,
         entropy: Entropy = os.urandom,
         config: BridgeConfig | None = None,
+        create: bool = True,
     ) -> Bridge:
         """Open the bridge on data folder `home` (default: `SLSEMU_HOME` / the per-user folder)
         and its store (`SLSEMU_STORE`, `store` in bridge.toml, or the SQLite file there),
-        migrating the store's schema if it is older than this build."""
-        if home is None:
-            home = data_home()
-        else:
-            home = Path(home)
+        migrating the store's schema if it is older than this build.
+
+        `create=False` (every command but `slsbridge init`): neither the folder nor the store is
+        created; a store without a schema is `StoreEmpty`, naming it."""
+        home = data_home(create) if home is None else Path(home)
+        if create:
             home.mkdir(mode=0o700, parents=True, exist_ok=True)
         config = config or BridgeConfig.load(home)
         db = Database.connect(
             store_url(home, config.store), busy_timeout_ms=config.busy_timeout_ms,
-            retries=config.serialization_retries,
+            retries=config.serialization_retries, create=create,
         )
         try:
-            upgrade(db)
+            upgrade(db, create=create)
         except BaseException:
             db.close()
             raise

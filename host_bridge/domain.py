@@ -269,6 +269,16 @@ class PushStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class PollStatus(enum.StrEnum):
+    """What polling a transaction tells (privacyIDEA's `detail.challenge_status` names): a push
+    of it was approved and can still log in (`accept`), the user denied it (`declined`), or
+    nothing is answered yet, or no such transaction is open (`pending`)."""
+
+    ACCEPT = "accept"
+    DECLINED = "declined"
+    PENDING = "pending"
+
+
 @dataclass(frozen=True, slots=True)
 class PushRecord:
     """One push: `challenge_id` names the OCRA challenge the app signs; `claimed` when a login

@@ -18,6 +18,19 @@ class StoreError(SlsError):
     """The store or its master key cannot be used (missing, wrong, damaged, too new): exit 2."""
 
 
+class StoreEmpty(StoreError):
+    """The store a command would use holds no schema: `slsbridge init` was never run on it, or
+    `SLSEMU_HOME` (`SLSEMU_STORE`) is not the one used before. Only `init` creates a store; every
+    other command stops here with this one line (exit 2) and creates nothing."""
+
+    def __init__(self, store: str) -> None:
+        self.store = store
+        super().__init__(
+            f"the store {store} is empty (not initialised): run `slsbridge init` first, or set "
+            "SLSEMU_HOME to the data folder used before"
+        )
+
+
 class PskcError(BridgeError):
     """A PSKC file is malformed or unsupported; nothing was imported."""
 

@@ -3,8 +3,11 @@ response, result — the broker's login screen in a terminal.
 
 Theory of operation: `run_login` drives the steps through a small `LoginIO` (ask / ask_secret /
 say), so the CLI, the TUI and tests share one flow. The response comes from the person at the
-keyboard, or — with `via` — from an emulated device over a serial line
-(`host_bridge.serial_login.obtain_response`, imported only when used). Every step is audited by
+keyboard, or — with `via` — from an emulated device over a serial line (`SerialSource` over
+`host_bridge.serial_login.DeviceLine`, imported only when used). The line is opened and the
+device identified before the login starts, and checked against the chosen device before the
+challenge is issued: a port that cannot be opened, or the wrong device on it, costs no
+challenge. Every step is audited by
 the `Bridge` it calls; the result is a `LoginResult`, never an exit code.
 
     PASSWORD --wrong--> refused
@@ -15,8 +18,6 @@ the `Bridge` it calls; the result is a `LoginResult`, never an exit code.
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -48,7 +49,15 @@ class LoginResult:
     serial: str | None = None
 
 
-ResponseSource = Callable[[DeviceInfo, Challenge], str]
+class ResponseSource(Protocol):
+    """Where the response comes from when the person does not type it (a device on a line)."""
+
+    def ready(self, device: DeviceInfo) -> None:
+        """Raise unless a response for `device` can be had: called before the challenge is
+        issued, so a source that cannot answer costs no challenge."""
+
+    def respond(self, device: DeviceInfo, challenge: Challenge) -> str:
+        """The response to `challenge` from `device`."""
 
 
 def prompt_for(kind: ChallengeKind, text: str) -> str:
@@ -84,23 +93,33 @@ def select_device(devices: list[DeviceInfo], io: LoginIO, wanted: str | None) ->
     raise BridgeError(f"no device {answer!r} in the list")
 
 
-def serial_source(port: str, pin: str | None, baud: int | None = None) -> ResponseSource:
-    """A response source that asks an emulated device on `port` (the serial client's
-    `obtain_response`; `baud` None means its default)."""
-    try:
-        module = importlib.import_module("host_bridge.serial_login")
-    except ModuleNotFoundError:
-        raise BridgeError("--via needs host_bridge.serial_login, which is not installed") from None
-    obtain = getattr(module, "obtain_response", None)
-    if obtain is None:
-        raise BridgeError("host_bridge.serial_login has no obtain_response")
+class SerialSource:
+    """A response source over a serial line: the port is opened and the device identified
+    (`host_bridge.serial_login.DeviceLine`) when this is made, before any host step; `ready`
+    checks it is the chosen device. Close it (or use `with`)."""
 
-    def source(device: DeviceInfo, challenge: Challenge) -> str:
-        if baud is None:
-            return str(obtain(port, device.model, challenge.text, pin))
-        return str(obtain(port, device.model, challenge.text, pin, baud))
+    def __init__(self, port: str, pin: str | None, baud: int | None = None) -> None:
+        try:
+            from host_bridge.serial_login import DeviceLine
+        except ModuleNotFoundError as missing:  # pyserial is not installed
+            raise BridgeError(f"--via needs the module {missing.name}, not installed") from None
+        self._pin = pin
+        self._line = DeviceLine(port) if baud is None else DeviceLine(port, baud)
 
-    return source
+    def ready(self, device: DeviceInfo) -> None:
+        self._line.check(device.model, device.serial)
+
+    def respond(self, device: DeviceInfo, challenge: Challenge) -> str:
+        return str(self._line.respond(device.model, challenge.text, self._pin))
+
+    def close(self) -> None:
+        self._line.close()
+
+    def __enter__(self) -> SerialSource:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def run_login(
@@ -123,11 +142,13 @@ def run_login(
     if not devices:
         return LoginResult(False, "no active second factor device")
     chosen = select_device(devices, io, device)
+    if source is not None:
+        source.ready(chosen)  # the wrong device on the line: no challenge issued
     challenge = bridge.issue_challenge(chosen.serial)
     prompt = prompt_for(challenge.kind, challenge.text)
     if source is not None:
         io.say(prompt.rstrip())
-        response = source(chosen, challenge)
+        response = source.respond(chosen, challenge)
         io.say(f"(from the device) {'*' * len(response)}")
     else:
         response = io.ask(prompt)

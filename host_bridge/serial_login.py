@@ -1,6 +1,8 @@
 """Get a login response from a device on a serial line (`slsbridge login --via DEV`).
 
-`obtain_response(port, model, challenge, pin, baud)` does what the user would do on the card:
+`DeviceLine(port, baud)` opens the port and identifies the device (`HELLO`);
+`DeviceLine.respond(model, challenge, pin)` — or `obtain_response(port, model, challenge, pin,
+baud)`, both in one — does what the user would do on the card:
 switch it off and on (a known starting screen), enter the PIN, enter the challenge, read the
 answer. Each model has its own key sequence (`_SEQUENCES`, data rather than `if` chains):
 
@@ -146,6 +148,61 @@ _SEQUENCES: Final[Mapping[str, Sequence]] = MappingProxyType(
 )
 
 
+def _sequence(model: str) -> Sequence:
+    sequence = _SEQUENCES.get(model)
+    if sequence is None:
+        raise ProtocolError(ErrCode.UNSUPPORTED, f"no serial login sequence for model {model!r}")
+    return sequence
+
+
+class DeviceLine:
+    """An open serial line to an identified device: the port is opened and the device answers
+    `HELLO` on construction (an `OSError` or `ProtocolError` otherwise, and nothing stays open).
+
+    `slsbridge login --via` opens it before the host issues a challenge, so a port that cannot
+    be opened, or the wrong device on it, costs no challenge.
+    """
+
+    def __init__(
+        self, port: str, baud: int = DEFAULT_BAUD, *, config: ClientConfig | None = None
+    ) -> None:
+        self.port = port
+        self._client = SerialClient(port, baud, config or DEFAULT_CONFIG)
+        try:
+            self.hello = self._client.hello()
+        except BaseException:
+            self._client.close()
+            raise
+
+    def check(self, model: str, serial: str | None = None) -> None:
+        """`ProtocolError` unless the device on the line is a `model` (and has `serial`)."""
+        _sequence(model)
+        if self.hello.model != model:
+            raise ProtocolError(
+                ErrCode.BADREPLY,
+                f"the device on {self.port} is a {self.hello.model}, expected a {model}",
+            )
+        if serial is not None and self.hello.serial != serial:
+            raise ProtocolError(
+                ErrCode.BADREPLY,
+                f"the device on {self.port} is {self.hello.serial}, expected {serial}",
+            )
+
+    def respond(self, model: str, challenge: str | None, pin: str | None) -> str:
+        """Drive the device through a login (it must be a `model`); the code it shows."""
+        self.check(model)
+        return _sequence(model)(self._client, challenge, pin)
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> DeviceLine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
 def obtain_response(
     port: str,
     model: str,
@@ -155,17 +212,10 @@ def obtain_response(
     *,
     config: ClientConfig | None = None,
 ) -> str:
-    """Drive the `model` device on `port` through a login and return the code it shows.
+    """Open `port`, drive the `model` device on it through a login and return the code it shows.
 
     `config` (timeouts, retries) defaults to `DEFAULT_CONFIG`.
     """
-    sequence = _SEQUENCES.get(model)
-    if sequence is None:
-        raise ProtocolError(ErrCode.UNSUPPORTED, f"no serial login sequence for model {model!r}")
-    with SerialClient(port, baud, config or DEFAULT_CONFIG) as client:
-        hello = client.hello()
-        if hello.model != model:
-            raise ProtocolError(
-                ErrCode.BADREPLY, f"the device on {port} is a {hello.model}, expected a {model}"
-            )
-        return sequence(client, challenge, pin)
+    _sequence(model)  # an unsupported model: refused before the port is opened
+    with DeviceLine(port, baud, config=config) as line:
+        return line.respond(model, challenge, pin)

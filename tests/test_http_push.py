@@ -88,12 +88,21 @@ def check(server: Server, **params: str) -> dict[str, Any]:
     return data
 
 
-def poll(server: Server, transaction_id: str) -> bool:
-    answer = httpx.get(f"{server.url}/validate/polltransaction",
-                       params={"transaction_id": transaction_id}, timeout=30)
-    assert answer.status_code == 200, answer.text
-    assert answer.json()["result"]["status"] is True
-    return bool(answer.json()["result"]["value"])
+def poll(server: Server, transaction_id: str) -> str:
+    """privacyIDEA's `detail.challenge_status`, asked both ways privacyIDEA takes the id (the
+    query and the path), which must agree; `result.value` is true exactly for `accept`."""
+    by_query = httpx.get(f"{server.url}/validate/polltransaction",
+                         params={"transaction_id": transaction_id}, timeout=30)
+    by_path = httpx.get(f"{server.url}/validate/polltransaction/{transaction_id}", timeout=30)
+    answers = [by_query, by_path]
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+    results = [a.json() for a in answers]
+    assert all(r["result"]["status"] is True and "authentication" not in r["result"]
+               for r in results)
+    status = str(results[0]["detail"]["challenge_status"])
+    assert results[1]["detail"]["challenge_status"] == status
+    assert all(r["result"]["value"] is (status == "accept") for r in results)
+    return status
 
 
 def test_privacyidea_push_flow(world: tuple[Server, str, str, Phone]) -> None:
@@ -104,18 +113,18 @@ def test_privacyidea_push_flow(world: tuple[Server, str, str, Phone]) -> None:
     (push,) = [e for e in first["detail"]["multi_challenge"] if e["serial"] == serial]
     assert push["type"] == "push" and push["client_mode"] == "poll"
     assert push["transaction_id"] == transaction_id
-    assert not poll(server, transaction_id)
+    assert poll(server, transaction_id) == "pending"
     early = check(server, user="alice", transaction_id=transaction_id, **{"pass": ""})
     assert early["result"]["authentication"] == "REJECT"
 
     app_answers(server, key, serial, phone, approve=True)
-    assert poll(server, transaction_id)
+    assert poll(server, transaction_id) == "accept"
     done = check(server, user="alice", transaction_id=transaction_id, **{"pass": ""})
     assert done["result"]["value"] is True and done["result"]["authentication"] == "ACCEPT"
     assert done["detail"]["serial"] == serial
     again = check(server, user="alice", transaction_id=transaction_id, **{"pass": ""})
     assert again["result"]["authentication"] == "REJECT"
-    assert not poll(server, transaction_id)
+    assert poll(server, transaction_id) == "pending"
 
 
 def test_privacyidea_push_denied(world: tuple[Server, str, str, Phone]) -> None:
@@ -123,7 +132,7 @@ def test_privacyidea_push_denied(world: tuple[Server, str, str, Phone]) -> None:
     first = check(server, user="alice", **{"pass": "correct horse"})
     transaction_id = first["detail"]["transaction_id"]
     app_answers(server, key, serial, phone, approve=False)
-    assert not poll(server, transaction_id)
+    assert poll(server, transaction_id) == "declined"
     refused = check(server, user="alice", transaction_id=transaction_id, **{"pass": ""})
     assert refused["result"]["value"] is False
     missing = httpx.get(f"{server.url}/validate/polltransaction", timeout=30)

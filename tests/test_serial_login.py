@@ -16,9 +16,11 @@ from firmware_model.legacy_dsc import passcode
 from firmware_model.ocra import ocra
 from firmware_model.scc import scc_response
 from host_bridge import serial_login
+from host_bridge.bridge import Bridge
 from host_bridge.cli import main as slsbridge
 from host_bridge.serial_client import ClientConfig
 from host_bridge.serial_login import obtain_response
+from tests.bridge_helpers import challenge_count
 from tests.serial_helpers import make_image, serving, socat_pair
 
 pytestmark = pytest.mark.serial
@@ -58,11 +60,51 @@ def test_login_via_socat_pair(
         login = ["login", "--user", "alice", "--password-stdin", "--via", host_end]
         assert run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch) == 0
         assert "Login accepted" in capsys.readouterr().out
+        assert issued() == 1
         # A wrong soft PIN gives a wrong response: the host refuses it (exit 1).
         assert run([*login, "--pin", "1111"], PASSWORD + "\n", monkeypatch) == 1
         out = capsys.readouterr()
         assert "Login refused" in out.out
         assert "1111" not in out.out + out.err and "2580" not in out.out + out.err
+
+
+def issued() -> int:
+    """Challenges the store has issued so far."""
+    with Bridge.open(create=False) as bridge:
+        return challenge_count(bridge)
+
+
+def test_login_via_a_port_that_cannot_be_opened_issues_no_challenge(
+    provisioned: tuple[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    port = str(tmp_path / "no-such-tty")
+    login = ["login", "--user", "alice", "--password-stdin", "--via", port, "--pin", "2580"]
+    assert run(login, PASSWORD + "\n", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"{port}: cannot open the serial port" in err
+    assert "Traceback" not in err and "2580" not in err
+    assert issued() == 0
+
+
+def test_login_via_a_line_with_another_device_issues_no_challenge(
+    provisioned: tuple[str, Path],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    other = tmp_path / "other.img"
+    make_image(other, os.urandom, serial="DP0000000099")
+    with socat_pair() as (device_end, host_end), serving(
+        ["--image", str(other), "--port", device_end]
+    ):
+        login = ["login", "--user", "alice", "--password-stdin", "--via", host_end]
+        assert run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is DP0000000099, expected" in err
+    assert issued() == 0
 
 
 def test_login_via_a_line_with_no_device_is_one_clear_error(
@@ -77,6 +119,7 @@ def test_login_via_a_line_with_no_device_is_one_clear_error(
     err = capsys.readouterr().err
     assert code == 2
     assert "TIMEOUT" in err and "Traceback" not in err
+    assert issued() == 0  # the device is asked for (HELLO) before the challenge is issued
 
 
 def test_obtain_response_for_every_card_model(tmp_path: Path) -> None:

@@ -80,7 +80,7 @@ def open_tui(
     def connect() -> Bridge:  # on the login pane's host thread, which also closes it
         from host_bridge.bridge import Bridge
 
-        return Bridge.open(home)
+        return Bridge.open(home, create=False)  # `slsbridge init` creates it, not the TUI
 
     paths = list(images)
     if not paths:

@@ -145,11 +145,11 @@ class SlsApp(App[None]):
                 yield DeviceTabs(labels, self._active, id="device-tabs")
                 with ContentSwitcher(id="device-switcher", initial=f"face-{self._active}"):
                     for serial, view in self._views.items():
-                        face = make_faceplate(
+                        self._faces[serial] = make_faceplate(
                             self._sessions[serial], view, f"face-{serial}", self.keymap
                         )
-                        self._faces[serial] = face
-                        yield face
+                    # The hidden ones are mounted after the first frame (`_mount_faces`).
+                    yield self._faces[self._active]
             if self._login is not None:
                 yield self._login
         yield RichLog(id="events", max_lines=MAX_LOG_LINES, wrap=True, markup=False)
@@ -164,7 +164,21 @@ class SlsApp(App[None]):
             self.focus_device()
         if self.real_time:
             self.set_interval(TICK_SECONDS, self.tick)
+        self.call_after_refresh(self._mount_faces)
         self.log_event("app", f"keymap {self.keymap.name}: F1 lists the keys")
+
+    def _mount_faces(self) -> None:
+        """Mount the faceplates the first frame does not show: a faster start."""
+        for serial in self._faces:
+            self._mount_face(serial)
+
+    def _mount_face(self, serial: str) -> None:
+        face = self._faces[serial]
+        found = self.query("#device-switcher").results(ContentSwitcher)
+        switcher = next(found, None)
+        if face.parent is None and switcher is not None and switcher.is_attached:  # not closing
+            face.display = serial == self._active
+            switcher.mount(face)  # in the DOM at once
 
     def on_ready(self) -> None:
         if self._on_ready is not None:
@@ -196,6 +210,7 @@ class SlsApp(App[None]):
         if serial not in self._sessions:
             return
         self._active = serial
+        self._mount_face(serial)  # F2 before the hidden faceplates were mounted
         self.query_one("#device-switcher", ContentSwitcher).current = f"face-{serial}"
         self.query_one("#device-tabs", DeviceTabs).active = serial
         if focus:

@@ -37,14 +37,14 @@ from emulator.tui.login_messages import (
 )
 from emulator.tui.login_steps import TRANSITIONS, Step, later_steps
 from firmware_model.errors import SlsError
-from firmware_model.models import short_name
-from host_bridge.domain import ChallengeKind
-from host_bridge.verification import Challenge
+from firmware_model.models import ChallengeKind, short_name
+from host_bridge.errors import StoreError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the host bridge loads on the host thread, at the first login
     from emulator.tui.withdrawals import Limits, Withdraw, WithdrawalForm
     from host_bridge.bridge import Bridge
     from host_bridge.services.devices import DeviceInfo
+    from host_bridge.verification import Challenge
 
 # What the login screen says for each kind of challenge (`{text}` is the challenge text).
 PROMPTS: Mapping[ChallengeKind, str] = {
@@ -238,6 +238,7 @@ class LoginPane(Vertical):
     @work(group="host")
     async def _check_password(self, name: str, password: str, turn: int) -> None:
         try:
+            store_problem = ""
             try:
                 accepted = await self.host.call(
                     lambda bridge: bridge.check_password(name, password)
@@ -245,11 +246,13 @@ class LoginPane(Vertical):
             except SlsError as exc:
                 accepted = False
                 self._event(f"login {name}: {exc}")
+                if isinstance(exc, StoreError):  # e.g. an empty store: say which, not "wrong"
+                    store_problem = str(exc)
             if turn != self._turn:
                 return
             if not accepted:
                 self._event(f"password refused for {name}")
-                self._say("Login failed: wrong username or password.")
+                self._say(f"Login failed: {store_problem or 'wrong username or password.'}")
                 self.advance("password refused")
                 return
             self.user = name

@@ -27,8 +27,7 @@ from emulator.tui.host_thread import HostThread
 from emulator.tui.login_messages import ChallengeClosed, HostEvent
 from emulator.tui.login_pane import asking, device_label, prompt_for
 from firmware_model.errors import SlsError
-from firmware_model.models import short_name
-from host_bridge.domain import ChallengeKind
+from firmware_model.models import ChallengeKind, short_name
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 
 if TYPE_CHECKING:

@@ -25,14 +25,18 @@ _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 BridgeHandler = Callable[[Bridge, argparse.Namespace], int]
 
 
-def with_bridge(handler: BridgeHandler) -> Callable[[argparse.Namespace], int]:
+def with_bridge(
+    handler: BridgeHandler, *, create: bool = False
+) -> Callable[[argparse.Namespace], int]:
     """Wrap a handler: open the bridge, close it afterwards, report store trouble (unreachable,
-    refused, connection lost: the transaction rolled back) as one line."""
+    refused, connection lost: the transaction rolled back) as one line. Only `create=True`
+    (`slsbridge init`) may create the data folder and the store; on any other command a store
+    that is not there is one line naming it (`StoreEmpty`), and nothing is created."""
 
     @functools.wraps(handler)
     def run(args: argparse.Namespace) -> int:
         try:
-            bridge = Bridge.open()
+            bridge = Bridge.open(create=create)
         except (sqlite3.Error, SQLAlchemyError) as exc:
             raise StoreError(f"store: {first_line(exc)}") from None
         try:

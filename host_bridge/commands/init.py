@@ -14,7 +14,7 @@ from host_bridge.masterkey import ENV_MASTER_KEY
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("init", help="create the master key and the store")
     add_json(parser)
-    parser.set_defaults(handler=with_bridge(_init))
+    parser.set_defaults(handler=with_bridge(_init, create=True))
 
 
 def _init(bridge: Bridge, args: argparse.Namespace) -> int:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from typing import Any
 
 from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, read_line, read_secret, with_bridge
-from host_bridge.login import run_login, serial_source
+from host_bridge.login import SerialSource, run_login
 from slsio.cli import UsageError
 from slsio.secret_args import add_secret_option, secret_given, secret_option
 
@@ -55,9 +56,11 @@ def _login(bridge: Bridge, args: argparse.Namespace) -> int:
     io = TerminalIO(quiet=args.json)
     password = read_line() if args.password_stdin else None
     pin = secret_option(args, "--pin")  # after the password: stdin line 2 with both
-    source = serial_source(args.via, pin, args.baud) if args.via else None
-    result = run_login(bridge, args.user, io, password=password, device=args.device,
-                       source=source)
+    with contextlib.ExitStack() as stack:
+        # The port is opened and the device identified before any host step (docs/host-bridge.md)
+        source = stack.enter_context(SerialSource(args.via, pin, args.baud)) if args.via else None
+        result = run_login(bridge, args.user, io, password=password, device=args.device,
+                           source=source)
     if args.json:
         print_json({"accepted": result.accepted, "reason": result.reason,
                     "serial": result.serial})

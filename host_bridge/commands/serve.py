@@ -77,7 +77,7 @@ def _serve_http(args: argparse.Namespace) -> int:
     for path in (args.tls_cert, args.tls_key):
         if path is not None and not path.is_file():
             raise UsageError(f"no such file {str(path)!r}")
-    with Bridge.open() as bridge:  # migrate and check the store once, before the workers
+    with Bridge.open(create=False) as bridge:  # migrate and check the store before the workers
         _ = bridge.master
     serve(options, config)
     return 0

@@ -41,9 +41,10 @@ def register(subparsers: Any) -> None:
 
 
 @contextlib.contextmanager
-def _opened(url: str) -> Iterator[Database]:
-    """The store at `url`; any database error inside becomes one line (`StoreError`)."""
-    db = Database.connect(url)
+def _opened(url: str, *, create: bool) -> Iterator[Database]:
+    """The store at `url`; any database error inside becomes one line (`StoreError`).
+    `create=False`: a missing or empty SQLite file is `StoreEmpty` and is not created."""
+    db = Database.connect(url, create=create)
     try:
         yield db
     except exc.SQLAlchemyError as error:
@@ -54,7 +55,7 @@ def _opened(url: str) -> Iterator[Database]:
 
 def _configured() -> tuple[str, MasterKey | None, StoreError | None]:
     """The configured store's URL and the master key (or why there is none)."""
-    home = data_home()
+    home = data_home(create=False)
     url = store_url(home, BridgeConfig.load(home).store)
     try:
         return url, load_master_key(home), None
@@ -64,30 +65,30 @@ def _configured() -> tuple[str, MasterKey | None, StoreError | None]:
 
 def _migrate(args: argparse.Namespace) -> int:
     source_url, key, missing = _configured()
-    if key is None:
-        assert missing is not None
-        raise missing
-    with _opened(source_url) as source, _opened(args.to) as target:
-        report = copy_store(source, target, key)
-        data = {
+    with _opened(source_url, create=False) as source:
+        if key is None:
+            assert missing is not None
+            raise missing
+        with _opened(args.to, create=True) as target:
+            report = copy_store(source, target, key)
+    emit(
+        args,
+        {
             "from": shown(source.url),
             "to": shown(target.url),
             "revision": report.revision,
             "rows": dict(report.rows),
             "verified": True,
-        }
-        emit(
-            args,
-            data,
-            f"copied {report.total} rows in {len(report.rows)} tables to {shown(target.url)} "
-            f"(schema {report.revision}); verified row by row",
-        )
+        },
+        f"copied {report.total} rows in {len(report.rows)} tables to {shown(target.url)} "
+        f"(schema {report.revision}); verified row by row",
+    )
     return 0
 
 
 def _check(args: argparse.Namespace) -> int:
     url, key, _ = _configured()
-    with _opened(url) as db:
+    with _opened(url, create=False) as db:
         health = check_store(db, key)
         emit(args, {"store": shown(db.url), **health.as_json()}, _text(shown(db.url), health))
     return 0 if health.sound else EXIT_NEGATIVE

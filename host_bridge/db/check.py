@@ -22,7 +22,7 @@ from sqlalchemy import ForeignKeyConstraint, and_, exists, func, inspect, not_, 
 from host_bridge.db import migrate
 from host_bridge.db.engine import Database, Dialect, Tx
 from host_bridge.db.schema import metadata
-from host_bridge.errors import StoreError
+from host_bridge.errors import StoreEmpty
 from host_bridge.masterkey import MasterKey
 from host_bridge.repos import meta
 
@@ -74,7 +74,7 @@ def check_store(db: Database, key: MasterKey | None) -> StoreHealth:
         revision = migrate.current_revision(tx)
         if revision is None:
             if "schema_version" not in tables:
-                raise StoreError("no store there (run `slsbridge init`)")
+                raise StoreEmpty(db.name)
             revision = "legacy"  # the first, hand-written schema: adopted on the next open
         elif not migrate.known(revision):
             raise migrate.newer_than_build(f"revision {revision}")

@@ -44,7 +44,7 @@ from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
-from host_bridge.errors import StoreDamaged, StoreError
+from host_bridge.errors import StoreDamaged, StoreEmpty, StoreError
 
 ENV_STORE: Final = "SLSEMU_STORE"
 STORE_FILE_NAME: Final = "bridge.sqlite3"
@@ -94,6 +94,14 @@ def parse_url(text: str) -> URL:
     raise StoreError(f"unsupported store URL scheme {url.drivername!r} (sqlite or postgresql)")
 
 
+def _has_data(path: Path) -> bool:
+    """Whether SQLite file `path` exists with something in it (SQLite would create it)."""
+    try:
+        return path.stat().st_size > 0
+    except OSError:  # missing (or not reachable: connecting would say why)
+        return path.exists()
+
+
 def shown(url: URL) -> str:
     """The URL as messages show it (password hidden)."""
     return url.render_as_string(hide_password=True)
@@ -135,10 +143,16 @@ class Database:
         *,
         busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
         retries: int = DEFAULT_RETRIES,
+        create: bool = True,
     ) -> Database:
-        """Open the store at URL `text` (no migration: see `host_bridge.db.migrate`)."""
+        """Open the store at URL `text` (no migration: see `host_bridge.db.migrate`).
+
+        `create=False`: a SQLite file that is missing or empty is `StoreEmpty`, and nothing is
+        created (a server's empty database is caught by `migrate.upgrade(create=False)`)."""
         url = parse_url(text)
         if url.get_backend_name() == "sqlite":
+            if not create and not _has_data(Path(str(url.database))):
+                raise StoreEmpty(str(Path(str(url.database))))
             engine = _sqlite_engine(url, busy_timeout_ms)
         else:
             engine = create_engine(

@@ -25,7 +25,7 @@ from alembic.util import CommandError
 from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select
 
 from host_bridge.db.engine import Database, Dialect, Tx
-from host_bridge.errors import StoreDamaged, StoreError
+from host_bridge.errors import StoreDamaged, StoreEmpty, StoreError
 
 HEAD: Final = "0006"
 """The newest revision (tests check it is Alembic's head)."""
@@ -57,8 +57,10 @@ def current_revision(tx: Tx) -> str | None:
     return None if found is None else str(found)
 
 
-def upgrade(db: Database, target: str = "head") -> str:
-    """Migrate `db` to `target` (default: the newest revision); return the revision it is at."""
+def upgrade(db: Database, target: str = "head", *, create: bool = True) -> str:
+    """Migrate `db` to `target` (default: the newest revision); return the revision it is at.
+
+    `create=False`: a store with no schema at all is `StoreEmpty` (nothing is written)."""
     with db.transaction() as tx:
         if tx.dialect is Dialect.POSTGRESQL:
             tx.conn.execute(select(func.pg_advisory_xact_lock(_LOCK_ID)))
@@ -74,6 +76,8 @@ def upgrade(db: Database, target: str = "head") -> str:
             if legacy == 1:  # the first schema, exactly revision 0001
                 command.stamp(alembic_config(tx), "0001")
                 current = "0001"
+        if current is None and not create:
+            raise StoreEmpty(db.name)
         if current is not None and not known(current):
             raise newer_than_build(f"revision {current}")
         try:

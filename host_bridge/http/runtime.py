@@ -42,7 +42,7 @@ class Worker:
     @property
     def bridge(self) -> Bridge:
         if self._bridge is None:
-            self._bridge = Bridge.open(self.home)
+            self._bridge = Bridge.open(self.home, create=False)
         return self._bridge
 
     @property

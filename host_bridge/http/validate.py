@@ -5,7 +5,8 @@ RADIUS bridge call it (docs/http-api.md lists what is and is not covered).
                                             entry per active device (M2FS); or REJECT; or
                                             ACCEPT for a fully opted-out account (no 2FA)
     transaction_id + pass (the response)  → ACCEPT or REJECT  (optional `serial` narrows it)
-    GET polltransaction?transaction_id=   → value true once an IB Key push was approved;
+    GET polltransaction?transaction_id=   → value true once an IB Key push was approved
+      (or polltransaction/<id>)             (detail.challenge_status accept/declined/pending);
                                             then transaction_id + empty pass → ACCEPT (once)
 
 No API key (privacyIDEA's clients send none): only client networks in the configuration may
@@ -22,6 +23,7 @@ from typing import Any, Final
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from host_bridge.domain import PollStatus
 from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field
 from host_bridge.http.problems import Problem, read_body
@@ -165,8 +167,11 @@ def _client(request: Request, runtime: Runtime) -> str | None:
 
 
 async def _poll(request: Request, runtime: Runtime) -> Response:
+    """privacyIDEA's answer: `result.value` true once a push of the transaction was approved,
+    `detail.challenge_status` accept, declined or pending (its names); no `authentication`."""
     address = _client(request, runtime)
-    transaction_id = request.query_params.get("transaction_id")
+    transaction_id = request.path_params.get("transaction_id") or request.query_params.get(
+        "transaction_id")
     if not transaction_id:
         raise _error("Missing parameter: 'transaction_id'")
     if len(transaction_id) > 64 or not set(transaction_id) <= NAME_CHARS:
@@ -174,10 +179,19 @@ async def _poll(request: Request, runtime: Runtime) -> Response:
 
     def work(worker: Worker) -> JSONResponse:
         runtime.limit(worker, address=address)
-        approved = worker.bridge.transactions.poll(transaction_id)
-        return _answer(approved, "ACCEPT" if approved else "CHALLENGE", {})
+        status = worker.bridge.transactions.poll(transaction_id)
+        return JSONResponse({
+            "jsonrpc": "2.0", "id": 2, "version": VERSION, "time": time.time(),
+            "result": {"status": True, "value": status is PollStatus.ACCEPT},
+            "detail": {"challenge_status": status.value},
+        })
 
     return await runtime.run(work)
+
+
+async def _poll_by_path(request: Request, runtime: Runtime) -> Response:
+    """`/validate/polltransaction/<transaction_id>`: privacyIDEA takes the id in the path too."""
+    return await _poll(request, runtime)
 
 
 _RESULT = {
@@ -191,4 +205,7 @@ ENDPOINTS: Final = (
     Endpoint("/validate/polltransaction", "GET", _poll,
              "privacyIDEA: whether a push of the transaction was approved", None, None,
              query=("transaction_id",), ok_schema=_RESULT),
+    Endpoint("/validate/polltransaction/{transaction_id}", "GET", _poll_by_path,
+             "privacyIDEA: the same, the transaction id in the path", None, None,
+             parameters=("transaction_id",), ok_schema=_RESULT),
 )

@@ -178,7 +178,7 @@ class Worker:
         self._executor.submit(self._open, home).result()
 
     def _open(self, home: Path | None) -> None:
-        bridge = Bridge.open(home)
+        bridge = Bridge.open(home, create=False)  # a server never creates the store
         try:
             _ = bridge.master  # a missing or wrong master key: refused before serving
         except BaseException:

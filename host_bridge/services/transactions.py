@@ -20,7 +20,7 @@ from typing import Final
 
 from host_bridge import verification as v
 from host_bridge.db.engine import Durability
-from host_bridge.domain import ChallengeKind, PushStatus
+from host_bridge.domain import ChallengeKind, PollStatus, PushStatus
 from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import transactions
 from host_bridge.services.challenges import ChallengeService
@@ -146,16 +146,21 @@ class TransactionService:
                 break
         return Answered(last, tried, user)
 
-    def poll(self, transaction_id: str) -> bool:
-        """Whether a push of the transaction was approved and not yet used for a login."""
+    def poll(self, transaction_id: str) -> PollStatus:
+        """Whether a push of the transaction was approved (and not yet used for a login), denied,
+        or neither yet."""
         if len(transaction_id) > v.MAX_CHALLENGE_ID_CHARS:
             raise BridgeError("a transaction id is at most 64 characters")
         with self.ctx.db.read() as tx:
             found = transactions.members(tx, transaction_id, self.ctx.clock())
         if found is None:
-            return False
-        approved = self.push.of_challenges([member[1] for member in found[1]])
-        return any(p.status is PushStatus.APPROVED and p.claimed is None for p in approved)
+            return PollStatus.PENDING
+        pushes = self.push.of_challenges([member[1] for member in found[1]])
+        if any(p.status is PushStatus.APPROVED and p.claimed is None for p in pushes):
+            return PollStatus.ACCEPT
+        if any(p.status is PushStatus.DENIED for p in pushes):
+            return PollStatus.DECLINED
+        return PollStatus.PENDING
 
     def _approved(
         self, members: list[tuple[str, str, str]], serial: str | None, user: str
