@@ -12,7 +12,8 @@ Phases (durable, in the image):
     NEEDS_RECOVERY       after `reinstall()`: the app kept only what recovery needs (the users'
                          keys and counters and the PIN hashes — on a real phone the broker's
                          server and the keychain hold them); `recover(pin, token, now)` brings
-                         the app back.
+                         the app back (Android: the recovery SMS token and the PIN); iOS:
+                         `restore(pin_or_biometric, now)`, no SMS (KB2748).
 
 Codes: challenge/response with RFC 6287 OCRA, suite `OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1`: the
 6-digit challenge, the user's counter, SHA-1 of the app PIN, 8 digits. The counter stored for a
@@ -562,6 +563,23 @@ class IbKey(Device):
         self._recovery_token_failures = 0
         return self._show_notice("IB Key recovered", persist=True, events=(Recovered(),))
 
+    def restore(self, pin_or_biometric: str | Biometric, now: float) -> Reaction:
+        """The iOS recovery (KB2748): "Tap Yes", then "the security element originally used to
+        secure the app (Fingerprint, Face ID, PIN)", then Done — no SMS: the iOS keychain kept the
+        PIN's keychain item through the reinstall. A wrong PIN counts like any PIN (and a locked
+        PIN needs the SMS recovery, `recover`); success resets the failure counters."""
+        self._clock(now)
+        self._require("restore")
+        refusal = self._unlock(pin_or_biometric)
+        if refusal is not None:
+            return refusal
+        self._phase = Phase.ACTIVE
+        self._recovery_failures = 0
+        self._pin_failures = 0
+        self._recovery_token = None
+        self._recovery_token_failures = 0
+        return self._show_notice("IB Key recovered", persist=True, events=(Recovered(),))
+
     # --- buttons ------------------------------------------------------------------------------
 
     def press(self, button: str, now: float) -> Reaction:
@@ -871,6 +889,7 @@ SCREEN_TRANSITIONS: Final[Mapping[tuple[Screen, str], Rule[Screen, _Handler]]] =
             ("deny", {_S.DONE, _S.NOTICE}),
             ("reinstall", {_S.CLOSED}),
             ("recover", {_S.NOTICE}),
+            ("restore", {_S.NOTICE, *_REFUSED}),
         )
     },
 }
@@ -889,6 +908,7 @@ PHASE_TRANSITIONS: Final[Mapping[tuple[Phase, str], Rule[Phase, _Handler]]] = {
     (_P.NEEDS_RECOVERY, "begin_recovery"): _rule_phase(_P.NEEDS_RECOVERY),
     # A failed recovery leaves it waiting for the next try.
     (_P.NEEDS_RECOVERY, "recover"): _rule_phase(_P.ACTIVE, _P.NEEDS_RECOVERY),
+    (_P.NEEDS_RECOVERY, "restore"): _rule_phase(_P.ACTIVE, _P.NEEDS_RECOVERY),
 }
 """(phase, API call) → every phase the call may leave the app in; a call not listed is refused.
 Buttons never change the phase. A locked PIN is recovered in place (ACTIVE stays ACTIVE)."""

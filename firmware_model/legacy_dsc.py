@@ -54,6 +54,8 @@ from firmware_model.secret_hash import SaltedHash
 PASSCODE_STEP = 30
 PASSCODE_DIGITS = 6
 PASSCODE_ALGORITHM = "sha1"
+PASSCODE_VALID_SECONDS = 30
+"""The seed: the passcode "must be used within 30 s" (the host enforces it, from the step start)."""
 PIN_LENGTH = pin_rule_of("dsc").max_length
 PIN_LABEL = "dsc-pin"
 

@@ -32,6 +32,8 @@ from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.guesses import GuessService
+from host_bridge.services.ibkey import IbKeyService
+from host_bridge.services.optout import OptOutService
 from host_bridge.services.provisioning import ProvisioningService
 from host_bridge.services.push import PushService
 from host_bridge.services.ratelimits import RateLimitService
@@ -54,14 +56,17 @@ class Bridge:
         self.guesses = GuessService(ctx)
         self.api_keys = ApiKeyService(ctx)
         self.rate_limits = RateLimitService(ctx)
+        self.optout = OptOutService(ctx)
+        self.ibkey = IbKeyService(ctx, self.users, self.device_service, self.sms, self.challenges)
         self.push = PushService(self.challenges)
         self.transactions = TransactionService(
-            self.users, self.device_service, self.challenges, self.push
+            self.users, self.device_service, self.challenges, self.push, self.optout
         )
         # The facade's methods are the services' own (no wrapper on the login's hot path).
         self.add_user = self.users.add_user
         self.user = self.users.user
         self.check_password = self.users.check_password
+        self.password_is_enough = self.optout.password_is_enough
         self.provision = self.provisioning.provision
         self.import_keys = self.provisioning.import_keys
         self.export_key = self.provisioning.export_key

@@ -43,9 +43,11 @@ class DeviceStatus(enum.StrEnum):
 
 
 class TokenKind(enum.StrEnum):
-    """A challenge row that is no login challenge: an IB Key activation token sent by SMS."""
+    """A challenge row that is no login challenge: an IB Key token sent by SMS, to activate the
+    app or to recover it on Android ("Initialize Recovery", KB2748)."""
 
     ACTIVATION = "activation"
+    RECOVERY = "recovery"
 
 
 RowKind = ChallengeKind | TokenKind
@@ -54,7 +56,10 @@ RowKind = ChallengeKind | TokenKind
 
 def row_kind(text: str) -> RowKind:
     """The kind a stored row names. `ValueError` for one this build does not know."""
-    return TokenKind.ACTIVATION if text == TokenKind.ACTIVATION.value else ChallengeKind(text)
+    try:
+        return TokenKind(text)
+    except ValueError:
+        return ChallengeKind(text)
 
 
 class TempKind(enum.StrEnum):

@@ -11,6 +11,7 @@ challenge. Every step is audited by
 the `Bridge` it calls; the result is a `LoginResult`, never an exit code.
 
     PASSWORD --wrong--> refused
+    PASSWORD --right, fully opted out--> accepted (no second factor)
     PASSWORD --right--> SELECT (skipped with one device or `device=`) --> CHALLENGE --> RESPONSE
     RESPONSE --verify--> accepted | refused
 """
@@ -24,6 +25,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.domain import ChallengeKind
 from host_bridge.errors import BridgeError
 from host_bridge.policies.devices import display_name
+from host_bridge.policies.optout import NO_SECOND_FACTOR
 from host_bridge.services.devices import DeviceInfo
 from host_bridge.verification import Challenge
 
@@ -134,6 +136,8 @@ def run_login(
         password = io.ask_secret("Password: ")
     if not bridge.check_password(user, password):
         return LoginResult(False, "wrong user name or password")
+    if bridge.password_is_enough(user):  # fully opted out: no challenge at all
+        return LoginResult(True, NO_SECOND_FACTOR)
     devices = bridge.devices(user)
     if not devices:
         return LoginResult(False, "no active second factor device")

@@ -24,6 +24,8 @@ Decisions (the `reason` of a `Verdict`) and the device state they lead to:
     accepted               no                       failures := 0 (counter/drift/last step move on)
     wrong response         yes                      failures += 1; locked at the configured count
     replayed code          yes                      as wrong response (time passcode already used)
+    passcode expired       no                       the challenge is consumed (a legacy DSC
+                                                    passcode older than its 30 s validity)
     challenge expired      no                       the challenge is consumed
     challenge already used no                       nothing
     unknown challenge      no                       nothing
@@ -47,6 +49,7 @@ from firmware_model.scc import CELLS, scc_response
 ACCEPTED: Final = "accepted"
 WRONG: Final = "wrong response"
 REPLAYED: Final = "replayed code"
+CODE_EXPIRED: Final = "passcode expired"
 EXPIRED: Final = "challenge expired"
 USED: Final = "challenge already used"
 UNKNOWN: Final = "unknown challenge"
@@ -235,6 +238,7 @@ def check_time_passcode(
     window: int,
     last_step: int | None,
     passcode: Callable[[bytes, int], str],
+    valid_seconds: int | None = None,
 ) -> TimeMatch | str | None:
     """Check a legacy DSC time passcode around `now` shifted by the learned `drift` (in steps).
 
@@ -243,6 +247,12 @@ def check_time_passcode(
     passcode matches a step at or before `last_step` (already used: a time code answers once).
     The drift learned from a match is the offset from the current step; it re-centres the window
     for the next login, so a device whose clock runs away slowly keeps working.
+
+    `valid_seconds` (the legacy DSC's 30 s) bounds a passcode's age: the card's time as the host
+    knows it (`now` + drift) minus the start of the matched step. A step older than that gives
+    `CODE_EXPIRED`, so a passcode shown at the start of a step is refused 31 s later, not 59 s.
+    Steps ahead of the card's known time are young by definition (the card's clock ran ahead):
+    they are accepted inside the window and teach the new drift.
     """
     candidate = normalise_response(response)
     current = time_step(now, step_seconds)
@@ -256,5 +266,7 @@ def check_time_passcode(
         return None
     if last_step is not None and found <= last_step:
         return REPLAYED
+    age = now + drift * step_seconds - found * step_seconds
+    if valid_seconds is not None and age > valid_seconds:
+        return CODE_EXPIRED
     return TimeMatch(step=found, drift=found - current)
-

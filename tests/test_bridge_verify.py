@@ -433,3 +433,48 @@ def test_the_outbox_stays_readable_past_its_read_limit(
     latest = outbox.latest("SM0000000001")
     assert latest is not None and latest.code == "000037"
     assert [m.code for m in outbox.messages()][-1] == "000039"
+
+
+def test_legacy_dsc_passcode_must_be_used_within_30_seconds(
+    bridge: Bridge, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The seed (DESIGN.md's device table, from the DSC page): "a 6-digit passcode shows about
+    15 s and must be used within 30 s". Shown at the start of a step: 29 s later it is accepted,
+    31 s later refused (it used to pass 59 s later, the window's previous step)."""
+    result = bridge.provision("alice", "dsc", pin="1234", image_path=tmp_path / "dsc.img")
+    key = read_image(tmp_path / "dsc.img").key
+    clock.advance(-(clock.now % 30))  # the start of a step
+    shown = passcode(key, clock.now)
+    clock.advance(29)
+    assert bridge.verify(result.serial, bridge.issue_challenge(result.serial).id, shown).accepted
+    clock.advance(60)
+    shown = passcode(key, clock.now - (clock.now % 30))
+    clock.advance(31 - clock.now % 30)
+    late = bridge.verify(result.serial, bridge.issue_challenge(result.serial).id, shown)
+    assert (late.accepted, late.reason) == (False, "passcode expired")
+    assert stored_device(bridge, result.serial).failures == 0  # lateness is not a guess
+
+
+def test_legacy_dsc_30_seconds_count_on_the_learned_drift(
+    bridge: Bridge, clock: FakeClock, tmp_path: Path
+) -> None:
+    """The card's clock runs one step ahead: the drift is learned, kept, and the 30 s are
+    measured on the card's time as the host knows it."""
+    result = bridge.provision("alice", "dsc", pin="1234", image_path=tmp_path / "dsc.img")
+    key = read_image(tmp_path / "dsc.img").key
+    clock.advance(-(clock.now % 30))
+    card = 30  # the card's clock minus the host's
+    assert bridge.verify(result.serial, bridge.issue_challenge(result.serial).id,
+                         passcode(key, clock.now + card)).accepted
+    assert stored_device(bridge, result.serial).drift == 1
+    clock.advance(300)
+    shown = passcode(key, clock.now + card)  # the start of the card's step
+    clock.advance(29)
+    assert bridge.verify(result.serial, bridge.issue_challenge(result.serial).id, shown).accepted
+    assert stored_device(bridge, result.serial).drift == 1  # kept
+    clock.advance(300 - 29)
+    shown = passcode(key, clock.now + card)
+    clock.advance(31)
+    late = bridge.verify(result.serial, bridge.issue_challenge(result.serial).id, shown)
+    assert (late.accepted, late.reason) == (False, "passcode expired")
+    assert stored_device(bridge, result.serial).drift == 1

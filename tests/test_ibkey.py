@@ -438,6 +438,24 @@ def test_reinstall_and_recover(entropy: Entropy) -> None:
     )
 
 
+def test_ios_recovery_needs_no_sms(entropy: Entropy) -> None:
+    """KB2748, Apple iOS: "Tap Yes", "provide the security element originally used to secure the
+    app (Fingerprint, Face ID, PIN)", "Tap Done" — no SMS on iOS."""
+    app = active(entropy)
+    app.respond("alice", PIN, "000000", T)
+    app.reinstall()
+    app = reload(app, entropy)
+    with pytest.raises(ValueError, match="cannot restore"):
+        active(entropy).restore(PIN, T)  # an app that was not reinstalled needs no recovery
+    wrong = app.restore("0000", T)
+    assert wrong.persist and app.pin_failures == 1 and app.phase is Phase.NEEDS_RECOVERY
+    reaction = app.restore(BIOMETRIC, T)  # fingerprint / Face ID
+    assert reaction.display == "IB Key recovered" and reaction.events == (Recovered(),)
+    assert app.phase is Phase.ACTIVE and app.pin_failures == 0 and app.counter("alice") == 1
+    app.reinstall()
+    assert app.restore(PIN, T).display == "IB Key recovered"  # or the PIN
+
+
 def test_recovery_is_limited(entropy: Entropy) -> None:
     app = active(entropy, recovery_retries=2, token_retries=5)
     app.reinstall()

@@ -63,6 +63,8 @@ def act(app: IbKey, action: str, now: float) -> Reaction:
         "BEGIN_RECOVERY": lambda: app.begin_recovery(token_hash(RECOVERY, entropy)),
         "RECOVER": lambda: app.recover(PIN, RECOVERY, now),
         "RECOVER_BAD": lambda: app.recover("0000", RECOVERY, now),
+        "RESTORE_IOS": lambda: app.restore(BIOMETRIC, now),
+        "RESTORE_BAD": lambda: app.restore("0000", now),
         "OFFER_BOB": lambda: app.offer_user("bob", b"bob-key", token_hash(TOKEN, entropy)),
         "ADD_BOB": lambda: app.add_user("bob", TOKEN, PIN, now),
     }
@@ -89,6 +91,8 @@ KINDS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "BEGIN_RECOVERY": (("begin_recovery",), "begin_recovery"),
     "RECOVER": (("recover",), "recover"),
     "RECOVER_BAD": (("recover",), "recover"),
+    "RESTORE_IOS": (("restore",), "restore"),
+    "RESTORE_BAD": (("restore",), "restore"),
     "OFFER_BOB": (("offer_user",), "offer_user"),
     "ADD_BOB": (("add_user",), "add_user"),
 }

@@ -7,6 +7,7 @@ the demo user and shown beside the demo devices.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,16 +55,21 @@ def cards(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Cards]
     )
     paths = [*setup.images, slsemu_home / "dsc.img", slsemu_home / "dev.img"]
     with contextlib.ExitStack() as stack:
-        # The legacy DSC's passcode is checked against the bridge's clock (the wall clock here),
-        # so the cards run on the wall clock too.
-        sessions = [stack.enter_context(DeviceSession(path)) for path in paths]
+        # The legacy DSC's passcode is checked against the bridge's clock, and it is valid 30 s
+        # from its step's start: the cards and the login pane's bridge share one fixed clock
+        # (`make_app`), so a slow start of the app cannot age the passcode.
+        sessions = [stack.enter_context(DeviceSession(path, clock=CLOCK)) for path in paths]
         yield Cards(bridge, sessions, legacy.serial, locking.serial)
     bridge.close()
 
 
+CLOCK = float(int(time.time()) // 30 * 30)
+"""The cards' and the pane's clock: the start of a 30-s step, fixed for the module."""
+
+
 def make_app(cards: Cards) -> SlsApp:
     def connect() -> Bridge:  # the pane's own connection, on its host thread
-        return Bridge.open(cards.bridge.home, config=BridgeConfig(scrypt_n=1 << 10))
+        return Bridge.open(cards.bridge.home, lambda: CLOCK, config=BridgeConfig(scrypt_n=1 << 10))
 
     login_pane = LoginPane(connect, user=DEMO_USER)
     return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=False)

@@ -98,6 +98,7 @@ class SlsApp(App[None]):
         Binding("question_mark", "help", "Help", show=False),
         Binding("f2", "next_device", "Next device"),
         Binding("f3", "log_out", "Log out"),
+        Binding("f6", "ibkey_setup", "IB Key setup", show=False),
         Binding("ctrl+q", "quit", "Quit"),
     ]
 
@@ -398,6 +399,22 @@ class SlsApp(App[None]):
             self.screen.dismiss()
         else:
             self.push_screen(HelpScreen(self.keymap))
+
+    def action_ibkey_setup(self) -> None:
+        """The IB Key phone's activation / recovery screens (F6), through the host."""
+        from emulator.tui.ibkey_setup import IbKeySetup  # on first use: a faster start
+
+        serial, session = self._active, self._sessions[self._active]
+        if self._login is None or not isinstance(session.device, IbKey):
+            self.notify("F6: show the IB Key phone first", severity="warning")
+            return
+
+        def changed(text: str) -> None:
+            if text:
+                self.log_event(serial, text)
+            self.refresh_device(serial)
+
+        self.push_screen(IbKeySetup(self._login.host, session, serial, changed))
 
     def action_log_out(self) -> None:
         """Log out (F3): the login starts over, every pane forgets the session."""

@@ -44,6 +44,7 @@ _APP_KEYS: tuple[tuple[str, str], ...] = (
     ("f1 (? outside text fields)", "(app) this help"),
     ("f2", "(app) next device"),
     ("f3", "(app) log out"),
+    ("f6", "(app) IB Key activation / recovery"),
     ("tab / shift+tab", "(app) move focus"),
     ("ctrl+q", "(app) quit"),
 )

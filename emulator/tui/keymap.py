@@ -43,7 +43,7 @@ KNOWN_BUTTONS: frozenset[str] = CARD_BUTTONS | {"C", "APPROVE", "DENY", "BIOMETR
 
 # Keys the app binds itself: help, quit, moving focus, leaving a dialog.
 RESERVED_KEYS: frozenset[str] = frozenset(
-    {"question_mark", "f1", "f2", "f3", "ctrl+q", "ctrl+c", "tab", "shift+tab", "escape"}
+    {"question_mark", "f1", "f2", "f3", "f6", "ctrl+q", "ctrl+c", "tab", "shift+tab", "escape"}
 )
 
 _NAMED_KEYS: frozenset[str] = frozenset(

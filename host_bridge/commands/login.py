@@ -65,5 +65,8 @@ def _login(bridge: Bridge, args: argparse.Namespace) -> int:
         print_json({"accepted": result.accepted, "reason": result.reason,
                     "serial": result.serial})
     else:
-        print("Login accepted" if result.accepted else f"Login refused: {result.reason}")
+        if not result.accepted:
+            print(f"Login refused: {result.reason}")
+        else:  # with no device used, the reason says why none was needed (opt-out)
+            print("Login accepted" if result.serial else f"Login {result.reason}")
     return 0 if result.accepted else 1

@@ -21,6 +21,7 @@ from host_bridge.http.fields import Body, Field, Kind
 from host_bridge.http.problems import Problem, read_body
 from host_bridge.http.runtime import Runtime, Worker
 from host_bridge.inputs import NAME_CHARS
+from host_bridge.policies.optout import NO_SECOND_FACTOR
 
 T = TypeVar("T")
 NAME: Final = "^[A-Za-z0-9._@-]{1,64}$"
@@ -108,13 +109,19 @@ async def _password(request: Request, runtime: Runtime) -> Response:
             ok = bridge.check_password(user, data["password"], caller=caller)
         except Locked:  # a spent password budget looks like any refusal from outside
             ok = False
+        if ok and bridge.password_is_enough(user, caller=caller):
+            runtime.metrics.decision("password", "accepted")
+            return {"accepted": True, "reason": NO_SECOND_FACTOR, "devices": [],
+                    "second_factor": False}
         devices = bridge.devices(user) if ok else []
         # Unknown user, wrong password, no usable device: one answer (no user enumeration).
         accepted = ok and bool(devices)
         runtime.metrics.decision("password", "accepted" if accepted else "refused")
         if not accepted:
-            return {"accepted": False, "reason": WRONG_LOGIN, "devices": []}
-        return {"accepted": True, "reason": "ok", "devices": [d.to_json() for d in devices]}
+            return {"accepted": False, "reason": WRONG_LOGIN, "devices": [],
+                    "second_factor": True}
+        return {"accepted": True, "reason": "ok", "devices": [d.to_json() for d in devices],
+                "second_factor": True}
 
     return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, PASSWORD, work))
 
@@ -181,9 +188,11 @@ _DEVICE = {"type": "object", "required": ["serial", "model", "status", "kind"]}
 ENDPOINTS: Final = (
     Endpoint("/v1/login/password", "POST", _password, "Password step: the devices to select",
              PASSWORD, ApiScope.VERIFY, ok_schema={
-                 "type": "object", "required": ["accepted", "reason", "devices"],
+                 "type": "object",
+                 "required": ["accepted", "reason", "devices", "second_factor"],
                  "properties": {"accepted": {"type": "boolean"}, "reason": {"type": "string"},
-                                "devices": {"type": "array", "items": _DEVICE}}}),
+                                "devices": {"type": "array", "items": _DEVICE},
+                                "second_factor": {"type": "boolean"}}}),
     Endpoint("/v1/users/{user}/devices", "GET", _devices, "The devices a login may select",
              None, ApiScope.VERIFY, parameters=("user",), ok_schema={
                  "type": "object", "required": ["devices"],

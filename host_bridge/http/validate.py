@@ -2,7 +2,8 @@
 RADIUS bridge call it (docs/http-api.md lists what is and is not covered).
 
     user + pass (the password)            → CHALLENGE, transaction_id, one multi_challenge
-                                            entry per active device (M2FS); or REJECT
+                                            entry per active device (M2FS); or REJECT; or
+                                            ACCEPT for a fully opted-out account (no 2FA)
     transaction_id + pass (the response)  → ACCEPT or REJECT  (optional `serial` narrows it)
     GET polltransaction?transaction_id=   → value true once an IB Key push was approved
       (or polltransaction/<id>)             (detail.challenge_status accept/declined/pending);
@@ -28,7 +29,8 @@ from host_bridge.http.fields import Body, Field
 from host_bridge.http.problems import Problem, read_body
 from host_bridge.http.runtime import Runtime, Worker
 from host_bridge.inputs import NAME_CHARS
-from host_bridge.services.transactions import Answered, Issued, Started
+from host_bridge.policies.optout import NO_SECOND_FACTOR
+from host_bridge.services.transactions import Answered, Issued, PasswordOnly, Started
 
 VERSION: Final = "slsemu privacyIDEA-compatible 3.9"
 # privacyIDEA's own messages, so a client that shows them reads as against privacyIDEA.
@@ -136,6 +138,9 @@ async def _check(request: Request, runtime: Runtime) -> Response:
             runtime.metrics.decision("validate_password", "ok" if started else "refused")
             if started is None:
                 return _answer(False, "REJECT", {"message": WRONG_PIN})
+            if isinstance(started, PasswordOnly):
+                # As privacyIDEA accepts a user its passthru policy lets in on the password.
+                return _answer(True, "ACCEPT", {"message": NO_SECOND_FACTOR})
             return _challenge(started)
         runtime.limit(
             worker, address=address, user=params.get("user"), device=params.get("serial")

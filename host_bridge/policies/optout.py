@@ -39,6 +39,10 @@ CLI_WORDS = {
 """`--mode` words: `trading` names the partial opt-out "Secure Login not required for trading"."""
 
 
+NO_SECOND_FACTOR = "accepted without a second factor: opted out of Secure Login"
+"""What every door says when the password alone completed a fully opted-out user's login."""
+
+
 RESTRICTED_VENUES: frozenset[str] = frozenset({"pink", "otcbb"})
 """KB2545: opted-out clients may not trade Pink Sheet and OTCBB stocks."""
 

@@ -4,6 +4,7 @@ Theory of operation: a login is two or three Access-Requests tied together by `S
 (RFC 2865 section 4.4, "Access-Challenge"):
 
     START  (User-Name, User-Password) --wrong--> REJECT
+    START  --fully opted out (no second factor)--> ACCEPT
     START  --one device-------> CHALLENGE "Challenge: 123456" / "Index numbers: 12 187"  (ANSWER)
     START  --several (M2FS)---> CHALLENGE "Select Second Factor Device: 1 DSC+ DP…, 2 SCC SC…"
     SELECT (State, the number or serial) --> CHALLENGE as above                           (ANSWER)
@@ -28,6 +29,7 @@ from typing import Final
 from firmware_model.models import short_name
 from host_bridge.bridge import Bridge
 from host_bridge.errors import BridgeError, Locked
+from host_bridge.policies.optout import NO_SECOND_FACTOR
 from host_bridge.services.devices import DeviceInfo
 
 STATE_BYTES: Final = 16
@@ -102,6 +104,8 @@ class RadiusLogin:
             return Answer(Outcome.REJECT, WRONG_LOGIN)
         except Locked as exc:  # the password's guess budget is spent (as the CLI says it)
             return Answer(Outcome.REJECT, str(exc))
+        if self.bridge.password_is_enough(user, caller=client):
+            return Answer(Outcome.ACCEPT, f"Login {NO_SECOND_FACTOR}")
         devices = tuple(self.bridge.devices(user))
         if not devices:
             return Answer(Outcome.REJECT, "no active second factor device")

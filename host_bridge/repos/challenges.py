@@ -32,6 +32,7 @@ from host_bridge.domain import (
     ClaimedChallenge,
     DeviceState,
     DeviceStatus,
+    RowKind,
     TokenKind,
     row_kind,
 )
@@ -47,9 +48,9 @@ _CLAIM: Final = (
     )
     .select_from(devices.outerjoin(challenges, and_(
         challenges.c.id == bindparam("b_id"),
-        # An IB Key activation token is stored as a challenge, but it is no login challenge: a
-        # verification never sees (nor uses up) one.
-        challenges.c.kind != TokenKind.ACTIVATION.value,
+        # An IB Key token (activation, recovery) is stored as a challenge, but it is no login
+        # challenge: a verification never sees (nor uses up) one.
+        challenges.c.kind.notin_([kind.value for kind in TokenKind]),
     )))
     .where(devices.c.serial == bindparam("b_serial"))
     .with_for_update(of=devices)
@@ -141,11 +142,13 @@ def use(tx: Tx, challenge_id: str, now: float) -> bool:
     return tx.conn.execute(_USE, {"b_id": challenge_id, "b_now": now}).rowcount == 1
 
 
-def last_sms_time(tx: Tx, serial: str) -> float | None:
-    """When the newest SMS code for `serial` was issued (uses the partial index)."""
+def last_sms_time(
+    tx: Tx, serial: str, kind: RowKind = ChallengeKind.SMS_CODE
+) -> float | None:
+    """When the newest SMS of `kind` for `serial` was sent (SMS codes: the partial index)."""
     found = tx.conn.execute(
         select(func.max(challenges.c.created)).where(
-            challenges.c.serial == serial, challenges.c.kind == ChallengeKind.SMS_CODE.value
+            challenges.c.serial == serial, challenges.c.kind == kind.value
         )
     ).scalar()
     return None if found is None else float(found)
@@ -163,12 +166,12 @@ def pending_sms(tx: Tx, serial: str, now: float) -> ChallengeRecord | None:
     return None if row is None else _challenge(row)
 
 
-def open_activations(tx: Tx, serial: str, now: float) -> list[ChallengeRecord]:
-    """Unused, unexpired IB Key activation challenges of `serial`, newest first."""
+def open_tokens(tx: Tx, serial: str, kind: TokenKind, now: float) -> list[ChallengeRecord]:
+    """Unused, unexpired IB Key tokens of `kind` of `serial`, newest first."""
     rows = tx.conn.execute(
         select(*_COLUMNS)
         .where(challenges.c.serial == serial,
-               challenges.c.kind == TokenKind.ACTIVATION.value,
+               challenges.c.kind == kind.value,
                challenges.c.used == 0, challenges.c.expires > now)
         .order_by(challenges.c.created.desc())
     )

@@ -14,7 +14,7 @@ import hmac
 from typing import Final, NamedTuple
 
 from firmware_model.hotp import OtpSpec
-from firmware_model.legacy_dsc import PASSCODE_STEP
+from firmware_model.legacy_dsc import PASSCODE_STEP, PASSCODE_VALID_SECONDS
 from firmware_model.legacy_dsc import passcode as dsc_passcode
 from firmware_model.models import random_digits
 from host_bridge import verification as v
@@ -153,6 +153,8 @@ class ChallengeService:
             if refusal is not None:
                 return Verdict(False, refusal), None, challenge.created
             outcome = self._check_answer(record, challenge, response, now)
+            if isinstance(outcome, str) and outcome not in v.CHARGED_REASONS:
+                return Verdict(False, outcome), None, challenge.created  # an expired passcode
             if isinstance(outcome, str):  # refused, charged to this device
                 # The one budget rule (the row is held: the charge commits with the answer).
                 budget = Budget(self.ctx.config.lockout_after)
@@ -198,6 +200,7 @@ class ChallengeService:
                 key, response, now, step_seconds=step,
                 drift=record.drift, window=self.ctx.config.time_window, last_step=record.last_step,
                 passcode=dsc_passcode if spec is None else v.totp_passcode(spec, step),
+                valid_seconds=PASSCODE_VALID_SECONDS if spec is None else None,
             )
             if match is None:
                 return v.WRONG

@@ -9,7 +9,7 @@ from typing import Any
 
 from firmware_model.ocra import OcraSuite
 from host_bridge import verification as v
-from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role
+from host_bridge.domain import DeviceRecord, DeviceStatus, Guessed, Role, TokenKind
 from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import devices, users
 from host_bridge.services.context import Context, unit_of_work
@@ -128,7 +128,7 @@ class DeviceService:
                 ctx.audit("device.activate", "refused", serial=serial, reason="no activation token")
                 return False
             if token is not None:
-                owner = _owner(tx, serial)
+                owner = owner_of(tx, serial)
                 # Charged to the owner's token budget before it is compared, in this transaction:
                 # the charge commits with the answer.
                 charged = self.guesses.charge(tx, Guessed.ACTIVATION_TOKEN, owner)
@@ -136,7 +136,7 @@ class DeviceService:
                     ctx.audit("device.activate", "refused", user=owner, serial=serial,
                               reason="locked", failures=self.guesses.budget.limit)
                     return None
-                taken = self.sms.take_activation_token(serial, token, now)
+                taken = self.sms.take_token(TokenKind.ACTIVATION, serial, token, now)
                 failures = self.guesses.settle(
                     tx, Guessed.ACTIVATION_TOKEN, owner, charged, taken
                 )
@@ -198,7 +198,7 @@ class DeviceService:
         return code
 
 
-def _owner(tx: Any, serial: str) -> str:
+def owner_of(tx: Any, serial: str) -> str:
     """The user who owns device `serial` (whose budget an activation token is charged to)."""
     for name, role in devices.users_of(tx, serial):
         if role is Role.OWNER:

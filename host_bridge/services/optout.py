@@ -8,6 +8,7 @@ from host_bridge.policies.optout import (
     ModeDecision,
     OptOut,
     decide_mode_change,
+    login_requires_device,
     may_trade,
 )
 from host_bridge.repos import users
@@ -55,3 +56,16 @@ class OptOutService:
     def may_trade(self, user: str, venue: str) -> bool:
         """Whether `user`'s account may trade on `venue` (opted-out: no Pink Sheet / OTCBB)."""
         return may_trade(self.opt_out(user), venue)
+
+    def password_is_enough(
+        self, user: str, *, trading_platform: bool = False, caller: str | None = None
+    ) -> bool:
+        """Called after `user`'s right password: whether the login is complete without a second
+        factor (`policies.optout.login_requires_device`: a fully opted-out account). When it is,
+        the acceptance is audited here (`login.optout`), as a verified code is by the verify."""
+        mode = self.opt_out(user)
+        if login_requires_device(mode, trading_platform=trading_platform):
+            return False
+        extra = {"caller": caller} if caller else {}
+        self.ctx.audit("login.optout", "accepted", user=user, mode=mode.value, **extra)
+        return True

@@ -18,7 +18,6 @@ from host_bridge.repos.orders import OrderRecord
 from host_bridge.repos.shares import ShareRecord
 from host_bridge.services.calendar import CalendarService
 from host_bridge.services.holdings import held_devices
-from host_bridge.services.optout import OptOutService
 from host_bridge.services.orders import OrderService
 from host_bridge.services.policy_config import PolicyConfig, load_policy_config
 from host_bridge.services.sharing import SharingService
@@ -45,7 +44,7 @@ class Policies:
         self.ctx = ctx
         calendar = CalendarService(ctx)
         withdrawals = WithdrawalService(ctx, self.config)
-        optout = OptOutService(ctx)
+        optout = bridge.optout
         sharing = SharingService(ctx, self.config, bridge.users, bridge.challenges)
         temporary = TemporaryService(ctx, self.config, bridge.provisioning)
         soft_pins = SoftPinService(ctx, sharing.consent)

@@ -24,7 +24,7 @@ from firmware_model.models import (
     random_digits,
 )
 from firmware_model.ocra import OcraSuite
-from host_bridge.domain import DeviceRecord, DeviceStatus
+from host_bridge.domain import DeviceRecord, DeviceStatus, TokenKind
 from host_bridge.errors import BridgeError
 from host_bridge.inputs import check_name
 from host_bridge.newfile import write_new
@@ -142,7 +142,7 @@ class ProvisioningService:
                 ctx.audit("device.provision", "ok", user=user, serial=serial, model=model,
                           status=status.value)
                 if token is not None:
-                    message = self.sms.store_activation_token(user, serial, token, now)
+                    message = self.sms.store_token(TokenKind.ACTIVATION, user, serial, token, now)
                 if image is not None and image_path is not None:
                     try:  # never replaces a file, not even one made since the check above
                         write_new(image_path, encode_image(image))

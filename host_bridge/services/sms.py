@@ -81,25 +81,27 @@ class SmsService:
         ctx.outbox.send(Message(now, "voice" if voice else "sms", serial, owner, sent.id, code))
         return Challenge(sent.id, serial, ChallengeKind.SMS_CODE, "", sent.expires)
 
-    def store_activation_token(self, user: str, serial: str, token: str, now: float) -> Message:
-        """Store an IB Key activation token (a single-use challenge) in the open transaction;
-        the message to put in the outbox once it committed."""
+    def store_token(
+        self, kind: TokenKind, user: str, serial: str, token: str, now: float
+    ) -> Message:
+        """Store an IB Key token of `kind` (a single-use challenge, `activation_ttl`) in the open
+        transaction; the message to put in the outbox once it committed."""
         ctx = self.ctx
         challenge_id = self.new_id(now)
         with ctx.db.transaction() as tx:
             challenges.insert_challenge(tx, ChallengeRecord(
-                id=challenge_id, serial=serial, kind=TokenKind.ACTIVATION, text="",
+                id=challenge_id, serial=serial, kind=kind, text="",
                 data_enc=ctx.master.seal(PURPOSE_SMS, challenge_id, token.encode()),
                 created=now, expires=now + ctx.config.activation_ttl, used=False, used_at=None,
             ))
             ctx.audit("sms.send", "ok", user=user, serial=serial, channel="sms",
-                      purpose="activation")
+                      purpose=kind.value)
         return Message(now, "sms", serial, user, challenge_id, token)
 
-    def take_activation_token(self, serial: str, token: str, now: float) -> bool:
-        """Use the activation token `token` of `serial` if it is one still open."""
+    def take_token(self, kind: TokenKind, serial: str, token: str, now: float) -> bool:
+        """Use the IB Key token `token` of `kind` of `serial` if it is one still open."""
         with self.ctx.db.transaction() as tx:
-            for challenge in challenges.open_activations(tx, serial, now):
+            for challenge in challenges.open_tokens(tx, serial, kind, now):
                 if challenge.data_enc is None:
                     continue
                 sent = self.ctx.master.open(PURPOSE_SMS, challenge.id, challenge.data_enc)

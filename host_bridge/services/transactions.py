@@ -25,6 +25,7 @@ from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import transactions
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.devices import DeviceInfo, DeviceService
+from host_bridge.services.optout import OptOutService
 from host_bridge.services.push import PUSH_MODEL, PushService
 from host_bridge.services.users import UserService
 from host_bridge.verification import Challenge, Verdict
@@ -56,6 +57,14 @@ class Started:
 
 
 @dataclass(frozen=True, slots=True)
+class PasswordOnly:
+    """A password step that completed the login: the account is fully opted out of Secure Login
+    (no second factor; audited as `login.optout`)."""
+
+    user: str
+
+
+@dataclass(frozen=True, slots=True)
 class Answered:
     """The verdict on an answer, and the device that gave it (None: no device tried)."""
 
@@ -68,21 +77,28 @@ class TransactionService:
     def __init__(
         self, users: UserService, devices: DeviceService, challenges: ChallengeService,
         push: PushService,
+        optout: OptOutService,
     ) -> None:
         self.ctx = challenges.ctx
         self.users = users
+        self.optout = optout
         self.devices = devices
         self.challenges = challenges
         self.push = push
 
-    def start(self, user: str, password: str, *, caller: str | None = None) -> Started | None:
+    def start(
+        self, user: str, password: str, *, caller: str | None = None
+    ) -> Started | PasswordOnly | None:
         """The password step. None for a wrong password, an unknown user or a user without a
-        usable device (the caller cannot tell which)."""
+        usable device (the caller cannot tell which); `PasswordOnly` when the right password
+        is the whole login (a fully opted-out account)."""
         try:
             if not self.users.check_password(user, password, caller=caller):
                 return None
         except Locked:  # a spent password budget looks like any refusal from outside
             return None
+        if self.optout.password_is_enough(user, caller=caller):
+            return PasswordOnly(user)
         issued: list[Issued] = []
         for device in self.devices.devices(user):
             try:
