@@ -57,6 +57,9 @@ OTHER_DEVICE: Final = "challenge for another device"
 LOCKED: Final = "device locked"
 NOT_ACTIVE: Final = "device not active"
 DEVICE_EXPIRED: Final = "device expired"
+CHARGED_REASONS: Final = frozenset({WRONG, REPLAYED})
+"""The refusals of an answer that count against the device (a wrong or replayed code); an
+expired passcode is refused without a charge."""
 MAX_RESPONSE_CHARS: Final = 128
 MAX_CHALLENGE_ID_CHARS: Final = 64
 """Longer ids are bad input: ours are 32 hex digits, and the audit row names the id."""
