@@ -98,8 +98,8 @@ __all__ = [
     "DscPlus",
     "DscPlusConfig",
     "Gold",
-    "Platinum",
     "Handler",
+    "Platinum",
     "State",
     "build_table",
     "unlock_code",
@@ -278,7 +278,12 @@ class DscPlusConfig:
 
 _SOFT_STATE_FIELDS = frozenset({"presses_used"})
 _DEVICE_STATE_FIELDS = _SOFT_STATE_FIELDS | {
-    "failures", "locked", "lock_number", "unlock_failures", "unlock_blocked_until", "pin"
+    "failures",
+    "locked",
+    "lock_number",
+    "unlock_failures",
+    "unlock_blocked_until",
+    "pin",
 }
 """What `to_image` writes in each PIN mode: the only `state` fields a card loads."""
 

@@ -26,11 +26,11 @@ import math
 from collections.abc import Mapping
 from typing import ClassVar, Final, cast
 
+from firmware_model import dscplus
 from firmware_model.device import Entropy, ImageSpec, Reaction
 from firmware_model.dscplus import (
     PIN_LENGTH,
     SOFT_SUITE,
-    TRANSITIONS as DSCPLUS_TRANSITIONS,
     DscPlus,
     DscPlusConfig,
     Handler,
@@ -158,7 +158,7 @@ def _check_digits(suite: str | None) -> None:
 TRANSITIONS: Final[Mapping[tuple[State, str], Rule[State, Handler]]] = {
     **{
         key: Rule(rule.targets & SOFT_STATES, rule.handler)
-        for key, rule in DSCPLUS_TRANSITIONS.items()
+        for key, rule in dscplus.TRANSITIONS.items()
         if key[0] in SOFT_STATES
     },
     (State.RESPONSE, "OK"): Rule(

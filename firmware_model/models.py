@@ -5,10 +5,11 @@ kind, default withdrawal limits, names for people, faceplate hint and the broker
 codes — so that no other module spells a model list of its own. It holds no behaviour: the state
 machines stay in their device modules, the policies in `host_bridge`.
 
-Firmware models (DESIGN.md: `dscplus` and its older generation `dscplus_classic`, `scc`, `dsc`, `gold`, `platinum`, `ibkey`) have a device
-class and can be emulated (`MODEL_NAMES`). The registry also knows the kinds the host issues that
-have no firmware of their own: SMS codes, the Online Security Code Card (a printed SCC, so its
-image is an `scc` image) and the Temporary Code given by phone.
+Firmware models (DESIGN.md: `dscplus` and its older generation `dscplus_classic`, `scc`, `dsc`,
+`gold`, `platinum`, `ibkey`) have a device class and can be emulated (`MODEL_NAMES`). The
+registry also knows the kinds the host issues that have no firmware of their own: SMS codes, the
+Online Security Code Card (a printed SCC, so its image is an `scc` image) and the Temporary Code
+given by phone.
 
 Facts come from the seed and DESIGN.md: withdrawal limits from KB2895 (SCC 200K/600K, IBKR Mobile
 1M/1M, DSC 1M/1.5M, DSC+/Gold/Platinum unlimited, SMS 200K/600K), device type codes from the
