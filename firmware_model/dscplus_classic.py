@@ -123,13 +123,14 @@ class DscPlusClassic(DscPlus):
         return super().advance(now)
 
     def _follow_clock(self, now: float) -> None:
-        if self._state is not State.RESPONSE or now <= self._toggled_at:
-            return
-        flips = math.floor((now - self._toggled_at) / TOGGLE_SECONDS)
-        if flips:
-            self._part = (self._part + flips) % 2
-            self._toggled_at += flips * TOGGLE_SECONDS
-            self._display = self._parts[self._part]
+        if self._state is State.RESPONSE:
+            self._display = self._parts[self._part_at(max(now, self._now))]
+
+    def _part_at(self, now: float) -> int:
+        """The part due at `now`: the one shown at `_toggled_at`, flipped per 10 s since."""
+        if now <= self._toggled_at:
+            return self._part
+        return (self._part + math.floor((now - self._toggled_at) / TOGGLE_SECONDS)) % 2
 
     # -- handlers --------------------------------------------------------------------------------
 
@@ -141,8 +142,8 @@ class DscPlusClassic(DscPlus):
 
     def _toggle(self, button: str, now: float) -> tuple[()]:
         """OK on the response: the other part, for a fresh 10 s."""
-        self._part ^= 1
-        self._toggled_at = max(now, self._now)
+        self._part = self._part_at(now) ^ 1
+        self._toggled_at = now
         self._display = self._parts[self._part]
         return ()
 
@@ -155,11 +156,20 @@ def _check_digits(suite: str | None) -> None:
         )
 
 
+_DEVICE_PIN_MOVES: Final = frozenset({(State.PIN, State.NOTICE), (State.NOTICE, State.CHALLENGE)})
+"""Moves only a card-checked PIN makes (`FAIL n`; `PIN SET` → challenge): a soft-PIN card's only
+notice is `BATT LOW`, which leads to `Pn`."""
+
 TRANSITIONS: Final[Mapping[tuple[State, str], Rule[State, Handler]]] = {
     **{
-        key: Rule(rule.targets & SOFT_STATES, rule.handler)
-        for key, rule in dscplus.TRANSITIONS.items()
-        if key[0] in SOFT_STATES
+        (source, kind): Rule(
+            frozenset(
+                to for to in rule.targets & SOFT_STATES if (source, to) not in _DEVICE_PIN_MOVES
+            ),
+            rule.handler,
+        )
+        for (source, kind), rule in dscplus.TRANSITIONS.items()
+        if source in SOFT_STATES
     },
     (State.RESPONSE, "OK"): Rule(
         frozenset({State.RESPONSE}), cast(Handler, DscPlusClassic._toggle)
