@@ -41,7 +41,9 @@ T0 = 1_700_000_000.0
 
 
 def classic(**options: Any) -> DscPlusClassic:
-    image = new_image(ImageSpec("dscplus_classic", "DC0000000001", KEY, options=options), os.urandom)
+    image = new_image(
+        ImageSpec("dscplus_classic", "DC0000000001", KEY, options=options), os.urandom
+    )
     card = load_device(image, os.urandom)
     assert isinstance(card, DscPlusClassic)
     return card
@@ -121,7 +123,7 @@ def test_it_is_a_dscplus_to_the_host() -> None:
     assert mine.serial_prefix == "DC" and mine.device_class() is DscPlusClassic
 
 
-# --- images -----------------------------------------------------------------------------------------
+# --- images ---------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -150,7 +152,7 @@ def test_a_dscplus_image_is_not_a_classic_one() -> None:
         DscPlusClassic.from_image(image, os.urandom)
 
 
-# --- property: any keys at any times; a twin DSC+ fed the same events agrees ------------------------
+# --- property: any keys at any times; a twin DSC+ fed the same events agrees --------------------
 
 steps = st.one_of(
     st.just(0.0),

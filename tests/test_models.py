@@ -127,7 +127,8 @@ def test_emulated_models_have_distinct_serial_prefixes() -> None:
 
 def test_challenge_kinds_keep_the_hosts_stored_names() -> None:
     assert {m: profile(m).challenge.value for m in PROFILES} == {
-        "dscplus": "ocra", "dscplus_classic": "ocra", "gold": "ocra", "platinum": "ocra", "ibkey": "ocra",
+        "dscplus": "ocra", "dscplus_classic": "ocra", "gold": "ocra", "platinum": "ocra",
+        "ibkey": "ocra",
         "scc": "scc", "online_scc": "scc", "dsc": "time", "sms": "sms", "temporary": "none",
     }  # fmt: skip
 
