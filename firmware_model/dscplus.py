@@ -278,12 +278,7 @@ class DscPlusConfig:
 
 _SOFT_STATE_FIELDS = frozenset({"presses_used"})
 _DEVICE_STATE_FIELDS = _SOFT_STATE_FIELDS | {
-    "failures",
-    "locked",
-    "lock_number",
-    "unlock_failures",
-    "unlock_blocked_until",
-    "pin",
+    "failures", "locked", "lock_number", "unlock_failures", "unlock_blocked_until", "pin"
 }
 """What `to_image` writes in each PIN mode: the only `state` fields a card loads."""
 
