@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from firmware_model.dscplus import DscPlus
 from firmware_model.dscplus import State as CardState
 from firmware_model.dscplus_classic import FIRST_PART_DIGITS, RESPONSE_DIGITS, DscPlusClassic
 from firmware_model.errors import InvalidToken
@@ -82,7 +83,9 @@ class _CardScreens:
     parts: tuple[int, ...]
 
 
-_CURRENT_CARD: Final = _CardScreens("PIN>", "CHALLNG>", (8,))
+_CURRENT_CARD: Final = _CardScreens(
+    DscPlus.prompts[CardState.PIN], DscPlus.prompts[CardState.CHALLENGE], (8,)
+)
 _CLASSIC_CARD: Final = _CardScreens(
     DscPlusClassic.prompts[CardState.PIN],
     DscPlusClassic.prompts[CardState.CHALLENGE],
