@@ -9,6 +9,8 @@ from sqlalchemy import select
 from firmware_model.dscplus_classic import DscPlusClassic
 from firmware_model.image import DeviceImage, decode_image
 from firmware_model.models import load_device
+from firmware_model.ocra import ocra
+from firmware_model.scc import scc_response
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
 from host_bridge.db.schema import metadata
@@ -56,6 +58,21 @@ def dscplus_response(image: DeviceImage, pin: str, challenge: str, now: float) -
     if isinstance(device, DscPlusClassic):
         return reaction.display + device.press("OK", now).display
     return reaction.display.strip()
+
+
+def device_answer(image_path: Path, text: str, now: float, pin: str = "1234") -> str:
+    """What the emulated device of `image_path` answers to challenge `text`: a DSC+ through its
+    keys (soft PIN `pin`), an SCC from its cells, an OCRA app (IB Key) from its key."""
+    image = read_image(image_path)
+    if image.model == "dscplus":
+        return dscplus_response(image, pin, text, now)
+    if image.model in ("scc", "online_scc"):
+        first, second = map(int, text.split())
+        return scc_response(image.key, first, second)
+    counter = int(image.state.get("counter", 0))
+    suite = image.suite or ""
+    return ocra(suite, image.key, counter=counter, question=text,
+                pin=pin if "P" in suite.rsplit(":", 1)[-1] else None)
 
 
 def stored_device(bridge: Bridge, serial: str) -> DeviceRecord:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import io
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from host_bridge.cli import main
+from tests.bridge_helpers import device_answer
 
 
 class Cli:
@@ -50,6 +52,19 @@ def provision(cli: Cli, user: str, model: str) -> str:
     code, out, err = cli("provision", "--user", user, "--model", model, *extra, "--image", image)
     assert code == 0, err
     return out.strip().split()[-1]
+
+
+def share_request(cli: Cli, user: str, serial: str, owner: str, model: str) -> tuple[int, str]:
+    """`share challenge`, the owner's card answers, `share request` with the owner's password
+    and the response on stdin (one line each, in --help order)."""
+    issued = cli.json("share", "challenge", "--user", user, "--device", serial)
+    response = device_answer(cli.home / f"{owner}-{model}.img", str(issued["challenge"]), 0.0)
+    code, out, _ = cli(
+        "share", "request", "--user", user, "--device", serial, "--challenge-id",
+        str(issued["id"]), "--owner-password-stdin", "--response-stdin", "--json",
+        stdin=f"pw\n{response}\n",
+    )
+    return code, out
 
 
 def test_withdraw_denied_names_the_device_that_could_confirm(cli: Cli) -> None:
@@ -135,13 +150,17 @@ def test_share_errors_are_the_seeds_messages(cli: Cli) -> None:
     add_user(cli, "bob", "--entity", "E2")
     weak = provision(cli, "alice2", "scc")
     strong = provision(cli, "alice", "dscplus")
-    code, out, _ = cli("share", "request", "--user", "alice", "--device", weak)
+    # Issue 11 point 1's reproducer: neither the owner's password nor a response.
+    code, _, err = cli("share", "request", "--user", "alice2", "--device", strong)
+    assert code == 1 and "no consent of the device owner" in err
+    code, out = share_request(cli, "alice", weak, "alice2", "scc")
     assert code == 1 and "Less secure device" in out
-    code, out, _ = cli("share", "request", "--user", "bob", "--device", strong)
+    code, out = share_request(cli, "bob", strong, "alice", "dscplus")
     assert code == 1 and "Different identification information" in out
     assert "YA1234567" not in out
-    approved = cli.json("share", "request", "--user", "alice2", "--device", strong)
-    assert approved["status"] == "approved"
+    code, out = share_request(cli, "alice2", strong, "alice", "dscplus")
+    approved = json.loads(out)
+    assert code == 0 and approved["status"] == "approved"
     cancelled = cli.json("share", "cancel", str(approved["id"]))
     assert cancelled["status"] == "cancelled"
     assert cli("share", "cancel", str(approved["id"]))[0] == 2
@@ -205,11 +224,64 @@ def test_order_flow(cli: Cli) -> None:
         stdin="1234\n",
     )
     assert order["status"] == "ordered" and order["hold"] == "held"
+    assert order["estimated_shipment"] is not None and order["hold_account"] is not None
     order_id = str(order["id"])
     assert cli.json("order", "ship", order_id, "--date", "2099-01-01")["status"] == "shipped"
-    assert cli.json("order", "sweep", "--date", "2099-01-21")["activated"] == []
-    swept = cli.json("order", "sweep", "--date", "2099-01-22")["activated"]
-    assert isinstance(swept, list) and swept[0]["status"] == "activated"
-    lost = cli.json("order", "lost", "--serial", str(order["serial"]))
+    assert cli("order", "activate", order_id, "--pin-stdin", stdin="9999\n")[0] == 1
+    activated = cli.json("order", "activate", order_id, "--pin-stdin", stdin="1234\n")
+    assert activated["status"] == "activated"
+    with pytest.raises(SystemExit) as refused:  # a Soft PIN never comes on argv
+        cli("order", "activate", order_id, "--pin", "1234")
+    assert refused.value.code == 2
+    lost = cli.json("order", "lost", "--serial", str(order["serial"]), "--reason", "stolen")
     assert isinstance(lost["order"], dict) and lost["order"]["hold"] == "kept"
     assert cli("order", "return", order_id)[0] == 2
+
+
+def test_replacement_reproducer(cli: Cli) -> None:
+    """Issue 11 point 2: `order dscplus --replacement` for a user who never had a DSC+ is
+    refused; after `order lost` and the Online SCC, the replacement auto-activates three weeks
+    after shipment, announced by notices."""
+    add_user(cli, "alice")
+    assert cli("temp", "issue", "--user", "alice")[0] == 0
+    cli.json("temp", "online-scc", "--user", "alice", "--image", str(cli.home / "o.img"))
+    image = str(cli.home / "new.img")
+    argv = ("order", "dscplus", "--user", "alice", "--replacement", "--pin-stdin")
+    code, _, err = cli(*argv, "--image", image, stdin="4321\n")
+    assert code == 1 and "reported lost, stolen or inoperable" in err
+    old = provision(cli, "alice", "dscplus")
+    cli.json("order", "lost", "--serial", old)
+    order = cli.json(*argv, "--image", image, stdin="4321\n")
+    assert order["replaces"] == old
+    order_id = str(order["id"])
+    cli.json("order", "ship", order_id, "--date", "2099-01-01")
+    sent: Any = cli.json("order", "sweep", "--date", "2099-01-15")
+    assert [n["kind"] for n in sent["notices"]] == ["auto-activation-approaching"]
+    sent = cli.json("order", "sweep", "--date", "2099-01-22")
+    assert [n["kind"] for n in sent["notices"]] == ["auto-activation-imminent"]
+    assert sent["activated"][0]["status"] == "activated"
+    notices: Any = cli.json("order", "notices", "--user", "alice")["notices"]
+    assert [n["kind"] for n in notices] == [
+        "confirmation", "auto-activation-approaching", "auto-activation-imminent"
+    ]
+
+
+def test_portal_pin_change_reproducer(cli: Cli) -> None:
+    """Issue 11 point 3: `slsbridge pin change` authenticated by the card under the old PIN."""
+    add_user(cli, "alice")
+    card = provision(cli, "alice", "dscplus")
+    issued = cli.json("pin", "challenge", "--serial", card)
+    old = device_answer(cli.home / "alice-dscplus.img", str(issued["challenge"]), 0.0, "1234")
+    argv = ("pin", "change", "--serial", card, "--challenge-id", str(issued["id"]))
+    assert cli(*argv, "--response-stdin", "--new-pin-stdin", stdin="00000000\n5678\n")[0] == 1
+    issued = cli.json("pin", "challenge", "--serial", card)
+    old = device_answer(cli.home / "alice-dscplus.img", str(issued["challenge"]), 0.0, "1234")
+    argv = ("pin", "change", "--serial", card, "--challenge-id", str(issued["id"]))
+    assert cli(*argv, "--response-stdin", "--new-pin-stdin", stdin=f"{old}\n56\n")[0] == 2
+    changed = cli.json(*argv, "--response-stdin", "--new-pin-stdin", stdin=f"{old}\n5678\n")
+    assert changed["changed"] is True
+    login = cli.json("challenge", "--serial", card)
+    new = device_answer(cli.home / "alice-dscplus.img", str(login["challenge"]), 0.0, "5678")
+    code, _, _ = cli("verify", "--serial", card, "--challenge-id", str(login["id"]),
+                     "--response", new)
+    assert code == 0

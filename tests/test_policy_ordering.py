@@ -12,6 +12,8 @@ from host_bridge.policies.devices import HeldDevice
 from host_bridge.policies.ordering import (
     TRANSITIONS,
     Hold,
+    LossReason,
+    Notice,
     OrderEvent,
     OrderingConfig,
     OrderKind,
@@ -20,8 +22,10 @@ from host_bridge.policies.ordering import (
     auto_activation_due,
     check_soft_pin,
     dscplus_eligibility,
+    estimated_shipment,
     hold_state,
     next_order_state,
+    notice_due,
 )
 from host_bridge.policies.withdrawal import usd
 
@@ -54,11 +58,68 @@ def test_refusal_names_both_thresholds() -> None:
 
 def test_replacement_after_temporary_access_and_an_online_scc() -> None:
     lost = HeldDevice("DP0000000001", "dscplus", active=False)
-    refused = dscplus_eligibility(0, 0, [lost], replacing=True)
+    reported = [lost.serial]
+    refused = dscplus_eligibility(0, 0, [lost], replacing=True, reported=reported)
     assert not refused.allowed
     assert "Online Security Code Card" in refused.reason
-    decision = dscplus_eligibility(0, 0, [lost, ONLINE_SCC], replacing=True)
+    decision = dscplus_eligibility(0, 0, [lost, ONLINE_SCC], replacing=True, reported=reported)
     assert decision.allowed and decision.kind is OrderKind.REPLACEMENT
+
+
+def test_a_replacement_replaces_a_reported_dscplus_only() -> None:
+    """KB1943: a replacement is for "a Digital Security Card+ which has been lost, stolen or has
+    become inoperable" — equity 0 and an Online SCC alone order nothing."""
+    refused = dscplus_eligibility(0, 0, [ONLINE_SCC], replacing=True)
+    assert not refused.allowed and "reported lost, stolen or inoperable" in refused.reason
+
+
+@pytest.mark.parametrize("reason", list(LossReason))
+def test_the_hold_is_kept_only_for_loss_theft_and_intentional_damage(
+    reason: LossReason,
+) -> None:
+    """KB1943 note 2: "If your device is lost, intentionally damaged, stolen ... we will use that
+    amount as a compensation ... In any other case, the hold will be released once your device
+    has been returned"."""
+    assert reason.keeps_hold is (reason is not LossReason.INOPERABLE)
+
+
+def test_estimated_shipment_counts_business_days() -> None:
+    friday = date(2026, 11, 27)
+    assert estimated_shipment(friday) == date(2026, 12, 2)  # Mon, Tue, Wed
+    assert estimated_shipment(friday, frozenset({date(2026, 11, 30)})) == date(2026, 12, 3)
+    assert estimated_shipment(friday, config=OrderingConfig(shipment_lead_business_days=0)) \
+        == friday
+
+
+def test_notices_approaching_then_imminent_each_once() -> None:
+    """KB1943 note 3: "IBKR will notify you when the auto-activation is approaching and when it
+    is imminent"."""
+    shipped = date(2026, 11, 24)
+    on = auto_activation_date(shipped)
+    shipped_state = OrderState.SHIPPED
+
+    def due(today: date, sent: Notice | None = None) -> Notice | None:
+        return notice_due(shipped_state, shipped, today, sent)
+
+    assert due(on - timedelta(days=8)) is None
+    assert due(on - timedelta(days=7)) is Notice.APPROACHING
+    assert due(on - timedelta(days=2), Notice.APPROACHING) is None
+    assert due(on - timedelta(days=1), Notice.APPROACHING) is Notice.IMMINENT
+    assert due(on + timedelta(days=3)) is Notice.IMMINENT  # a late sweep: only the last one
+    assert due(on, Notice.IMMINENT) is None
+    assert notice_due(OrderState.ACTIVE, shipped, on, None) is None
+
+
+@given(
+    st.integers(min_value=-40, max_value=40),
+    st.sampled_from([None, *Notice]),
+)
+def test_a_notice_never_goes_back(offset: int, sent: Notice | None) -> None:
+    shipped = date(2026, 11, 24)
+    today = auto_activation_date(shipped) + timedelta(days=offset)
+    due = notice_due(OrderState.SHIPPED, shipped, today, sent)
+    order = [None, Notice.APPROACHING, Notice.IMMINENT]
+    assert due is None or order.index(due) > order.index(sent)
 
 
 def test_no_second_order_or_second_dscplus() -> None:

@@ -4,18 +4,15 @@ opt-out by the primary user, temporary access over time, DSC+ orders — all aud
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from host_bridge.bridge import Bridge
-from host_bridge.config import BridgeConfig
 from host_bridge.domain import Identification
 from host_bridge.errors import BridgeError
 from host_bridge.policies.optout import OptOut
-from host_bridge.policies.ordering import Hold, OrderState
+from host_bridge.policies.ordering import Hold, LossReason, OrderState
 from host_bridge.policies.sharing import (
     DIFFERENT_IDENTIFICATION,
     IB_KEY_ADD_USER,
@@ -26,49 +23,19 @@ from host_bridge.policies.temporary import Access
 from host_bridge.policies.withdrawal import Limit, usd
 from host_bridge.services.policies import Policies, Refused, load_policy_config
 from tests.bridge_helpers import set_device, store_dump, withdrawal_totals
-
-MONDAY_NOON = dt.datetime(2026, 11, 23, 12, tzinfo=dt.UTC).timestamp()
-DAY = 86_400.0
-ALICE_ID = Identification("1970-05-17", "IT", "CH", "passport", "YA1234567")
-
-
-class Clock:
-    def __init__(self, now: float) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock(MONDAY_NOON)
-
-
-@pytest.fixture
-def bridge(slsemu_home: Path, clock: Clock, store_engine: str) -> Iterator[Bridge]:
-    """A bridge on each engine in turn."""
-    with Bridge.open(slsemu_home, clock, config=BridgeConfig(scrypt_n=2)) as opened:
-        opened.init()
-        yield opened
-
-
-@pytest.fixture
-def rules(bridge: Bridge) -> Policies:
-    return Policies(bridge)
-
-
-def add_user(bridge: Bridge, name: str, **kwargs: Any) -> None:
-    bridge.add_user(name, "pw", **kwargs)
-
-
-def device(bridge: Bridge, user: str, model: str, home: Path) -> str:
-    pin = "1234" if model in ("dscplus", "ibkey") else None
-    serial = bridge.provision(user, model, pin=pin, image_path=home / f"{user}-{model}.img").serial
-    if bridge.device(serial).status == "pending":
-        bridge.activate(serial)
-    return serial
-
+from tests.policy_helpers import (  # noqa: F401 (fixtures)
+    ALICE_ID,
+    DAY,
+    MONDAY_NOON,
+    Clock,
+    add_user,
+    bridge_fixture,
+    clock_fixture,
+    device,
+    replacement_order,
+    rules_fixture,
+    share,
+)
 
 # --- withdrawals -----------------------------------------------------------------------------
 
@@ -202,7 +169,7 @@ def test_sharing_same_entity_approved_then_cancelled_reactivates(
     add_user(bridge, "alice2", entity="E1", identification=ALICE_ID)
     card = device(bridge, "alice", "dscplus", slsemu_home)
     old = device(bridge, "alice2", "scc", slsemu_home)
-    record, decision = rules.request_share("alice2", card)
+    record, decision = share(rules, "alice2", card, slsemu_home)
     assert record.state is ShareState.APPROVED
     assert decision.redundant == (old,)
     assert [d.serial for d in bridge.devices("alice2")] == [card]
@@ -219,11 +186,11 @@ def test_sharing_across_entities_waits_for_compliance(
     add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
     add_user(bridge, "alice-ira", entity="E2", identification=ALICE_ID)
     card = device(bridge, "alice", "dscplus", slsemu_home)
-    record, _ = rules.request_share("alice-ira", card)
+    record, _ = share(rules, "alice-ira", card, slsemu_home)
     assert record.state is ShareState.PENDING
     assert bridge.devices("alice-ira") == []
     with pytest.raises(BridgeError, match="pending"):
-        rules.request_share("alice-ira", card)
+        share(rules, "alice-ira", card, slsemu_home)
     approved, _ = rules.approve_share(record.id)
     assert approved.state is ShareState.APPROVED
     assert [d.serial for d in bridge.devices("alice-ira")] == [card]
@@ -235,7 +202,7 @@ def test_compliance_refusal(bridge: Bridge, rules: Policies, slsemu_home: Path) 
     add_user(bridge, "alice", entity="E1", identification=ALICE_ID)
     add_user(bridge, "alice-ira", entity="E2", identification=ALICE_ID)
     card = device(bridge, "alice", "dscplus", slsemu_home)
-    record, _ = rules.request_share("alice-ira", card)
+    record, _ = share(rules, "alice-ira", card, slsemu_home)
     assert rules.refuse_share(record.id).state is ShareState.REFUSED
     assert bridge.devices("alice-ira") == []
 
@@ -246,9 +213,9 @@ def test_sharing_errors_from_the_store(bridge: Bridge, rules: Policies, slsemu_h
     add_user(bridge, "bob", entity="E9")
     weak = device(bridge, "alice2", "scc", slsemu_home)
     strong = device(bridge, "alice", "dscplus", slsemu_home)
-    record, decision = rules.request_share("alice", weak)
+    record, decision = share(rules, "alice", weak, slsemu_home)
     assert decision.reason == LESS_SECURE_DEVICE and record.state is ShareState.REFUSED
-    assert rules.request_share("bob", strong)[1].reason == DIFFERENT_IDENTIFICATION
+    assert share(rules, "bob", strong, slsemu_home)[1].reason == DIFFERENT_IDENTIFICATION
     # Refused requests change nothing.
     assert [d.serial for d in bridge.devices("alice")] == [strong]
 
@@ -258,7 +225,7 @@ def test_ssn_identifies_us_persons(bridge: Bridge, rules: Policies, slsemu_home:
     add_user(bridge, "sam", entity="E1", identification=us)
     add_user(bridge, "sam-llc", entity="E2", identification=us)
     card = device(bridge, "sam", "dscplus", slsemu_home)
-    assert rules.request_share("sam-llc", card)[0].state is ShareState.PENDING
+    assert share(rules, "sam-llc", card, slsemu_home)[0].state is ShareState.PENDING
 
 
 def test_temporary_code_blocks_sharing(bridge: Bridge, rules: Policies, slsemu_home: Path) -> None:
@@ -266,7 +233,7 @@ def test_temporary_code_blocks_sharing(bridge: Bridge, rules: Policies, slsemu_h
     add_user(bridge, "alice2", entity="E1", identification=ALICE_ID)
     card = device(bridge, "alice", "dscplus", slsemu_home)
     rules.issue_temporary_code("alice2")
-    assert rules.request_share("alice2", card)[1].state is ShareState.REFUSED
+    assert share(rules, "alice2", card, slsemu_home)[1].state is ShareState.REFUSED
 
 
 # --- temporary access ------------------------------------------------------------------------
@@ -351,7 +318,7 @@ def test_expired_temporary_code_prints_no_online_scc(
 # --- DSC+ orders -----------------------------------------------------------------------------
 
 
-def test_order_ship_auto_activate_return_releases_hold(
+def test_order_ship_activate_with_the_soft_pin_return_releases_hold(
     bridge: Bridge, rules: Policies, slsemu_home: Path, clock: Clock
 ) -> None:
     add_user(bridge, "alice", balance_cents=usd(500_000))
@@ -365,24 +332,61 @@ def test_order_ship_auto_activate_return_releases_hold(
         rules.order_dscplus("alice", "1234", slsemu_home / "card2.img")
     shipped_on = dt.date(2026, 11, 24)
     rules.ship_order(order.id, shipped_on)
-    assert rules.sweep_orders(shipped_on + dt.timedelta(days=20)) == []
-    activated = rules.sweep_orders(shipped_on + dt.timedelta(days=21))
-    assert [o.state for o in activated] == [OrderState.ACTIVE]
+    # Not a replacement: KB1943 ties auto-activation to "the replacement device".
+    assert rules.sweep_orders(shipped_on + dt.timedelta(days=60)) == []
+    assert rules.send_notices(shipped_on + dt.timedelta(days=20)) == []
+    activated = rules.activate_order(order.id, "1234")
+    assert activated.state is OrderState.ACTIVE
     assert {d.serial for d in bridge.devices("alice")} == {mobile, order.serial}  # M2FS
     returned = rules.return_order(order.id)
     assert returned.state is OrderState.RETURNED and returned.hold is Hold.RELEASED
     assert bridge.device(order.serial).status == "revoked"
 
 
+def test_a_replacement_auto_activates_three_weeks_after_shipment_with_notices(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    """KB1943 note 3: "the replacement device is set to auto-activate within three weeks from
+    the shipment date. IBKR will notify you when the auto-activation is approaching and when
+    it is imminent." """
+    order = replacement_order(bridge, rules, slsemu_home)
+    shipped_on = dt.date(2026, 11, 24)
+    rules.ship_order(order.id, shipped_on)
+    assert rules.send_notices(shipped_on + dt.timedelta(days=13)) == []
+    approaching = rules.send_notices(shipped_on + dt.timedelta(days=14))
+    assert [n.kind for n in approaching] == ["auto-activation-approaching"]
+    assert "2026-12-15" in approaching[0].text
+    assert rules.send_notices(shipped_on + dt.timedelta(days=15)) == []  # once
+    imminent = rules.send_notices(shipped_on + dt.timedelta(days=20))
+    assert [n.kind for n in imminent] == ["auto-activation-imminent"]
+    assert rules.send_notices(shipped_on + dt.timedelta(days=21)) == []
+    assert rules.sweep_orders(shipped_on + dt.timedelta(days=20)) == []
+    activated = rules.sweep_orders(shipped_on + dt.timedelta(days=21))
+    assert [o.state for o in activated] == [OrderState.ACTIVE]
+    kinds = [n.kind for n in rules.notices("alice")]
+    assert kinds == ["confirmation", "auto-activation-approaching", "auto-activation-imminent"]
+    audited = [r.outcome for r in bridge.audit() if r.event == "notice"]
+    assert audited == kinds
+
+
+def test_a_late_sweep_sends_only_the_imminent_notice(
+    bridge: Bridge, rules: Policies, slsemu_home: Path
+) -> None:
+    order = replacement_order(bridge, rules, slsemu_home)
+    shipped_on = dt.date(2026, 11, 24)
+    rules.ship_order(order.id, shipped_on)
+    sent = rules.send_notices(shipped_on + dt.timedelta(days=21))
+    assert [n.kind for n in sent] == ["auto-activation-imminent"]
+
+
 def test_a_sweep_skips_a_card_activated_since_it_listed_the_orders(
     bridge: Bridge, rules: Policies, slsemu_home: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    add_user(bridge, "alice", equity_cents=usd(1_000_001))
-    order = rules.order_dscplus("alice", "1234", None)
+    order = replacement_order(bridge, rules, slsemu_home)
     shipped_on = dt.date(2026, 11, 24)
     rules.ship_order(order.id, shipped_on)
     listed = rules.orders()
-    rules.activate_order(order.id)  # by the client (or another sweep) after the listing
+    rules.activate_order(order.id, "4321")  # by the client (or another sweep) after the listing
     monkeypatch.setattr(rules, "orders", lambda user=None: listed)
     assert rules.sweep_orders(shipped_on + dt.timedelta(days=21)) == []
     assert rules.order(order.id).state is OrderState.ACTIVE
@@ -397,7 +401,7 @@ def test_activating_an_order_never_revives_a_revoked_card(
     assert order.serial is not None
     bridge.revoke(order.serial)  # the administrator took the card out of use
     with pytest.raises(BridgeError, match="revoked"):
-        rules.activate_order(order.id)
+        rules.activate_order(order.id, "1234")
     assert rules.sweep_orders(rules.today() + dt.timedelta(days=30)) == []  # skipped, no error
     assert bridge.device(order.serial).status == "revoked"
     assert rules.order(order.id).state is OrderState.SHIPPED
@@ -407,9 +411,9 @@ def test_lost_card_keeps_the_hold(bridge: Bridge, rules: Policies, slsemu_home: 
     add_user(bridge, "alice", equity_cents=usd(1_000_001))
     order = rules.order_dscplus("alice", "1234", None)
     rules.ship_order(order.id)
-    rules.activate_order(order.id)
+    rules.activate_order(order.id, "1234")
     assert order.serial is not None
-    lost = rules.report_lost(order.serial)
+    lost = rules.report_lost(order.serial, LossReason.STOLEN)
     assert lost is not None and lost.hold is Hold.KEPT
     # Replacement: temporary access, then an Online SCC, then the order.
     with pytest.raises(Refused, match="Online Security Code Card"):
@@ -417,7 +421,7 @@ def test_lost_card_keeps_the_hold(bridge: Bridge, rules: Policies, slsemu_home: 
     rules.issue_temporary_code("alice")
     rules.issue_online_scc("alice", None)
     replacement = rules.order_dscplus("alice", "4321", None, replacing=True)
-    assert replacement.state is OrderState.ORDERED
+    assert replacement.state is OrderState.ORDERED and replacement.replaces == order.serial
 
 
 def test_ineligible_order_refused_and_audited(bridge: Bridge, rules: Policies) -> None:
@@ -447,7 +451,7 @@ def test_ib_key_add_user_instead_of_sharing(
     add_user(bridge, "alice")
     add_user(bridge, "alice2")
     app = device(bridge, "alice", "ibkey", slsemu_home)
-    assert rules.request_share("alice2", app)[1].reason == IB_KEY_ADD_USER
+    assert share(rules, "alice2", app, slsemu_home)[1].reason == IB_KEY_ADD_USER
     with pytest.raises(Refused):
         rules.ibkey_add_user(app, "alice2", "wrong password")
     rules.ibkey_add_user(app, "alice2", "pw")

@@ -1,12 +1,16 @@
 """`slsbridge share request|approve|refuse|cancel|list`: sharing a physical device (KB2481).
 
-`request` exits 0 when the sharing is approved or waits for compliance, 1 when refused (with the
-seed's message, e.g. "Less secure device"), 2 for bad input.
+`challenge` shows the security element of KB2481 step 7 (a challenge of the device to share,
+issued for this requester); `request` carries the owner's password and the device's response to
+it (never on the command line: stdin, a file, a variable or a prompt). `request` exits 0 when the
+sharing is approved or waits for compliance, 1 when refused (without the owner's consent, or with
+the seed's message, e.g. "Less secure device"), 2 for bad input.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from host_bridge.bridge import Bridge
@@ -14,14 +18,27 @@ from host_bridge.commands._common import read_secret, with_bridge
 from host_bridge.commands._policy import add_json, emit, parse_id, policies, subcommands
 from host_bridge.policies.sharing import ShareState
 from host_bridge.repos.shares import ShareRecord
+from slsio.secret_args import add_secret_option, secret_option
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("share", help="share a physical device between users")
     sub = subcommands(parser, "share_command")
+    challenge = sub.add_parser("challenge", help="the challenge the device owner answers")
+    challenge.add_argument("--user", required=True, help="the requesting user")
+    challenge.add_argument("--device", required=True, metavar="SERIAL", help="the device to share")
+    add_json(challenge)
+    challenge.set_defaults(handler=with_bridge(_challenge))
     request = sub.add_parser("request", help="USER asks to use the device SERIAL of its owner")
     request.add_argument("--user", required=True, help="the requesting user")
     request.add_argument("--device", required=True, metavar="SERIAL", help="the device to share")
+    request.add_argument("--challenge-id", help="from `share challenge` (without: refused)")
+    add_secret_option(
+        request, "--owner-password", plain=False, help="the device owner's password"
+    )
+    add_secret_option(
+        request, "--response", plain=False, help="the device's response to the challenge"
+    )
     add_json(request)
     request.set_defaults(handler=with_bridge(_request))
     approve = sub.add_parser("approve", help="compliance approves a pending request")
@@ -64,14 +81,35 @@ def _line(record: ShareRecord) -> str:
     )
 
 
+def _challenge(bridge: Bridge, args: argparse.Namespace) -> int:
+    issued = policies(bridge).share_challenge(args.user, args.device)
+    emit(args, issued.to_json(), f"id: {issued.id}\nchallenge: {issued.text}")
+    return 0
+
+
 def _request(bridge: Bridge, args: argparse.Namespace) -> int:
-    record, decision = policies(bridge).request_share(args.user, args.device)
+    password = _consent(args, "--owner-password", "Device owner's password: ")
+    response = None
+    if args.challenge_id is not None:
+        response = _consent(args, "--response", "Response: ")
+    record, decision = policies(bridge).request_share(
+        args.user, args.device, password, args.challenge_id, response
+    )
     data = {**record.to_json(), "detail": decision.detail, "redundant": list(decision.redundant)}
     if decision.state is ShareState.REFUSED:
         emit(args, data, f"refused: {decision.reason} ({decision.detail})")
         return 1
     emit(args, data, _line(record))
     return 0
+
+
+def _consent(args: argparse.Namespace, flag: str, prompt: str) -> str | None:
+    """A part of the owner's consent: given, prompted for on a terminal, else missing (None:
+    the request is refused and audited, as with a wrong one)."""
+    value = secret_option(args, flag)
+    if value is None and sys.stdin.isatty():
+        value = read_secret(False, prompt)
+    return value
 
 
 def _approve(bridge: Bridge, args: argparse.Namespace) -> int:

@@ -212,6 +212,12 @@ orders = Table(
            server_default=text("0")),
     Column("hold_released", Integer, nullable=False,
            server_default=text("0")),
+    # revision 0006 (issue 11, KB1943): the account holding the USD 20, the estimated shipment
+    # date (YYYY-MM-DD), the DSC+ this order replaces, the last auto-activation notice sent.
+    Column("hold_account", Text),
+    Column("ship_estimate", Text),
+    Column("replaces", Text),
+    Column("notified", Text),
     CheckConstraint(
         "status IN ('ordered', 'shipped', 'activated', 'returned', 'lost')",
         name="ck_orders_status",
@@ -253,6 +259,37 @@ AUDIT_GUARD_POSTGRESQL: Final = (
     "FOR EACH ROW EXECUTE FUNCTION audit_append_only()",
 )
 """The append-only guard, per engine (plain DDL: triggers have no Core construct)."""
+
+# Seed fidelity (revision 0006, issue 11): loss reports, the notices a user sees, and what a
+# challenge was issued for (a sharing consent, a Soft PIN change).
+device_reports = Table(
+    "device_reports", metadata,
+    Column("serial", Text, ForeignKey("devices.serial"), primary_key=True),
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("reported", Real, nullable=False),
+    CheckConstraint(
+        "reason IN ('lost', 'stolen', 'damaged', 'inoperable')", name="ck_device_reports_reason"
+    ),
+)
+
+notices = Table(
+    "notices", metadata,
+    Column("id", RowId, primary_key=True, autoincrement=True),
+    Column("user", Text, ForeignKey("users.name"), nullable=False),
+    Column("at", Real, nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("order_id", Integer),
+    Column("text", Text, nullable=False),
+    sqlite_autoincrement=True,
+)
+
+challenge_purposes = Table(
+    "challenge_purposes", metadata,
+    Column("challenge_id", Text, primary_key=True),
+    Column("purpose", Text, nullable=False),
+    Column("subject", Text, nullable=False),
+)
 
 # The network front door (revision 0004): API keys, rate-limit windows, validate transactions.
 api_keys = Table(

@@ -36,12 +36,21 @@ def business_day_of(day: date, holidays: Iterable[date] = ()) -> date:
     return day
 
 
+def next_business_day(day: date, holidays: Iterable[date] = ()) -> date:
+    """The first business day strictly after `day`. Raises `ValueError` after `date.max`."""
+    return _strictly(day, holidays, _ONE_DAY)
+
+
 def previous_business_day(day: date, holidays: Iterable[date] = ()) -> date:
     """The last business day strictly before `day`. Raises `ValueError` before `date.min`."""
+    return _strictly(day, holidays, -_ONE_DAY)
+
+
+def _strictly(day: date, holidays: Iterable[date], delta: timedelta) -> date:
     closed = frozenset(holidays)
-    day = _step(day, -_ONE_DAY)
+    day = _step(day, delta)
     while not is_business_day(day, closed):
-        day = _step(day, -_ONE_DAY)
+        day = _step(day, delta)
     return day
 
 

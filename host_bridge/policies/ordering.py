@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from types import MappingProxyType
 
+from host_bridge.policies.calendar import next_business_day
 from host_bridge.policies.devices import DSCPLUS_MODELS, ONLINE_SCC, HeldDevice
 from host_bridge.policies.withdrawal import format_usd, usd
 
@@ -42,6 +43,12 @@ class OrderingConfig:
     hold_cents: int = usd(20)
     auto_activation: timedelta = timedelta(weeks=3)
     soft_pin_digits: int = 4
+    shipment_lead_business_days: int = 3
+    """Ours: the estimated shipment date is this many business days after the order."""
+    notice_approaching: timedelta = timedelta(days=7)
+    """Ours: "approaching" is sent this long (or less) before the auto-activation day."""
+    notice_imminent: timedelta = timedelta(days=1)
+    """Ours: "imminent" is sent this long (or less) before the auto-activation day."""
 
     def __post_init__(self) -> None:
         for cents in (
@@ -53,6 +60,10 @@ class OrderingConfig:
                 raise ValueError("an amount must not be negative")
         if self.auto_activation < timedelta(0) or self.soft_pin_digits < 1:
             raise ValueError("auto-activation delay and PIN length must be positive")
+        if self.shipment_lead_business_days < 0:
+            raise ValueError("the shipment lead time must not be negative")
+        if not timedelta(0) <= self.notice_imminent <= self.notice_approaching:
+            raise ValueError("0 <= notice_imminent <= notice_approaching")
 
 
 DEFAULT_ORDERING = OrderingConfig()
@@ -81,18 +92,27 @@ def dscplus_eligibility(
     devices: Sequence[HeldDevice],
     *,
     replacing: bool = False,
+    reported: Sequence[str] = (),
     open_order: bool = False,
     config: OrderingConfig = DEFAULT_ORDERING,
 ) -> Eligibility:
     """Decide whether a user with `devices` may order a DSC+, given the account's equity
     (KB1943's figure) and balance (KB2895's figure).
 
-    `replacing` means the user's DSC+ was reported lost, stolen or inoperable; `open_order` that a
-    DSC+ ordered earlier has not yet been activated, returned or lost.
+    `replacing` asks for a replacement; `reported` names the user's DSC+ cards reported lost,
+    stolen or inoperable and not replaced yet (KB1943: a replacement is for "a Digital Security
+    Card+ which has been lost, stolen or has become inoperable"). `open_order` means a DSC+
+    ordered earlier has not yet been activated, returned or lost.
     """
     active = [d for d in devices if d.active]
     if open_order:
         return Eligibility(False, "a DSC+ is already on order")
+    if replacing and not reported:
+        return Eligibility(
+            False,
+            "a replacement needs a DSC+ reported lost, stolen or inoperable "
+            "(slsbridge order lost --serial S --reason ...)",
+        )
     if replacing:
         if any(d.model == ONLINE_SCC for d in active):
             return Eligibility(True, "replacement DSC+", OrderKind.REPLACEMENT)
@@ -204,6 +224,64 @@ def next_order_state(state: OrderState, event: OrderEvent) -> OrderState:
 def hold_state(state: OrderState) -> Hold:
     """What became of the USD 20 hold in `state`."""
     return _HOLD[state]
+
+
+class LossReason(enum.Enum):
+    """Why a card is reported (`slsbridge order lost --reason`)."""
+
+    LOST = "lost"
+    STOLEN = "stolen"
+    DAMAGED = "damaged"  # intentionally damaged
+    INOPERABLE = "inoperable"  # broken without intent: the hold is released once it returns
+
+    @property
+    def keeps_hold(self) -> bool:
+        """KB1943 note 2: "If your device is lost, intentionally damaged, stolen or if you close
+        your account without returning it to IBKR, we will use that amount as a compensation
+        ... In any other case, the hold will be released once your device has been returned"."""
+        return self is not LossReason.INOPERABLE
+
+
+class Notice(enum.Enum):
+    """KB1943 note 3: "IBKR will notify you when the auto-activation is approaching and when it
+    is imminent." Ordered: a later notice supersedes an earlier one."""
+
+    APPROACHING = "approaching"
+    IMMINENT = "imminent"
+
+
+def estimated_shipment(
+    ordered_on: date, holidays: frozenset[date] = frozenset(),
+    config: OrderingConfig = DEFAULT_ORDERING,
+) -> date:
+    """The estimated shipment date on the order's confirmation (KB1943 step 5): the business
+    day `shipment_lead_business_days` after the order day (ours: the seed gives no figure)."""
+    day = ordered_on
+    for _ in range(config.shipment_lead_business_days):
+        day = next_business_day(day, holidays)
+    return day
+
+
+def notice_due(
+    state: OrderState,
+    shipped_on: date | None,
+    today: date,
+    sent: Notice | None,
+    config: OrderingConfig = DEFAULT_ORDERING,
+) -> Notice | None:
+    """The auto-activation notice to send `today` for a shipped card, or None: each notice at
+    most once, "imminent" supersedes "approaching" (a late sweep sends only "imminent")."""
+    if state is not OrderState.SHIPPED or shipped_on is None:
+        return None
+    left = auto_activation_date(shipped_on, config) - today
+    due = None
+    if left <= config.notice_imminent:
+        due = Notice.IMMINENT
+    elif left <= config.notice_approaching:
+        due = Notice.APPROACHING
+    if due is None or sent is Notice.IMMINENT or sent is due:
+        return None
+    return due
 
 
 def auto_activation_date(shipped_on: date, config: OrderingConfig = DEFAULT_ORDERING) -> date:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 
 from firmware_model.errors import SlsError
@@ -67,3 +67,10 @@ def flag(value: Any) -> bool:
 
 def opt(check: Callable[[Any], T], value: Any) -> T | None:
     return None if value is None else check(value)
+
+
+def new_id(key: object) -> int:
+    """The id of the row an INSERT just made (`result.inserted_primary_key`)."""
+    if not isinstance(key, Sequence) or not key:
+        raise StoreDamaged("the store returned no id for a new row")
+    return int(key[0])

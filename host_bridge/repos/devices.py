@@ -97,6 +97,11 @@ def users_of(tx: Tx, serial: str) -> list[tuple[str, Role]]:
         return [(text(r[0]), Role(r[1])) for r in rows]
 
 
+def owner_of(tx: Tx, serial: str) -> str | None:
+    """The user who owns device `serial`, if any."""
+    return next((name for name, role in users_of(tx, serial) if role is Role.OWNER), None)
+
+
 def link(tx: Tx, serial: str, user: str, now: float, role: Role = Role.SHARED) -> None:
     """Let `user` use device `serial` (sharing). Idempotent."""
     if any(name == user for name, _ in users_of(tx, serial)):

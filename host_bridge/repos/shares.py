@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +11,7 @@ from host_bridge.db.engine import Tx
 from host_bridge.db.schema import share_requests as shares
 from host_bridge.domain import ShareState
 from host_bridge.errors import BridgeError
-from host_bridge.repos._rows import decoding, integer, opt, real, text
+from host_bridge.repos._rows import decoding, integer, new_id, opt, real, text
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +48,7 @@ def add(
         requester=requester, owner=owner, serial=serial, status=state.value, reason=reason,
         created=now, decided=decided,
     ))
-    return _new_id(result.inserted_primary_key)
+    return new_id(result.inserted_primary_key)
 
 
 def get(tx: Tx, request_id: int, *, lock: bool = False) -> ShareRecord:
@@ -83,8 +82,3 @@ def ids(tx: Tx, user: str | None = None) -> list[int]:
     if user is not None:
         query = query.where(or_(shares.c.requester == user, shares.c.owner == user))
     return [int(i) for i in tx.conn.execute(query).scalars()]
-
-
-def _new_id(key: object) -> int:
-    assert isinstance(key, Sequence)
-    return int(key[0])

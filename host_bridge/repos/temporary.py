@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import insert, select, update
 
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import temp_access as temp
 from host_bridge.domain import TempKind, TempStatus
 from host_bridge.passwords import PasswordHash
-from host_bridge.repos._rows import blob, decoding, integer, opt, real, text
+from host_bridge.repos._rows import blob, decoding, integer, new_id, opt, real, text
 
 TempRow = tuple[int, str, TempKind, str | None, float, float, float, TempStatus]
 """(id, user, kind, serial, issued, full_until, portal_until, status): never the code hash."""
@@ -24,7 +22,7 @@ def add_code(
         code_salt=hashed.salt, serial=None, issued=now, full_until=full_until,
         portal_until=portal_until, status=TempStatus.ACTIVE.value,
     ))
-    return _new_id(result.inserted_primary_key)
+    return new_id(result.inserted_primary_key)
 
 
 def add_online_scc(tx: Tx, user: str, serial: str, now: float, valid_until: float) -> int:
@@ -33,7 +31,7 @@ def add_online_scc(tx: Tx, user: str, serial: str, now: float, valid_until: floa
         issued=now, full_until=valid_until, portal_until=valid_until,
         status=TempStatus.ACTIVE.value,
     ))
-    return _new_id(result.inserted_primary_key)
+    return new_id(result.inserted_primary_key)
 
 
 def get(tx: Tx, row_id: int) -> TempRow | None:
@@ -91,8 +89,3 @@ def end_active(tx: Tx, user: str) -> None:
     tx.conn.execute(update(temp).where(
         temp.c.user == user, temp.c.status == TempStatus.ACTIVE.value
     ).values(status=TempStatus.REPLACED.value))
-
-
-def _new_id(key: object) -> int:
-    assert isinstance(key, Sequence)
-    return int(key[0])

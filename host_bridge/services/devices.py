@@ -154,16 +154,20 @@ class DeviceService:
 
     @unit_of_work
     def unlock(self, serial: str) -> None:
-        """Admin unlock of a device the bridge locked: failures back to 0, active again."""
+        """Admin unlock of a device the bridge locked: failures back to 0, active again. A
+        pending card (an ordered DSC+ whose Soft PIN guesses spent its budget) stays pending."""
         with self.ctx.db.transaction() as tx:
             record = devices.get(tx, serial, lock=True)
-            if record.status not in (DeviceStatus.LOCKED, DeviceStatus.ACTIVE):
+            unlocked = {
+                DeviceStatus.LOCKED: DeviceStatus.ACTIVE,
+                DeviceStatus.ACTIVE: DeviceStatus.ACTIVE,
+                DeviceStatus.PENDING: DeviceStatus.PENDING,
+            }.get(record.status)
+            if unlocked is None:
                 raise BridgeError(
                     f"device {serial} is {record.status}; only a locked device unlocks"
                 )
-            devices.update_device(
-                tx, serial, self.ctx.clock(), status=DeviceStatus.ACTIVE, failures=0
-            )
+            devices.update_device(tx, serial, self.ctx.clock(), status=unlocked, failures=0)
             self.ctx.audit("device.unlock", "ok", serial=serial, was=record.status.value)
 
     @unit_of_work

@@ -41,7 +41,7 @@ def participant(tx: Tx, name: str, now: float) -> sh.Participant:
     record = users.get(tx, name)
     return sh.Participant(
         user=name,
-        entity=record.entity or f"account:{record.account}",
+        entity=entity_of(record),
         identification=identification(record),
         devices=tuple(held_devices(tx, name, now)),
     )
@@ -62,6 +62,25 @@ def identification(record: UserRecord) -> sh.Identification:
         id_number=None if is_ssn else ident.id_number,
         ssn=ident.id_number if is_ssn else None,
     )
+
+
+def hold_accounts(tx: Tx, user: str) -> list[str]:
+    """The accounts a DSC+ order of `user` may hold its USD 20 on: the accounts of every user
+    of the same entity or the same individual (ours: KB2481's test of "the same entity or ...
+    the same identification data", as for sharing), the user's own first."""
+    me = users.get(tx, user)
+    mine = identification(me)
+    found = [me.account]
+    for name in users.names(tx):
+        other = users.get(tx, name)
+        same = entity_of(other) == entity_of(me) or identification(other).matches(mine)
+        if same and other.account not in found:
+            found.append(other.account)
+    return found
+
+
+def entity_of(record: UserRecord) -> str:
+    return record.entity or f"account:{record.account}"
 
 
 def utc(seconds: float) -> dt.datetime:

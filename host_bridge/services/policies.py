@@ -22,6 +22,7 @@ from host_bridge.services.optout import OptOutService
 from host_bridge.services.orders import OrderService
 from host_bridge.services.policy_config import PolicyConfig, load_policy_config
 from host_bridge.services.sharing import SharingService
+from host_bridge.services.softpin import SoftPinService
 from host_bridge.services.temporary import IssuedCode, TemporaryService, TempRecord
 from host_bridge.services.withdrawals import WithdrawalService
 
@@ -45,9 +46,10 @@ class Policies:
         calendar = CalendarService(ctx)
         withdrawals = WithdrawalService(ctx, self.config)
         optout = OptOutService(ctx)
-        sharing = SharingService(ctx, self.config, bridge.users)
+        sharing = SharingService(ctx, self.config, bridge.users, bridge.challenges)
         temporary = TemporaryService(ctx, self.config, bridge.provisioning)
-        orders = OrderService(ctx, self.config, bridge.provisioning)
+        soft_pins = SoftPinService(ctx, sharing.consent)
+        orders = OrderService(ctx, self.config, bridge.provisioning, soft_pins)
         self.holidays = calendar.holidays
         self.holiday_list = calendar.holiday_list
         self.add_holiday = calendar.add_holiday
@@ -57,6 +59,7 @@ class Policies:
         self.opt_out = optout.opt_out
         self.may_trade = optout.may_trade
         self.request_share = sharing.request_share
+        self.share_challenge = sharing.share_challenge
         self.approve_share = sharing.approve_share
         self.refuse_share = sharing.refuse_share
         self.cancel_share = sharing.cancel_share
@@ -74,6 +77,10 @@ class Policies:
         self.return_order = orders.return_order
         self.report_lost = orders.report_lost
         self.sweep_orders = orders.sweep_orders
+        self.send_notices = orders.send_notices
+        self.notices = orders.notices
+        self.pin_challenge = soft_pins.challenge
+        self.change_pin = soft_pins.change
         self.orders = orders.orders
         self.order = orders.order
 

@@ -1,5 +1,12 @@
 """Device sharing (KB2481) and IB Key's "Add user".
 
+A request carries the owner's consent, as the seed's procedure has it: step 6 "Enter the
+credentials of the device owner", step 7 "Operate the SLS Device and, using the security element
+provided by the system, generate a response code" — the owner's password (guess-limited like
+every password) and the device's answer to a challenge issued for this request
+(`share_challenge`; `host_bridge.services.consent`). Either wrong or missing: `Refused`, audited,
+no request row; a wrong answer counts against the device like any failed code.
+
 Devices made redundant by sharing become `replaced` with `replaced_by` = the shared serial, so
 cancelling the sharing knows which to reactivate.
 """
@@ -15,29 +22,68 @@ from host_bridge.errors import BridgeError, Refused
 from host_bridge.policies import sharing as sh
 from host_bridge.repos import devices, shares, users
 from host_bridge.repos.shares import ShareRecord
+from host_bridge.services.challenges import ChallengeService
+from host_bridge.services.consent import ConsentService, Purpose
 from host_bridge.services.context import Context, unit_of_work
 from host_bridge.services.holdings import participant
 from host_bridge.services.policy_config import PolicyConfig
 from host_bridge.services.users import UserService
+from host_bridge.verification import Challenge
+
+NO_RESPONSE = "no response to a challenge issued for this request (slsbridge share challenge)"
 
 
 class SharingService:
-    def __init__(self, ctx: Context, config: PolicyConfig, user_service: UserService) -> None:
+    def __init__(
+        self, ctx: Context, config: PolicyConfig, user_service: UserService,
+        challenges: ChallengeService,
+    ) -> None:
         self.ctx = ctx
         self.config = config
         self.users = user_service
+        self.consent = ConsentService(ctx, challenges)
+
+    def share_challenge(self, requester: str, serial: str) -> Challenge:
+        """The security element for KB2481 step 7: a challenge of device `serial`, issued for
+        `requester`'s sharing request."""
+        with self.ctx.db.read() as tx:
+            users.get(tx, requester)
+            _owner(tx, serial)
+        return self.consent.issue(serial, Purpose.SHARE, requester)
+
+    def request_share(
+        self, requester: str, serial: str, owner_password: str | None,
+        challenge_id: str | None, response: str | None,
+    ) -> tuple[ShareRecord, sh.ShareDecision]:
+        """`requester` asks to use device `serial` (KB2481), with the owner's password and the
+        device's `response` to challenge `challenge_id` (from `share_challenge`). Applied at
+        once when approved. Raises `Refused` (audited, nothing recorded) when the consent is
+        wrong or missing (None)."""
+        with self.ctx.db.read() as tx:
+            users.get(tx, requester)
+            owner = _owner(tx, serial)
+        reason = None
+        if owner_password is None or not self.users.check_password(owner, owner_password):
+            reason = "wrong owner credentials" if owner_password else "no owner credentials"
+        if challenge_id is None or response is None:
+            reason = reason or NO_RESPONSE
+        else:
+            verdict = self.consent.prove(serial, challenge_id, response, Purpose.SHARE, requester)
+            reason = reason or (None if verdict.accepted else verdict.reason)
+        if reason is not None:
+            self.ctx.audit("share.request", "refused", user=requester, serial=serial,
+                           reason="no owner consent", detail=reason)
+            raise Refused(f"no consent of the device owner: {reason}")
+        return self._request_share(requester, serial)
 
     @unit_of_work
-    def request_share(self, requester: str, serial: str) -> tuple[ShareRecord, sh.ShareDecision]:
-        """`requester` asks to use device `serial` (KB2481). Applied at once when approved."""
+    def _request_share(self, requester: str, serial: str) -> tuple[ShareRecord, sh.ShareDecision]:
         now = self.ctx.clock()
         with self.ctx.db.transaction() as tx:
             users.get(tx, requester)
             devices.get(tx, serial, lock=True)
             holders = devices.users_of(tx, serial)
-            owners = [name for name, role in holders if role is Role.OWNER]
-            if not owners:
-                raise BridgeError(f"device {serial} has no owner")
+            owners = [_owner(tx, serial)]
             if requester in (name for name, _ in holders):
                 raise BridgeError(f"user {requester} already uses device {serial}")
             if shares.pending_exists(tx, requester, serial):
@@ -192,3 +238,12 @@ class SharingService:
             )
         except ValueError as exc:
             raise BridgeError(str(exc)) from None
+
+
+def _owner(tx: Tx, serial: str) -> str:
+    """The owner of device `serial` (`BridgeError` for an unknown device or one without)."""
+    devices.get(tx, serial)
+    owner = devices.owner_of(tx, serial)
+    if owner is None:
+        raise BridgeError(f"device {serial} has no owner")
+    return owner
