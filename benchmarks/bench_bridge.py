@@ -10,7 +10,12 @@ so the write-ahead log is at its working size (its first growth is slower for ev
 rounds are timed. Each round times both loops back to back; the BENCH figures are medians over
 the rounds (`ratio` the median of the per-round ratios, `rounds=` their range), so one fsync stall
 on a shared disk does not decide the result. `per_two_commits` is the ratio against a baseline of
-two bare commits per operation. docs/host-bridge.md ("Benchmark") breaks a login's time down
+two bare commits per operation.
+
+BENCH store_commit_floor_sqlite: the bare loop's insert+commit through the store's own
+`Database` (SQLAlchemy Core) against the same bare loop on the driver: what the library costs a
+durable unit of work that does nothing else (benchmarks/logins.py, `StoreCommits`).
+docs/host-bridge.md ("Benchmark") breaks a login's time down
 and explains the figure.
 """
 
@@ -22,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 from benchmarks.harness import BenchResult
-from benchmarks.logins import CardLogin, logins_vs_commits
+from benchmarks.logins import CardLogin, StoreCommits, logins_vs_commits
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
 
@@ -60,11 +65,18 @@ def run() -> list[BenchResult]:
         result = logins_vs_commits(
             "bridge_verify_durable", "sqlite_insert_commit", login, commit_once, rounds=ROUNDS
         )
+        floor = StoreCommits(bridge.db)
+        for _ in range(WARM_UP):
+            floor.commit_once()
+        floor_result = logins_vs_commits(
+            "store_commit_floor_sqlite", "sqlite_insert_commit", floor.commit_once, commit_once,
+            rounds=ROUNDS, unit="commits/s", target="",
+        )
         bridge.close()
         bare.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return [result]
+    return [result, floor_result]
 
 
 if __name__ == "__main__":

@@ -1,12 +1,15 @@
-"""BENCH http_login, http_validate_login: complete logins per second through a real
-`slsbridge serve --http --workers 2` on SQLite, beside a minimal JSON endpoint on the same stack
-(benchmarks/http_baseline.py, uvicorn, 2 workers) driven by the same client.
+"""BENCH http_login, http_validate_login, http_login_postgres: complete logins per second
+through a real `slsbridge serve --http --workers 2` on SQLite (and PostgreSQL), beside a
+minimal JSON endpoint on the same stack (benchmarks/http_baseline.py, uvicorn, 2 workers) driven
+by the same client.
 
 * `http_login`: POST /v1/challenges + POST /v1/verify (a DSC+ answer computed by the client with
   the card's key). Baseline: two POSTs to the minimal endpoint per "login". ratio = logins/s ÷
   baseline logins/s.
 * `http_validate_login`: privacyIDEA's protocol, POST /validate/check twice, the first with the
   password (scrypt N=2^14, the default cost) — the password hash bounds it; same baseline.
+* `http_login_postgres`: http_login with the store on the durable throwaway PostgreSQL `make
+  bench` starts (SLSEMU_BENCH_PG_URL; skipped without it); same baseline.
 
 The client: `THREADS` threads, each with its own keep-alive connection and its own user and
 device, logging in back to back for `SECONDS`; p50/p99 are per-login latencies. Rounds alternate
@@ -15,6 +18,7 @@ project and baseline; the best round of each counts (a shared machine's noise on
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -31,10 +35,13 @@ from pathlib import Path
 import httpx
 
 from benchmarks.harness import BenchResult
+from benchmarks.pg_baseline import BENCH_URL_ENV
 from firmware_model.image import decode_image
 from firmware_model.ocra import ocra
 from host_bridge.bridge import Bridge
+from host_bridge.db.engine import ENV_STORE
 from host_bridge.domain import ApiScope
+from tests.pg_cluster import scratch_database
 
 THREADS = 4
 SECONDS = 3.0
@@ -109,7 +116,6 @@ def _quantiles(latencies: list[float]) -> tuple[float, float]:
 
 def _setup(home: Path) -> tuple[list[tuple[str, str, bytes, str]], str]:
     """One user and DSC+ per client thread; an API key."""
-    home.mkdir(parents=True)
     devices = []
     with Bridge.open(home) as bridge:
         bridge.init()
@@ -123,11 +129,25 @@ def _setup(home: Path) -> tuple[list[tuple[str, str, bytes, str]], str]:
 
 
 def run() -> list[BenchResult]:
+    results = _measure(None)
+    server = os.environ.get(BENCH_URL_ENV)
+    if server:  # `make bench` started a durable throwaway PostgreSQL
+        with scratch_database(server) as url:
+            results += _measure(url)
+    return results
+
+
+def _measure(store: str | None) -> list[BenchResult]:
+    """The benches on SQLite (`store` None: http_login, http_validate_login) or on the
+    PostgreSQL database `store` (http_login_postgres), beside the same baseline."""
     with tempfile.TemporaryDirectory(prefix="bench-http-") as folder:
         home = Path(folder) / "home"
+        home.mkdir(mode=0o700)
+        if store is not None:  # the data folder's bridge.toml names the store (both sides)
+            (home / "bridge.toml").write_text(f"store = {json.dumps(store)}\n")
         devices, key = _setup(home)
         env = dict(os.environ, SLSEMU_HOME=str(home))
-        env.pop("SLSEMU_STORE", None)
+        env.pop(ENV_STORE, None)
         auth = {"Authorization": f"Bearer {key}"}
 
         def v1_login(http: httpx.Client, n: int) -> None:
@@ -165,7 +185,7 @@ def run() -> list[BenchResult]:
             for _ in range(ROUNDS):
                 for name, target, login in (
                     ("login", url, v1_login), ("baseline", base_url, baseline_login),
-                    ("validate", url, validate_login),
+                    *([] if store else [("validate", url, validate_login)]),
                 ):
                     rate, latencies = _drive(target, login)
                     if name not in best or rate > best[name][0]:
@@ -173,13 +193,15 @@ def run() -> list[BenchResult]:
     base_rate, base_lat = best["baseline"]
     b50, b99 = _quantiles(base_lat)
     results = []
-    for name, bench in (("login", "http_login"), ("validate", "http_validate_login")):
+    names = [("login", "http_login_postgres")] if store else [
+        ("login", "http_login"), ("validate", "http_validate_login")]
+    for name, bench in names:
         rate, latencies = best[name]
         p50, p99 = _quantiles(latencies)
         results.append(BenchResult(
             bench, rate, "logins/s", rate / base_rate, "http_minimal_json_2req",
             extra=(f"p50_ms={p50:.2f} p99_ms={p99:.2f} baseline_rate={base_rate:.1f} "
                    f"baseline_p50_ms={b50:.2f} baseline_p99_ms={b99:.2f} workers=2 "
-                   f"clients={THREADS} store=sqlite"),
+                   f"clients={THREADS} store={'postgresql' if store else 'sqlite'}"),
         ))
     return results

@@ -13,6 +13,9 @@ challenge lost in a power cut harms nobody), the verification durably. Target: r
 connection and device) on the same server, each counting its logins over the same wall-clock
 window after a common start. Printed side by side in one line; `ratio` is 8 processes over 1.
 No target: on a 2-core machine the server and the clients share the two cores.
+
+`store_commit_floor_postgres`: the bare loop's insert+commit through the store's own `Database`
+(SQLAlchemy Core) against the bare psycopg loop: the library's floor (benchmarks/logins.py).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.harness import BenchResult
-from benchmarks.logins import CardLogin, logins_vs_commits
+from benchmarks.logins import CardLogin, StoreCommits, logins_vs_commits
 from benchmarks.pg_baseline import BareInserts, bench_server
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
@@ -43,7 +46,7 @@ WINDOW_SECONDS = 3.0
 CONFIG = BridgeConfig(scrypt_n=1 << 8)
 
 
-def _verify_postgres(url: str, folder: Path) -> BenchResult:
+def _verify_postgres(url: str, folder: Path) -> list[BenchResult]:
     bridge = Bridge.open(folder / "home", config=CONFIG)
     bare = BareInserts(url)
     try:
@@ -54,10 +57,17 @@ def _verify_postgres(url: str, folder: Path) -> BenchResult:
             login()
             bare.commit_once()
             bare.commit_once()
-        return logins_vs_commits(
+        verify = logins_vs_commits(
             "bridge_verify_postgres", "postgres_insert_commit", login, bare.commit_once,
             rounds=ROUNDS,
         )
+        floor = StoreCommits(bridge.db)
+        for _ in range(WARM_UP):
+            floor.commit_once()
+        return [verify, logins_vs_commits(
+            "store_commit_floor_postgres", "postgres_insert_commit", floor.commit_once,
+            bare.commit_once, rounds=ROUNDS, unit="commits/s", target="",
+        )]
     finally:
         bridge.close()
         bare.close()
@@ -131,7 +141,7 @@ def run() -> list[BenchResult]:
             scaling = _scaling_postgres(folder / "scaling")
     finally:
         shutil.rmtree(folder, ignore_errors=True)
-    return [verify, scaling]
+    return [*verify, scaling]
 
 
 if __name__ == "__main__":

@@ -46,6 +46,7 @@ from firmware_model.serial_codec import (
     Power,
     Press,
     ProtocolError,
+    PushNotice,
     Read,
     Reply,
     Request,
@@ -159,6 +160,7 @@ class DeviceLine:
             ClockAdvance: self._clock_advance,
             ClockSet: self._clock_set,
             Checksum: lambda _request: Outcome((Ok(),)),
+            PushNotice: self._push_notice,
         }
 
     # -- entry points --
@@ -234,6 +236,10 @@ class DeviceLine:
             raise ProtocolError(ErrCode.CLOCK, "clock control needs a server run --virtual-clock")
 
     # -- handlers --
+
+    def _push_notice(self, request: PushNotice) -> Outcome:
+        self.session.receive_push(request.push_id, request.user, request.challenge)
+        return self._acknowledged()
 
     def _hello(self, _request: Hello) -> Outcome:
         return Outcome((HelloReply(PROTOCOL_VERSION, self.model, self.serial),))

@@ -168,6 +168,14 @@ class DeviceSession:
         later = max(self._now, now)
         self._apply(lambda: self._device.advance(later), until=later)
 
+    def receive_push(self, push_id: str, user: str, challenge: str) -> None:
+        """A push notification reaches the app (IB Key only: `ValueError` otherwise)."""
+        device = self.device
+        receive = getattr(device, "receive_push", None)
+        if receive is None:
+            raise ValueError("this device takes no push notification")
+        self._apply(lambda: receive(push_id, user, challenge, self._now))
+
     def read_display(self) -> str:
         """The display text now ("" when off)."""
         self._check_open()

@@ -292,10 +292,43 @@ class Checksum:
         return "CHECKSUM ON" if self.on else "CHECKSUM OFF"
 
 
+@dataclass(frozen=True, slots=True)
+class PushNotice:
+    """A push notification for the IB Key app (`PUSH <push id> <user> <challenge>`): what the
+    host's push outbox holds, relayed by `slsbridge push deliver`."""
+
+    push_id: str
+    user: str
+    challenge: str
+
+    def __post_init__(self) -> None:
+        if not _PUSH_ID_RE.fullmatch(self.push_id):
+            raise ValueError("a push id is 1 to 64 letters, digits or . _ -")
+        if not _PUSH_USER_RE.fullmatch(self.user):
+            raise ValueError("a user name is 1 to 64 letters, digits or . _ - @")
+        if not _DIGITS_RE.fullmatch(self.challenge):
+            raise ValueError(f"a challenge is 1 to {MAX_DIGITS} digits 0-9")
+
+    def to_line(self) -> str:
+        return f"PUSH {self.push_id} {self.user} {self.challenge}"
+
+
+_PUSH_ID_RE: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_PUSH_USER_RE: Final = re.compile(r"[A-Za-z0-9._@-]{1,64}")
+
 Request = (
     Hello | State | Read | Press | Type | Hold | Power | ClockQuery | ClockAdvance | ClockSet
-    | Checksum
+    | Checksum | PushNotice
 )
+
+
+def _parse_push(args: list[str]) -> Request:
+    if len(args) != 3:
+        raise ProtocolError(ErrCode.BADARG, "PUSH takes a push id, a user name and a challenge")
+    try:
+        return PushNotice(*args)
+    except ValueError as exc:
+        raise ProtocolError(ErrCode.BADARG, str(exc)) from None
 
 
 def _no_args(make: Callable[[], Request], name: str) -> Callable[[list[str]], Request]:
@@ -360,6 +393,7 @@ _REQUEST_PARSERS: Final[Mapping[str, Callable[[list[str]], Request]]] = MappingP
         "POWER": lambda args: Power(_on_off(args, "POWER")),
         "CLOCK": _parse_clock,
         "CHECKSUM": lambda args: Checksum(_on_off(args, "CHECKSUM")),
+        "PUSH": _parse_push,
     }
 )
 

@@ -33,6 +33,7 @@ from host_bridge.services.context import Context
 from host_bridge.services.devices import DeviceService
 from host_bridge.services.guesses import GuessService
 from host_bridge.services.provisioning import ProvisioningService
+from host_bridge.services.push import PushService
 from host_bridge.services.ratelimits import RateLimitService
 from host_bridge.services.sms import SmsService
 from host_bridge.services.transactions import TransactionService
@@ -53,7 +54,10 @@ class Bridge:
         self.guesses = GuessService(ctx)
         self.api_keys = ApiKeyService(ctx)
         self.rate_limits = RateLimitService(ctx)
-        self.transactions = TransactionService(self.users, self.device_service, self.challenges)
+        self.push = PushService(self.challenges)
+        self.transactions = TransactionService(
+            self.users, self.device_service, self.challenges, self.push
+        )
         # The facade's methods are the services' own (no wrapper on the login's hot path).
         self.add_user = self.users.add_user
         self.user = self.users.user

@@ -22,6 +22,7 @@ class BridgeConfig:
     DSC window in 30-s steps either side of now + drift; `sms_resend_seconds` the minimum time
     between two new SMS codes (KB3196: 2 minutes); `sms_digits` the SMS code length;
     `activation_ttl` how long an IB Key activation token sent by SMS stays valid;
+    `push_seconds` how long an IB Key push waits for the app's answer (the app's own default);
     `serialization_retries` how often a unit of work runs again after a PostgreSQL
     serialization failure or deadlock; `store` the store URL (`SLSEMU_STORE` wins over it).
     """
@@ -33,6 +34,7 @@ class BridgeConfig:
     sms_resend_seconds: float = 120.0
     sms_digits: int = 6
     activation_ttl: float = 86_400.0
+    push_seconds: float = 120.0
     scrypt_n: int = 1 << 14
     busy_timeout_ms: int = 30_000
     serialization_retries: int = 30
@@ -53,6 +55,8 @@ class BridgeConfig:
             raise ValueError("sms_digits must be 4 to 10")
         if not 60 <= self.activation_ttl <= 30 * 86_400:
             raise ValueError("activation_ttl must be 60 s to 30 days")
+        if not 1 <= self.push_seconds <= 86_400:
+            raise ValueError("push_seconds must be 1 to 86400 seconds")
         ScryptParams(n=self.scrypt_n)
         if not 0 <= self.busy_timeout_ms <= 600_000:
             raise ValueError("busy_timeout_ms must be 0 to 600000")

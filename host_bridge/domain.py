@@ -252,6 +252,45 @@ class AuditRecord:
         }
 
 
+class PushStatus(enum.StrEnum):
+    """An IB Key push on the host: waiting for the app (`pending`), approved with a right
+    response (`approved`), refused by the user (`denied`), not answered in time (`expired`), or
+    answered with a wrong response (`failed`: its challenge is spent, like any wrong answer)."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+    EXPIRED = "expired"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class PushRecord:
+    """One push: `challenge_id` names the OCRA challenge the app signs; `claimed` when a login
+    door granted the approval (each approval logs in once)."""
+
+    id: str
+    challenge_id: str
+    serial: str
+    user: str | None
+    status: PushStatus
+    created: float
+    expires: float
+    answered: float | None
+    claimed: float | None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.status, PushStatus):
+            raise ValueError(f"bad push status {self.status!r}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "push_id": self.id, "serial": self.serial, "user": self.user,
+            "status": self.status.value, "created": self.created, "expires": self.expires,
+            "answered": self.answered,
+        }
+
+
 class ApiScope(enum.StrEnum):
     """What an API key of the HTTP API may do: `verify` (login: password step, devices,
     challenges, verification, push status), `withdraw` (withdrawal check-and-book) or `admin`

@@ -48,6 +48,7 @@ from firmware_model.serial_codec import (
     Power,
     Press,
     ProtocolError,
+    PushNotice,
     Read,
     Reply,
     ReplyDecoder,
@@ -334,6 +335,10 @@ class SerialClient:
     def hold(self, button: str, seconds: float) -> None:
         """Hold `button` for `seconds` (returns when it is let go)."""
         expect(self.request(Hold(button, seconds)), Ok)
+
+    def push(self, push_id: str, user: str, challenge: str) -> None:
+        """Hand the IB Key app a push notification (`PUSH`)."""
+        expect(self.request(PushNotice(push_id, user, challenge)), Ok)
 
     def power(self, on: bool) -> None:
         """Switch the device on or off (nothing happens if it already is)."""

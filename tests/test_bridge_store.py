@@ -1,4 +1,8 @@
-"""The store: migrations, durability settings, append-only audit, sealed secrets, master key."""
+"""The store: migrations, durability settings, append-only audit, sealed secrets, master key.
+
+Every test that is not about one engine's own file or settings runs on both: `empty_store` (a
+new, empty store: SQLite file or PostgreSQL database) and `store_engine` (a bridge's store).
+"""
 
 from __future__ import annotations
 
@@ -8,12 +12,14 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
 
 from host_bridge.audit import AuditLog
 from host_bridge.bridge import Bridge
-from host_bridge.db.engine import Database, Durability
+from host_bridge.db.engine import Database, Dialect, Durability
 from host_bridge.db.migrate import HEAD, current_revision, head, upgrade
+from host_bridge.db.schema import devices
 from host_bridge.errors import BridgeError, StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey
 from tests.bridge_helpers import (
@@ -29,10 +35,24 @@ from tests.bridge_helpers import (
 OLD_STORE = Path(__file__).parent / "vectors" / "old_store"
 
 
-def _db(path: Path, busy_timeout_ms: int = 30_000) -> Database:
-    db = Database.connect(f"sqlite:///{path}", busy_timeout_ms=busy_timeout_ms)
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a new, empty store (no schema): a SQLite file, or a PostgreSQL database."""
+    if request.param == "postgresql":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{tmp_path / 's.sqlite3'}"
+
+
+def _db(path: Path | str, busy_timeout_ms: int = 30_000) -> Database:
+    url = path if isinstance(path, str) else f"sqlite:///{path}"
+    db = Database.connect(url, busy_timeout_ms=busy_timeout_ms)
     upgrade(db)
     return db
+
+
+def _tables(db: Database) -> set[str]:
+    with db.read() as tx:
+        return set(inspect(tx.conn).get_table_names())
 
 
 def _raw(db: Database) -> sqlite3.Connection:
@@ -41,15 +61,15 @@ def _raw(db: Database) -> sqlite3.Connection:
     return raw
 
 
-def test_the_first_revision_creates_every_table(tmp_path: Path) -> None:
-    db = _db(tmp_path / "s.sqlite3")
-    tables = {r[0] for r in _raw(db).execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table'")}
+def test_the_first_revision_creates_every_table(empty_store: str) -> None:
+    db = _db(empty_store)
+    tables = _tables(db)
     assert {"users", "devices", "device_users", "challenges", "audit", "withdrawals",
             "share_requests", "temp_access", "orders", "holidays", "alembic_version"} <= tables
     with db.read() as tx:
         assert current_revision(tx) == HEAD
     assert head() == HEAD  # the constant the fast path trusts is Alembic's head
+    db.close()
 
 
 def test_durability_settings(tmp_path: Path) -> None:
@@ -64,24 +84,49 @@ def test_durability_settings(tmp_path: Path) -> None:
     bridge.close()
 
 
-def test_a_relaxed_transaction_runs_unsynced_and_restores_full(tmp_path: Path) -> None:
+def test_a_relaxed_transaction_runs_unsynced_on_its_own_connection(tmp_path: Path) -> None:
     db = _db(tmp_path / "s.sqlite3")
     conn = _raw(db)
-    with db.transaction(Durability.RELAXED):
-        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+    with db.transaction(Durability.RELAXED) as tx:
+        relaxed = tx.conn.connection.driver_connection
+        assert isinstance(relaxed, sqlite3.Connection) and relaxed is not conn
+        assert relaxed.execute("PRAGMA synchronous").fetchone()[0] == 0  # OFF
+        assert relaxed.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0
+        with db.transaction() as inner:  # a nested transaction joins the relaxed one
+            assert inner is tx
+    # The durable connection never switched: FULL, and it runs the checkpoints.
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 1000
     with pytest.raises(RuntimeError), db.transaction(Durability.RELAXED):
         raise RuntimeError("rolled back")
     assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+    with db.transaction() as tx:
+        assert tx.conn.connection.driver_connection is conn
 
 
-def test_an_upgrade_runs_once(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite3"
-    _db(path).close()
-    db = _db(path)  # a second open finds the store at the head revision
-    assert _raw(db).execute("SELECT count(*) FROM alembic_version").fetchone()[0] == 1
+_SYNC = "SELECT setting, source FROM pg_settings WHERE name = 'synchronous_commit'"
+
+
+def test_postgres_relaxed_commits_skip_the_flush_on_their_own_connection(pg_url: str) -> None:
+    db = _db(pg_url)
+    with db.transaction(Durability.RELAXED) as tx:
+        relaxed = tx.conn
+        assert tuple(tx.conn.exec_driver_sql(_SYNC).one()) == ("off", "session")
+    with db.transaction() as tx:  # the durable connection keeps the server's own setting
+        assert tx.conn is not relaxed
+        assert tx.conn.exec_driver_sql(_SYNC).one()[1] != "session"
+    with db.transaction(Durability.RELAXED) as tx:  # the setting outlives each transaction
+        assert tx.conn is relaxed
+        assert tuple(tx.conn.exec_driver_sql(_SYNC).one()) == ("off", "session")
+    db.close()
+
+
+def test_an_upgrade_runs_once(empty_store: str) -> None:
+    _db(empty_store).close()
+    db = _db(empty_store)  # a second open finds the store at the head revision
+    with db.read() as tx:
+        assert tx.conn.exec_driver_sql("SELECT count(*) FROM alembic_version").scalar() == 1
+    db.close()
 
 
 def test_a_store_of_the_first_schema_is_adopted(
@@ -106,15 +151,15 @@ def test_a_store_of_the_first_schema_is_adopted(
     bridge.close()
 
 
-def test_a_newer_store_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "s.sqlite3"
-    _db(path).close()
-    raw = sqlite3.connect(path)
-    raw.execute("UPDATE alembic_version SET version_num = '9999'")
-    raw.commit()
-    raw.close()
+def test_a_newer_store_is_refused(tmp_path: Path, empty_store: str) -> None:
+    db = _db(empty_store)
+    with db.transaction() as tx:
+        tx.conn.exec_driver_sql("UPDATE alembic_version SET version_num = '9999'")
+    db.close()
     with pytest.raises(StoreError, match="newer than this build knows"):
-        _db(path)
+        _db(empty_store)
+    if not empty_store.startswith("sqlite"):
+        return  # the hand-written schema (schema_version) was SQLite only
     legacy = tmp_path / "legacy.sqlite3"
     raw = sqlite3.connect(legacy)
     raw.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
@@ -126,7 +171,7 @@ def test_a_newer_store_is_refused(tmp_path: Path) -> None:
 
 
 def test_a_failing_migration_changes_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    empty_store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from host_bridge.db import migrate
 
@@ -137,13 +182,13 @@ def test_a_failing_migration_changes_nothing(
         raise StoreError("the disk went away")
 
     monkeypatch.setattr(migrate.command, "upgrade", half_then_fail)
-    path = tmp_path / "s.sqlite3"
-    db = Database.connect(f"sqlite:///{path}")
+    db = Database.connect(empty_store)
     with pytest.raises(StoreError, match="went away"):
         upgrade(db)
-    assert _raw(db).execute("SELECT count(*) FROM sqlite_master").fetchone()[0] == 0
+    assert _tables(db) == set()
     monkeypatch.undo()
     assert upgrade(db) == HEAD
+    db.close()
 
 
 def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
@@ -168,8 +213,8 @@ def test_an_unreachable_server_is_one_line_without_the_password() -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
-    db = _db(tmp_path / "s.sqlite3")
+def test_the_audit_log_is_append_only(empty_store: str) -> None:
+    db = _db(empty_store)
     log = AuditLog(db)
     log.record(1.0, "x", "ok")
     with pytest.raises(DatabaseError, match="append-only"), db.transaction() as tx:
@@ -177,12 +222,13 @@ def test_the_audit_log_is_append_only(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="append-only"), db.transaction() as tx:
         tx.conn.exec_driver_sql("DELETE FROM audit")
     assert [r.outcome for r in log.rows()] == ["ok"]
+    db.close()
 
 
-def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
+def test_a_failed_commit_leaves_no_transaction_open(empty_store: str) -> None:
     """After a COMMIT that fails, the next write still commits (a long-running process — TUI,
     serial server — must not go on writing into a transaction that never ends)."""
-    db = _db(tmp_path / "s.sqlite3")
+    db = _db(empty_store)
     with db.transaction() as tx:  # a deferred constraint fails at COMMIT, not before
         tx.conn.exec_driver_sql("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
         tx.conn.exec_driver_sql("CREATE TABLE child (parent INTEGER REFERENCES parent(id) "
@@ -190,34 +236,40 @@ def test_a_failed_commit_leaves_no_transaction_open(tmp_path: Path) -> None:
     with pytest.raises(IntegrityError), db.transaction() as tx:
         tx.conn.exec_driver_sql("INSERT INTO child VALUES (99)")
     assert not db.in_transaction
-    assert not _raw(db).in_transaction
+    assert not db.connection().in_transaction()
     AuditLog(db).record(1.0, "x", "ok")
-    other = sqlite3.connect(tmp_path / "s.sqlite3")
-    assert other.execute("SELECT count(*) FROM audit").fetchone()[0] == 1
-    assert other.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+    other = Database.connect(empty_store)  # another connection sees what was committed
+    with other.read() as tx:
+        assert tx.conn.exec_driver_sql("SELECT count(*) FROM audit").scalar() == 1
+        assert tx.conn.exec_driver_sql("SELECT count(*) FROM child").scalar() == 0
     other.close()
+    db.close()
 
 
-def test_keys_are_sealed_and_bound_to_their_device(tmp_path: Path) -> None:
+def test_keys_are_sealed_and_bound_to_their_device(tmp_path: Path, store_engine: str) -> None:
     clock = FakeClock()
     bridge = open_bridge(tmp_path / "home", clock)
     bridge.add_user("alice", "pw")
     a = bridge.provision("alice", "scc", image_path=tmp_path / "a.img")
     b = bridge.provision("alice", "scc", image_path=tmp_path / "b.img")
-    raw = (tmp_path / "home" / "bridge.sqlite3").read_bytes()
-    assert a.image is not None and a.image.key not in raw
+    assert a.image is not None
+    with bridge.db.read() as tx:  # no column of any row holds the key in the clear
+        rows = tx.conn.execute(devices.select()).all()
+    assert rows and not any(
+        a.image.key in value for row in rows for value in row if isinstance(value, bytes)
+    )
+    if bridge.db.dialect is Dialect.SQLITE:
+        assert a.image.key not in (tmp_path / "home" / "bridge.sqlite3").read_bytes()
     # Moving a's sealed key into b's row makes b unusable instead of answering with a's key.
     key_a = stored_device(bridge, a.serial).key_enc
     with bridge.db.transaction() as tx:
-        tx.conn.exec_driver_sql(
-            "UPDATE devices SET key_enc = ? WHERE serial = ?", (key_a, b.serial)
-        )
+        tx.conn.execute(update(devices).where(devices.c.serial == b.serial).values(key_enc=key_a))
     challenge = bridge.issue_challenge(b.serial)
     with pytest.raises(StoreError, match="cannot decrypt"):
         bridge.verify(b.serial, challenge.id, "AAABBB")
 
 
-def test_missing_master_key(tmp_path: Path) -> None:
+def test_missing_master_key(tmp_path: Path, store_engine: str) -> None:
     home = tmp_path / "home"
     bridge = open_bridge(home, FakeClock())
     bridge.close()
@@ -229,7 +281,9 @@ def test_missing_master_key(tmp_path: Path) -> None:
         fresh.init()  # init must not silently make a new key for an existing store
 
 
-def test_wrong_or_malformed_master_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wrong_or_malformed_master_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_engine: str
+) -> None:
     home = tmp_path / "home"
     open_bridge(home, FakeClock()).close()
     monkeypatch.setenv(ENV_MASTER_KEY, os.urandom(32).hex())
@@ -244,7 +298,9 @@ def test_wrong_or_malformed_master_key(tmp_path: Path, monkeypatch: pytest.Monke
         _ = Bridge.open(home, FakeClock(), config=FAST).master
 
 
-def test_master_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_master_key_from_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, store_engine: str
+) -> None:
     monkeypatch.setenv(ENV_MASTER_KEY, os.urandom(32).hex())
     bridge = open_bridge(tmp_path / "home", FakeClock())
     assert not (tmp_path / "home" / "master.key").exists()
@@ -252,7 +308,7 @@ def test_master_key_from_the_environment(tmp_path: Path, monkeypatch: pytest.Mon
     assert bridge.provision("alice", "sms").serial.startswith("SM")
 
 
-def test_master_key_file_is_private(tmp_path: Path) -> None:
+def test_master_key_file_is_private(tmp_path: Path, store_engine: str) -> None:
     home = tmp_path / "home"
     open_bridge(home, FakeClock()).close()
     key_file = home / "master.key"

@@ -1,5 +1,6 @@
-"""The server as a process: two workers on one store never accept a challenge twice (16
-concurrent clients), TLS from certificate files, the command line's refusals."""
+"""The server as a process: two workers on one store (SQLite, and PostgreSQL) never accept a
+challenge — nor approve a push — twice (16 concurrent clients), TLS from certificate files, the
+command line's refusals."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 import ipaddress
 import ssl
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from firmware_model.scc import scc_response
 from host_bridge.cli import main
 from tests.bridge_helpers import read_image
 from tests.http_helpers import new_key, prepare_home, running_server
+from tests.push_helpers import Phone
 
 CLIENTS = 16
 ROUNDS = 2
@@ -51,11 +54,15 @@ def all_at_once(
     return answers
 
 
-def test_two_workers_never_accept_one_challenge_twice(tmp_path: Path) -> None:
+def test_two_workers_never_accept_one_challenge_twice(
+    tmp_path: Path, store_engine: str
+) -> None:
     home = tmp_path / "home"
     with prepare_home(home) as bridge:
         bridge.add_user("alice", "correct horse")
         serial = bridge.provision("alice", "scc", image_path=home / "scc.img").serial
+        ibkey = bridge.provision("alice", "ibkey", pin="2468", image_path=home / "ik.img").serial
+    phone = Phone(home / "ik.img")
     card = read_image(home / "scc.img")
     key = new_key(home, "k", "verify")
     auth = {"Authorization": f"Bearer {key}"}
@@ -86,6 +93,17 @@ def test_two_workers_never_accept_one_challenge_twice(tmp_path: Path) -> None:
             )
             results = [a.json()["result"]["authentication"] for a in answers]
             assert sorted(results) == ["ACCEPT"] + ["REJECT"] * (CLIENTS - 1)
+
+            httpx.post(f"{server.url}/v1/push", json={"serial": ibkey}, headers=auth)
+            push_id = phone.receive(home, ibkey, time.time())
+            approval = {"approve": True, "response": phone.approve("2468", time.time()).response}
+            answers = all_at_once(CLIENTS, lambda c, p=push_id, b=approval: c.post(
+                f"{server.url}/v1/push/{p}/answer", json=b, headers=auth))
+            assert sum(a.json()["accepted"] for a in answers) == 1
+            # A loser may answer while the winner's status update is still on its way.
+            assert {a.json()["status"] for a in answers} <= {"approved", "pending"}
+            status = httpx.get(f"{server.url}/v1/push/{push_id}", headers=auth).json()
+            assert status["status"] == "approved"
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path]:

@@ -27,6 +27,7 @@ from firmware_model.serial_codec import (
     Power,
     Press,
     ProtocolError,
+    PushNotice,
     Read,
     Reply,
     ReplyDecoder,
@@ -53,6 +54,12 @@ requests: st.SearchStrategy[Request] = st.one_of(
     st.booleans().map(Checksum),
     micro_seconds.map(ClockAdvance),
     st.integers(0, 2**37 * 10**6).map(lambda us: ClockSet(us / 1e6)),
+    st.builds(
+        PushNotice,
+        st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}", fullmatch=True),
+        st.from_regex(r"[A-Za-z0-9._@-]{1,64}", fullmatch=True),
+        st.from_regex(r"[0-9]{1,64}", fullmatch=True),
+    ),
 )
 free_text = st.text(max_size=40)
 replies: st.SearchStrategy[Reply] = st.one_of(
@@ -78,7 +85,8 @@ replies: st.SearchStrategy[Reply] = st.one_of(
 
 
 REQUEST_TYPES = (
-    Hello, State, Read, Press, Type, Hold, Power, ClockQuery, ClockAdvance, ClockSet, Checksum
+    Hello, State, Read, Press, Type, Hold, Power, ClockQuery, ClockAdvance, ClockSet, Checksum,
+    PushNotice,
 )
 
 

@@ -27,7 +27,8 @@ from emulator.tui.login_steps import Step
 from emulator.tui.withdrawals import WithdrawalForm, withdrawal_hooks
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
-from host_bridge.domain import ChallengeKind
+from host_bridge.domain import ChallengeKind, PushStatus
+from host_bridge.repos.outbox import PUSH_OUTBOX_FILE_NAME, Outbox
 from host_bridge.verification import Challenge
 from tests.tui_pilot import EventWatch, settle
 
@@ -279,6 +280,9 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         events = "\n".join(line.text for line in app.query_one("#events", RichLog).lines)
         assert "PUSH APPROVED" in events
         assert re.search(r"\b[0-9]{8}\b", events) is None  # the response code is not logged
+        # The login went through the host's push service: issued there, approved there.
+        approved = host_push(demo, serial)
+        assert demo.bridge.push.status(approved).status is PushStatus.APPROVED
 
         watch = EventWatch(app)
         await pilot.click("#logout-button")
@@ -290,6 +294,17 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         await watch.wait_for(pilot, f"push for {serial} denied")
         assert "denied on the phone" in result_text(app)
         assert login(app).step is Step.CHOOSE
+        denied = host_push(demo, serial)
+        assert denied != approved
+        await settle(pilot, lambda: demo.bridge.push.status(denied).status is PushStatus.DENIED,
+                     "the denial recorded at the host")
+
+
+def host_push(demo: Demo, serial: str) -> str:
+    """The id of the newest push the host sent to `serial` (its push outbox)."""
+    message = Outbox(demo.bridge.home, PUSH_OUTBOX_FILE_NAME).latest(serial)
+    assert message is not None
+    return message.challenge_id
 
 
 async def test_wrong_password_then_lockout_at_the_host(demo: Demo) -> None:

@@ -68,13 +68,16 @@ def device_label(device: DeviceInfo) -> str:
     return f"{short_name(device.model)} {device.serial}"
 
 
-def asking(serial: str, challenge: Challenge, user: str | None, model: str) -> SecondFactorChosen:
+def asking(
+    serial: str, challenge: Challenge, user: str | None, model: str, push_id: str | None = None
+) -> SecondFactorChosen:
     """The message that brings device `serial` (of `model`) forward for `challenge`: an SCC's
-    cells, the keyboard unless it is an SCC, a push to the phone app (the IB Key's OCRA)."""
+    cells, the keyboard unless it is an SCC, a push to the phone app (the IB Key's OCRA; the
+    message then names the host's push id)."""
     scc = challenge.kind == ChallengeKind.SCC_CELLS
     return SecondFactorChosen(
         serial,
-        challenge.id,
+        push_id or challenge.id,
         challenge.text,
         user,
         indices=tuple(int(word) for word in challenge.text.split()) if scc else (),
@@ -111,6 +114,7 @@ class LoginPane(Vertical):
         self.busy = False
         self.user: str | None = None
         self.challenge: Challenge | None = None
+        self._push_id: str | None = None  # the host's push for the IB Key now asked
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="login-top"):
@@ -288,8 +292,14 @@ class LoginPane(Vertical):
 
     async def _challenge(self, serial: str, turn: int) -> bool:
         """Ask the host for a challenge for `serial` and show it; False if it was refused."""
+        model = self._models.get(serial, "")
         try:
-            challenge = await self.host.call(lambda bridge: bridge.issue_challenge(serial))
+            if model == "ibkey":  # the host sends the push; its challenge is the fallback
+                sent = await self.host.call(lambda bridge: bridge.push.send(serial))
+                challenge, push_id = sent.challenge, sent.push.id
+            else:
+                challenge = await self.host.call(lambda bridge: bridge.issue_challenge(serial))
+                push_id = None
         except SlsError as exc:
             if turn != self._turn:
                 return False
@@ -303,8 +313,8 @@ class LoginPane(Vertical):
             return False
         if turn != self._turn:
             return False
-        self.challenge = challenge
-        message = asking(serial, challenge, self.user, self._models.get(serial, ""))
+        self.challenge, self._push_id = challenge, push_id
+        message = asking(serial, challenge, self.user, model, push_id)
         push = message.push
         self._show_challenge(challenge, push=push)
         self.post_message(message)
@@ -337,6 +347,7 @@ class LoginPane(Vertical):
         challenge = self.challenge
         if challenge is None:
             return
+        self._push_id = None  # the typed response answers the push's challenge directly
         self._show_challenge(challenge, push=False)
         self.query_one("#challenge", Static).update(prompt_for(challenge, manual_push=True))
         self._event(f"manual challenge for {challenge.serial}")
@@ -359,11 +370,17 @@ class LoginPane(Vertical):
         self._verify(challenge, response, self._turn)
 
     @work(group="host")
-    async def _verify(self, challenge: Challenge, response: str, turn: int) -> None:
+    async def _verify(
+        self, challenge: Challenge, response: str, turn: int, push_id: str | None = None
+    ) -> None:
+        """Check a typed response, or (`push_id`) the app's approval through the host's push
+        service."""
         try:
             try:
                 verdict = await self.host.call(
-                    lambda bridge: bridge.verify(challenge.serial, challenge.id, response)
+                    lambda bridge: bridge.push.approve(push_id, response).verdict
+                    if push_id is not None
+                    else bridge.verify(challenge.serial, challenge.id, response)
                 )
             except SlsError as exc:
                 self._say(f"Error: {exc}")
@@ -394,11 +411,13 @@ class LoginPane(Vertical):
         """The phone answered the push for challenge `push_id`: approved (with the response the
         app computed, sent back to the host as the real app does) or denied (`None`)."""
         challenge = self.challenge
-        if challenge is None or challenge.id != push_id:
+        if challenge is None or self._push_id is None or self._push_id != push_id:
             if self.step is Step.DONE:
                 self.form.push_answered(push_id, response)
             return  # else an old push: its challenge is gone
+        self._push_id = None
         if response is None:
+            self._deny_at_host(push_id)
             self._drop_challenge()
             self.advance("choose again")
             self._relist(
@@ -406,8 +425,18 @@ class LoginPane(Vertical):
                 f"push for {challenge.serial} denied on the phone",
             )
             return
-        self.query_one("#response", Input).value = response
-        self.submit()
+        if not self.busy:
+            self._say("Checking the approval…")
+            self.busy = True
+            self._verify(challenge, response, self._turn, push_id)
+
+    @work(group="host")
+    async def _deny_at_host(self, push_id: str) -> None:
+        """The app's refusal reaches the host's push service (the push becomes `denied`)."""
+        try:
+            await self.host.call(lambda bridge: bridge.push.deny(push_id))
+        except SlsError as exc:
+            self._event(f"push denial not recorded: {exc}")
 
     @work(group="host")
     async def _relist(self, text: str, event: str | None = None) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 from typing import Any
 
 from host_bridge.bridge import Bridge
 from host_bridge.commands._common import add_json, print_json, with_bridge
+from host_bridge.repos.outbox import Message, Outbox
 
 
 def register(subparsers: Any) -> None:
@@ -20,8 +22,19 @@ def register(subparsers: Any) -> None:
 
 
 def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
+    return show_latest(bridge, bridge.outbox, args, lambda m: {
+        "channel": m.channel, "at": m.at, "challenge_id": m.challenge_id, "code": m.code,
+    }, lambda m: f"{m.channel}: {m.code}")
+
+
+def show_latest(
+    bridge: Bridge, outbox: Outbox, args: argparse.Namespace,
+    fields: Callable[[Message], dict[str, object]], line: Callable[[Message], str],
+) -> int:
+    """Print the newest message of `outbox` for `args.serial` (exit 1: none). One place for the
+    SMS and the push outbox commands."""
     bridge.device(args.serial)  # an unknown device is bad input (exit 2), not "no message"
-    message = bridge.outbox.latest(args.serial)
+    message = outbox.latest(args.serial)
     if message is None:
         if args.json:
             print_json({"serial": args.serial, "message": None})
@@ -29,8 +42,7 @@ def _outbox(bridge: Bridge, args: argparse.Namespace) -> int:
             print("no message")
         return 1
     if args.json:
-        print_json({"serial": args.serial, "channel": message.channel, "at": message.at,
-                    "challenge_id": message.challenge_id, "code": message.code})
+        print_json({"serial": args.serial, **fields(message)})
     else:
-        print(f"{message.channel}: {message.code}")
+        print(line(message))
     return 0

@@ -25,7 +25,6 @@ from host_bridge.db.schema import metadata
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import MasterKey
 from host_bridge.repos import meta
-from host_bridge.services.context import CHECK_META
 
 
 class SchemaState(enum.Enum):
@@ -126,7 +125,7 @@ def _orphans(tx: Tx) -> list[str]:
 
 
 def _master_key(tx: Tx, key: MasterKey | None) -> KeyState:
-    check = meta.get(tx, CHECK_META)
+    check = meta.get(tx, meta.MASTER_CHECK)
     if check is None:
         return KeyState.NOT_INITIALISED
     if key is None:

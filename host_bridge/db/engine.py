@@ -2,8 +2,8 @@
 
 Theory of operation. The store is named by a URL: `SLSEMU_STORE`, else `store = "…"` in
 `bridge.toml`, else the embedded SQLite file `bridge.sqlite3` in the data folder. `Database`
-holds one connection (one per process or thread, as before: not shared across threads) and hands
-out transactions:
+holds one connection, plus one for RELAXED writes (per process or thread: not shared across
+threads), and hands out transactions:
 
     with db.transaction(Durability.RELAXED) as tx:   # issuing a challenge
         ...
@@ -13,11 +13,15 @@ out transactions:
 * SQLite: the connection runs in driver autocommit and every write transaction is a
   `BEGIN IMMEDIATE` (the write lock up front, so a read-check-write cannot race another process);
   WAL mode, `busy_timeout` so a second process waits. DURABLE commits run with
-  `synchronous=FULL`; a RELAXED one with `synchronous=OFF` and auto-checkpointing off (a
-  checkpoint must never run unsynced), both switched back right after its commit.
+  `synchronous=FULL`; a RELAXED one runs on a second connection of its own, opened on first use
+  with `synchronous=OFF` and auto-checkpointing off (a checkpoint must never run unsynced: the
+  durable connection does them). Each connection's settings are chosen once, at connect: no
+  PRAGMA switching per transaction. The next durable commit's fsync of the write-ahead log
+  covers the relaxed commits' frames before it too (one file).
 * PostgreSQL (psycopg 3): every write transaction is SERIALIZABLE (a read-only one REPEATABLE
-  READ: one snapshot, and it can never fail to serialise); a RELAXED one says
-  `SET LOCAL synchronous_commit = off`. Serialization failures and deadlocks are retried by
+  READ: one snapshot, and it can never fail to serialise); a RELAXED one runs on a second
+  connection whose session says `synchronous_commit = off` once (no `SET LOCAL` round trip per
+  transaction). Serialization failures and deadlocks are retried by
   `retrying` (the whole unit of work again, after a short random back-off), never shown.
 
 A nested `transaction()` joins the outer one (its durability is the outer one's); an exception
@@ -47,7 +51,6 @@ STORE_FILE_NAME: Final = "bridge.sqlite3"
 DEFAULT_BUSY_TIMEOUT_MS: Final = 30_000
 DEFAULT_RETRIES: Final = 30
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
-_SQLITE_AUTOCHECKPOINT: Final = 1000  # SQLite's own default, restored after a RELAXED commit
 _PG_READ_ONLY: Final = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 T = TypeVar("T")
 
@@ -113,7 +116,8 @@ class Tx:
 
 
 class Database:
-    """One connection to the store. Not thread-safe: one per thread or process."""
+    """The connection to the store (and, once a RELAXED transaction ran, the relaxed one).
+    Not thread-safe: one per thread or process."""
 
     def __init__(self, engine: Engine, url: URL, *, retries: int = DEFAULT_RETRIES) -> None:
         self.engine = engine
@@ -121,6 +125,7 @@ class Database:
         self.dialect = Dialect(engine.dialect.name)
         self.retries = retries
         self._conn: Connection | None = None
+        self._relaxed: Connection | None = None  # SQLite: the unsynced connection
         self._tx: Tx | None = None
 
     @classmethod
@@ -163,11 +168,27 @@ class Database:
             self._conn = self.engine.connect()
         return self._conn
 
+    def _relaxed_connection(self) -> Connection:
+        """The connection RELAXED write transactions run on, its settings chosen once."""
+        if self._relaxed is None or self._relaxed.closed:
+            conn = self.engine.connect()
+            if self.dialect is Dialect.SQLITE:
+                raw = conn.connection.driver_connection
+                assert raw is not None
+                raw.execute("PRAGMA synchronous = OFF")
+                raw.execute("PRAGMA wal_autocheckpoint = 0")
+            else:
+                with conn.begin():  # a session setting: it outlives this transaction
+                    conn.exec_driver_sql("SET synchronous_commit = off")
+            self._relaxed = conn
+        return self._relaxed
+
     def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(exc.DBAPIError):
-                self._conn.close()
-            self._conn = None
+        for conn in (self._conn, self._relaxed):
+            if conn is not None:
+                with contextlib.suppress(exc.DBAPIError):
+                    conn.close()
+        self._conn = self._relaxed = None
         self.engine.dispose()
 
     @property
@@ -206,19 +227,15 @@ class Database:
 
     @contextlib.contextmanager
     def _transaction(self, durability: Durability, write: bool) -> Iterator[Tx]:
-        conn = self.connection()
-        relaxed = durability is Durability.RELAXED
+        relaxed = durability is Durability.RELAXED and write
+        conn = self._relaxed_connection() if relaxed else self.connection()
         if self.dialect is Dialect.SQLITE:
-            if relaxed:
-                _sqlite_sync(conn, "OFF", 0)
             conn.info["begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
         try:
             with conn.begin():
-                if self.dialect is Dialect.POSTGRESQL:
-                    if not write:  # a snapshot that never fails to serialise (read only)
-                        conn.exec_driver_sql(_PG_READ_ONLY)
-                    if relaxed:
-                        conn.exec_driver_sql("SET LOCAL synchronous_commit = off")
+                if self.dialect is Dialect.POSTGRESQL and not write:
+                    # A snapshot that never fails to serialise (read only).
+                    conn.exec_driver_sql(_PG_READ_ONLY)
                 self._tx = Tx(conn, self.dialect)
                 try:
                     yield self._tx
@@ -229,9 +246,6 @@ class Database:
             # open: roll it back, or every later transaction would join it and never commit.
             _rollback_driver(conn)
             raise
-        finally:
-            if relaxed and self.dialect is Dialect.SQLITE:
-                _sqlite_sync(conn, "FULL", _SQLITE_AUTOCHECKPOINT)
 
     def read(self) -> contextlib.AbstractContextManager[Tx]:
         """A read-only transaction (SQLite: deferred, takes no write lock)."""
@@ -295,7 +309,17 @@ def _sqlite_engine(url: URL, busy_timeout_ms: int) -> Engine:
 
     @event.listens_for(engine, "begin")
     def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql(conn.info.get("begin", "BEGIN IMMEDIATE"))
+        # Straight to the driver: BEGIN returns no rows and needs no statement events. Its
+        # errors (busy, locked) are wrapped as SQLAlchemy would, so callers see one error type.
+        raw = conn.connection.driver_connection
+        assert raw is not None
+        statement = conn.info.get("begin", "BEGIN IMMEDIATE")
+        try:
+            raw.execute(statement)
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(
+                statement, None, error, sqlite3.Error, dialect=conn.dialect
+            ) from error
 
     return engine
 
@@ -308,10 +332,3 @@ def _rollback_driver(conn: Connection) -> None:
         with contextlib.suppress(Exception):  # the error that matters is already on its way
             raw.rollback()
 
-
-def _sqlite_sync(conn: Connection, level: str, autocheckpoint: int) -> None:
-    """Switch this connection's `synchronous` and auto-checkpoint (outside a transaction)."""
-    raw = conn.connection.driver_connection
-    assert raw is not None
-    raw.execute(f"PRAGMA synchronous = {level}")
-    raw.execute(f"PRAGMA wal_autocheckpoint = {autocheckpoint}")

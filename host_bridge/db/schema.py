@@ -317,3 +317,21 @@ validate_transactions = Table(
     Column("user", Text, nullable=False),
     Column("expires", Real, nullable=False),
 )
+
+# IB Key push (revision 0005): one row per push; its challenge lives in `challenges`.
+pushes = Table(
+    "pushes", metadata,
+    Column("id", Text, primary_key=True),
+    Column("challenge_id", Text, nullable=False, unique=True),
+    Column("serial", Text, nullable=False),
+    Column("user", Text),
+    Column("status", Text, nullable=False),
+    Column("created", Real, nullable=False),
+    Column("expires", Real, nullable=False),
+    Column("answered", Real),
+    Column("claimed", Real),
+    CheckConstraint(
+        "status IN ('pending', 'approved', 'denied', 'expired', 'failed')",
+        name="ck_pushes_status",
+    ),
+)

@@ -30,7 +30,6 @@ from host_bridge.db.schema import metadata
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import MasterKey
 from host_bridge.repos import meta
-from host_bridge.services.context import CHECK_META
 
 BATCH_ROWS: Final = 500
 
@@ -49,7 +48,7 @@ class CopyReport:
 
 def check_master_key(tx: Tx, key: MasterKey, where: str) -> None:
     """`StoreError` unless the store's check value was made by `key`."""
-    check = meta.get(tx, CHECK_META)
+    check = meta.get(tx, meta.MASTER_CHECK)
     if check is None:
         raise StoreError(f"{where} is not initialised (run `slsbridge init`)")
     if not key.matches(check):

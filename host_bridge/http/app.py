@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from host_bridge.http import v1, validate
+from host_bridge.http import v1, v1_push, validate
 from host_bridge.http.config import HttpConfig
 from host_bridge.http.endpoints import Endpoint, wrap
 from host_bridge.http.openapi import document
@@ -41,6 +41,7 @@ async def _openapi(request: Request, runtime: Runtime) -> Response:
 
 ENDPOINTS: Final[tuple[Endpoint, ...]] = (
     *v1.ENDPOINTS,
+    *v1_push.ENDPOINTS,
     *validate.ENDPOINTS,
     Endpoint("/healthz", "GET", _healthz, "Liveness: the store answers", ok_schema={
         "type": "object", "required": ["status"]}),

@@ -34,6 +34,7 @@ class Endpoint:
     form: bool = False  # also takes application/x-www-form-urlencoded
     ok_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object"})
     parameters: tuple[str, ...] = ()
+    query: tuple[str, ...] = ()  # required query parameters
     ok_status: str = "200"
     media_type: str = "application/json"
 

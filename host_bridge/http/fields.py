@@ -25,6 +25,7 @@ class Field:
     kind: Kind = Kind.TEXT
     required: bool = True
     max_length: int = 64
+    min_length: int = 1
     minimum: int | None = None
     maximum: int | None = None
     pattern: str | None = None
@@ -33,7 +34,7 @@ class Field:
     def schema(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.kind.value}
         if self.kind is Kind.TEXT:
-            out.update(minLength=1, maxLength=self.max_length)
+            out.update(minLength=self.min_length, maxLength=self.max_length)
             if self.pattern:
                 out["pattern"] = self.pattern
         if self.kind is Kind.INTEGER:
@@ -47,8 +48,11 @@ class Field:
 
     def check(self, value: object) -> object:
         if self.kind is Kind.TEXT:
-            if not isinstance(value, str) or not 1 <= len(value) <= self.max_length:
-                raise Problem(422, "Bad field", f"{self.name} must be a string of 1 to "
+            if not isinstance(value, str) or not (
+                self.min_length <= len(value) <= self.max_length
+            ):
+                raise Problem(422, "Bad field", f"{self.name} must be a string of "
+                              f"{self.min_length} to "
                               f"{self.max_length} characters")
             return value
         if self.kind is Kind.BOOLEAN:

@@ -46,11 +46,12 @@ def document(endpoints: Iterable[Endpoint]) -> dict[str, Any]:
         if ep.scope is not None:
             op["security"] = [{"apiKey": []}]
             op["description"] = f"Needs an API key with scope {ep.scope.value} (or admin)."
-        if ep.parameters:
+        if ep.parameters or ep.query:
             op["parameters"] = [
-                {"name": name, "in": "path", "required": True,
+                {"name": name, "in": place, "required": True,
                  "schema": {"type": "string", "pattern": "^[A-Za-z0-9._@-]{1,64}$"}}
-                for name in ep.parameters
+                for place, names in (("path", ep.parameters), ("query", ep.query))
+                for name in names
             ]
         if ep.body is not None:
             schema = {"$ref": f"#/components/schemas/{ep.body.name}"}

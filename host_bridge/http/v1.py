@@ -8,7 +8,8 @@ JSON. Audit rows of decisions name the key (`caller = key:NAME`).
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any, Final
+from collections.abc import Callable
+from typing import Any, Final, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -21,6 +22,7 @@ from host_bridge.http.problems import Problem, read_body
 from host_bridge.http.runtime import Runtime, Worker
 from host_bridge.inputs import NAME_CHARS
 
+T = TypeVar("T")
 NAME: Final = "^[A-Za-z0-9._@-]{1,64}$"
 _BEARER: Final = "bearer "
 WRONG_LOGIN: Final = "wrong user name or password"
@@ -65,30 +67,41 @@ def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: Api
     return f"key:{record.name}"
 
 
-async def _caller(request: Request, runtime: Runtime, scope: ApiScope) -> str:
-    """Key and scope, before anything of the request is looked at: the caller's audit name."""
-    return await runtime.run(lambda worker: _authenticate(request, worker, runtime, scope))
+Work = Callable[[Worker, str, dict[str, Any]], T]
 
 
-async def _admitted(
-    request: Request, runtime: Runtime, scope: ApiScope, body: Body
-) -> tuple[str, dict[str, Any]]:
-    """The caller (key checked first), then the request's checked body."""
-    caller = await _caller(request, runtime, scope)
-    return caller, body.parse(await read_body(request))
+async def serve(
+    request: Request, runtime: Runtime, scope: ApiScope, body: Body | None, work: Work[T]
+) -> T:
+    """`work(worker, caller, body)` after the key and scope checks, in ONE hop to a worker
+    thread: the body is read first (bounded), but its problems are answered only after the key
+    passed, so a caller without a key learns nothing but 401."""
+    raw: object = None
+    deferred: Problem | None = None
+    if body is not None:
+        try:
+            raw = await read_body(request)
+        except Problem as problem:
+            deferred = problem
+
+    def run(worker: Worker) -> T:
+        caller = _authenticate(request, worker, runtime, scope)
+        if deferred is not None:
+            raise deferred
+        return work(worker, caller, {} if body is None else body.parse(raw))
+
+    return await runtime.run(run)
 
 
-def _name(value: str, what: str) -> str:
+def checked_name(value: str, what: str) -> str:
     if not 1 <= len(value) <= 64 or not set(value) <= NAME_CHARS:
         raise Problem(422, "Bad field", f"{what} must be 1-64 letters, digits or '._-@'")
     return value
 
 
 async def _password(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, PASSWORD)
-    user = _name(data["user"], "user")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        user = checked_name(data["user"], "user")
         runtime.limit(worker, key=caller, user=user)
         bridge = worker.bridge
         try:
@@ -103,37 +116,32 @@ async def _password(request: Request, runtime: Runtime) -> Response:
             return {"accepted": False, "reason": WRONG_LOGIN, "devices": []}
         return {"accepted": True, "reason": "ok", "devices": [d.to_json() for d in devices]}
 
-    return JSONResponse(await runtime.run(work))
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, PASSWORD, work))
 
 
 async def _devices(request: Request, runtime: Runtime) -> Response:
-    caller = await _caller(request, runtime, ApiScope.VERIFY)
-    user = _name(request.path_params["user"], "user")
-
-    def work(worker: Worker) -> list[dict[str, Any]]:
+    def work(worker: Worker, caller: str, _data: dict[str, Any]) -> list[dict[str, Any]]:
+        user = checked_name(request.path_params["user"], "user")
         runtime.limit(worker, key=caller, user=user)
         return [d.to_json() for d in worker.bridge.devices(user)]
 
-    return JSONResponse({"devices": await runtime.run(work)})
+    return JSONResponse({"devices": await serve(request, runtime, ApiScope.VERIFY, None, work)})
 
 
 async def _challenge(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, CHALLENGE)
-    serial = _name(data["serial"], "serial")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        serial = checked_name(data["serial"], "serial")
         runtime.limit(worker, key=caller, device=serial)
         challenge = worker.bridge.issue_challenge(serial, voice=data.get("voice", False))
         return {**challenge.to_json(), "message": challenge.message}
 
-    return JSONResponse(await runtime.run(work), status_code=201)
+    issued = await serve(request, runtime, ApiScope.VERIFY, CHALLENGE, work)
+    return JSONResponse(issued, status_code=201)
 
 
 async def _verify(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.VERIFY, VERIFY)
-    serial = _name(data["serial"], "serial")
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        serial = checked_name(data["serial"], "serial")
         runtime.limit(worker, key=caller, device=serial)
         verdict = worker.bridge.verify(
             serial, data["challenge_id"], data["response"], caller=caller
@@ -141,20 +149,18 @@ async def _verify(request: Request, runtime: Runtime) -> Response:
         runtime.metrics.decision("verify", "accepted" if verdict.accepted else "refused")
         return verdict.to_json()
 
-    return JSONResponse(await runtime.run(work))
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, VERIFY, work))
 
 
 async def _withdraw(request: Request, runtime: Runtime) -> Response:
-    caller, data = await _admitted(request, runtime, ApiScope.WITHDRAW, WITHDRAW)
-    user, serial = _name(data["user"], "user"), _name(data["device"], "device")
-    day: dt.date | None = None
-    if "date" in data:
-        try:
-            day = dt.date.fromisoformat(data["date"])
-        except ValueError:
-            raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
-
-    def work(worker: Worker) -> dict[str, Any]:
+    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+        user, serial = checked_name(data["user"], "user"), checked_name(data["device"], "device")
+        day: dt.date | None = None
+        if "date" in data:
+            try:
+                day = dt.date.fromisoformat(data["date"])
+            except ValueError:
+                raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
         runtime.limit(worker, key=caller, user=user, device=serial)
         decision = worker.policies.withdraw(
             user, serial, data["amount_cents"], day, caller=caller
@@ -168,7 +174,7 @@ async def _withdraw(request: Request, runtime: Runtime) -> Response:
             "alternatives": list(decision.alternatives),
         }
 
-    return JSONResponse(await runtime.run(work))
+    return JSONResponse(await serve(request, runtime, ApiScope.WITHDRAW, WITHDRAW, work))
 
 
 _DEVICE = {"type": "object", "required": ["serial", "model", "status", "kind"]}

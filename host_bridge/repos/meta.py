@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Final
+
 from sqlalchemy import insert, select, update
 
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import meta
+
+MASTER_CHECK: Final = "master_check"
+"""The row holding the master key's check value (services/context.py writes it; `store check`
+and `store copy` compare a key against it)."""
 
 
 def get(tx: Tx, name: str) -> bytes | None:

@@ -12,6 +12,10 @@ The outbox is the simulated phone, so it holds the code; the audit log records t
 without it. `channel` is `sms`, or `voice` for the voice callback that reads the code aloud when
 SMS fails (KB3396). The resend limit (KB3196: a new code at most every 2 minutes) is enforced by
 the service, which knows when the last code was issued.
+
+IB Key push notifications go to a second file of the same shape, `push-outbox.jsonl` (the
+stand-in for the phone-notification service): `channel` is `push`, `challenge_id` the push id and
+`code` the challenge the app signs (`host_bridge.services.push`).
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from typing import Final
 from slsio.files import SECRET_MODE, open_regular
 
 OUTBOX_FILE_NAME: Final = "sms-outbox.jsonl"
-CHANNELS: Final = ("sms", "voice")
+PUSH_OUTBOX_FILE_NAME: Final = "push-outbox.jsonl"
+CHANNELS: Final = ("sms", "voice", "push")
 MAX_OUTBOX_BYTES: Final = 64 << 20
 """How much of the outbox's end is read: the file only grows, the newest codes are at its end."""
 
@@ -47,10 +52,10 @@ class Message:
 
 
 class Outbox:
-    """The append-only outbox file of one data folder."""
+    """An append-only outbox file of one data folder (SMS/voice, or push notifications)."""
 
-    def __init__(self, home: Path) -> None:
-        self.path = home / OUTBOX_FILE_NAME
+    def __init__(self, home: Path, name: str = OUTBOX_FILE_NAME) -> None:
+        self.path = home / name
 
     def send(self, message: Message) -> None:
         """Append `message` durably (O_APPEND: concurrent writers never interleave a line)."""

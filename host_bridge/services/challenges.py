@@ -11,7 +11,7 @@
 from __future__ import annotations
 
 import hmac
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from firmware_model.hotp import OtpSpec
 from firmware_model.legacy_dsc import PASSCODE_STEP
@@ -36,6 +36,9 @@ from host_bridge.services.sms import SmsService
 from host_bridge.verification import Challenge, Verdict
 
 DeviceRow = DeviceRecord | DeviceState
+ISSUE_ATTEMPTS: Final = 3
+"""How often `issue` tries to store a challenge the store refused though the device looked
+usable (its suite changed in between: the next attempt reads it afresh)."""
 
 
 class ChallengeService:
@@ -50,11 +53,22 @@ class ChallengeService:
         """Store a new single-use challenge for device `serial` and return it.
 
         The device's kind, suite and question length are remembered per process; a device
-        whose suite changed is looked up afresh (once). SMS devices: see `SmsService.issue`.
+        whose suite changed is looked up afresh. If the store refuses the challenge though a
+        fresh read finds the device usable (a change racing this call), it is tried again, at
+        most `ISSUE_ATTEMPTS` times in all, then `StoreError`. SMS devices: see
+        `SmsService.issue`.
         """
-        return self._issue(serial, voice, fresh=False)
+        for _ in range(ISSUE_ATTEMPTS):
+            issued = self._issue_once(serial, voice)
+            if issued is not None:
+                return issued
+        raise StoreError(
+            f"device {serial}: the store refused a new challenge {ISSUE_ATTEMPTS} times "
+            "though the device is usable"
+        )
 
-    def _issue(self, serial: str, voice: bool, *, fresh: bool) -> Challenge:
+    def _issue_once(self, serial: str, voice: bool) -> Challenge | None:
+        """One attempt; None if the store refused it yet the device is still usable."""
         ctx = self.ctx
         now = ctx.clock()
         static = self._static.get(serial)
@@ -85,13 +99,11 @@ class ChallengeService:
         with ctx.db.transaction(Durability.RELAXED) as tx:
             stored = challenges.insert_if_usable(tx, record_ch, suite, now)
         if not stored:
-            # Not usable any more (or re-suited): find out why from a fresh row.
-            del self._static[serial]
+            # Not usable any more (raises NotUsable), or re-suited: look the device up afresh.
+            self._static.pop(serial, None)
             with ctx.db.read() as tx:
                 check_usable(devices.get(tx, serial), now)
-            if fresh:  # usable, yet the row refused it twice: never loop
-                raise StoreError(f"device {serial}: the store refused a new challenge")
-            return self._issue(serial, voice, fresh=True)
+            return None
         return Challenge(record_ch.id, serial, kind, text, record_ch.expires)
 
     @unit_of_work

@@ -17,9 +17,8 @@ from host_bridge.db.engine import Database
 from host_bridge.errors import StoreError
 from host_bridge.masterkey import ENV_MASTER_KEY, MasterKey, create_key_file, load_master_key
 from host_bridge.repos import devices, meta, users
-from host_bridge.repos.outbox import Outbox
+from host_bridge.repos.outbox import PUSH_OUTBOX_FILE_NAME, Outbox
 
-CHECK_META: Final = "master_check"
 UNKNOWN: Final = "(unknown)"
 """What the audit log names instead of a user name or serial that names nothing in the store
 (no user can be called this: names are letters, digits and `._-@`)."""
@@ -46,6 +45,7 @@ class Context:
         self.config = config
         self.audit_log = AuditLog(db)
         self.outbox = Outbox(home)
+        self.push_outbox = Outbox(home, PUSH_OUTBOX_FILE_NAME)
         self._master: MasterKey | None = None
 
     def init_master(self) -> Path | None:
@@ -53,7 +53,7 @@ class Context:
         a second run checks the key still matches. Returns the key file created, if any."""
         created: Path | None = None
         with self.db.transaction() as tx:
-            check = meta.get(tx, CHECK_META)
+            check = meta.get(tx, meta.MASTER_CHECK)
             if os.environ.get(ENV_MASTER_KEY) is None and not (self.home / "master.key").exists():
                 if check is not None:
                     raise StoreError(
@@ -63,7 +63,7 @@ class Context:
                 created = create_key_file(self.home)
             key = load_master_key(self.home)
             if check is None:
-                meta.put(tx, CHECK_META, key.check_value())
+                meta.put(tx, meta.MASTER_CHECK, key.check_value())
             elif not key.matches(check):
                 raise StoreError("wrong master key for this store")
             self._master = key
@@ -75,7 +75,7 @@ class Context:
         """The master key, loaded and checked against the store on first use."""
         if self._master is None:
             with self.db.read() as tx:
-                check = meta.get(tx, CHECK_META)
+                check = meta.get(tx, meta.MASTER_CHECK)
             if check is None:
                 raise StoreError("the store is not initialised (run `slsbridge init`)")
             key = load_master_key(self.home)

@@ -6,6 +6,10 @@ challenges through `ChallengeService.verify` (so lockout, single use and the aud
 CLI's own). Which challenges an answer is tried on: the one `serial` names, else every one whose
 kind the answer's shape fits (an 8-digit OCRA response is never charged to an SCC); the first
 that accepts wins. A transaction answers until its challenges are used or expire.
+
+An IB Key gets a push (`PushService.send`) instead of a bare challenge: the push's challenge is
+the transaction's member (a typed response still answers it), `poll` tells whether the app
+approved, and an empty answer logs in on an approved push once (privacyIDEA's push flow).
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from typing import Final
 
 from host_bridge import verification as v
 from host_bridge.db.engine import Durability
-from host_bridge.domain import ChallengeKind
+from host_bridge.domain import ChallengeKind, PushStatus
 from host_bridge.errors import BridgeError, Locked
 from host_bridge.repos import transactions
 from host_bridge.services.challenges import ChallengeService
 from host_bridge.services.devices import DeviceInfo, DeviceService
+from host_bridge.services.push import PUSH_MODEL, PushService
 from host_bridge.services.users import UserService
 from host_bridge.verification import Challenge, Verdict
 
@@ -39,6 +44,7 @@ class Issued:
 
     device: DeviceInfo
     challenge: Challenge
+    push_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,12 +66,14 @@ class Answered:
 
 class TransactionService:
     def __init__(
-        self, users: UserService, devices: DeviceService, challenges: ChallengeService
+        self, users: UserService, devices: DeviceService, challenges: ChallengeService,
+        push: PushService,
     ) -> None:
         self.ctx = challenges.ctx
         self.users = users
         self.devices = devices
         self.challenges = challenges
+        self.push = push
 
     def start(self, user: str, password: str, *, caller: str | None = None) -> Started | None:
         """The password step. None for a wrong password, an unknown user or a user without a
@@ -78,10 +86,13 @@ class TransactionService:
         issued: list[Issued] = []
         for device in self.devices.devices(user):
             try:
-                challenge = self.challenges.issue(device.serial)
+                if device.model == PUSH_MODEL:
+                    sent = self.push.send(device.serial, caller=caller)
+                    issued.append(Issued(device, sent.challenge, sent.push.id))
+                else:
+                    issued.append(Issued(device, self.challenges.issue(device.serial)))
             except BridgeError:  # locked meanwhile, SMS resend limit: offer the others
                 continue
-            issued.append(Issued(device, challenge))
         if not issued:
             return None
         transaction_id = str(int.from_bytes(self.ctx.entropy(_ID_BYTES), "big")).zfill(20)[-20:]
@@ -104,6 +115,8 @@ class TransactionService:
         if found is None or (user is not None and found[0] != user):
             return Answered(Verdict(False, v.UNKNOWN), None, None)
         user, members = found
+        if not response:  # privacyIDEA's push flow: an empty pass asks for an approval
+            return self._approved(members, serial, user)
         tried: str | None = None
         last = Verdict(False, v.WRONG)
         for member_serial, challenge_id, kind in members:
@@ -117,6 +130,26 @@ class TransactionService:
                 break
         return Answered(last, tried, user)
 
+    def poll(self, transaction_id: str) -> bool:
+        """Whether a push of the transaction was approved and not yet used for a login."""
+        if len(transaction_id) > v.MAX_CHALLENGE_ID_CHARS:
+            raise BridgeError("a transaction id is at most 64 characters")
+        with self.ctx.db.read() as tx:
+            found = transactions.members(tx, transaction_id, self.ctx.clock())
+        if found is None:
+            return False
+        approved = self.push.of_challenges([member[1] for member in found[1]])
+        return any(p.status is PushStatus.APPROVED and p.claimed is None for p in approved)
+
+    def _approved(
+        self, members: list[tuple[str, str, str]], serial: str | None, user: str
+    ) -> Answered:
+        """Log in on an approved push of the transaction (once), or refuse."""
+        chosen = [m[1] for m in members if serial is None or m[0] == serial]
+        for push in self.push.of_challenges(chosen):
+            if push.status is PushStatus.APPROVED and self.push.claim(push.id):
+                return Answered(Verdict(True, v.ACCEPTED), push.serial, user)
+        return Answered(Verdict(False, v.WRONG), None, user)
 
 
 def _fits(kind: str, response: str) -> bool:

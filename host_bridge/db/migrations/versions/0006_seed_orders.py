@@ -4,7 +4,7 @@ loss reports (`device_reports`), the notices a user sees (`notices`) and what a 
 issued for (`challenge_purposes`: a sharing consent, a Soft PIN change).
 
 Revision ID: 0006
-Revises: 0004 (another branch adds 0005; the chain is relinked when both are merged)
+Revises: 0005
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0006"
-down_revision: str | None = "0004"
+down_revision: str | None = "0005"
 branch_labels = None
 depends_on = None
 
