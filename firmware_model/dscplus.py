@@ -106,8 +106,10 @@ __all__ = [
     "DscPlus",
     "DscPlusConfig",
     "Gold",
+    "Handler",
     "Platinum",
     "State",
+    "build_table",
     "unlock_code",
 ]
 
@@ -204,6 +206,8 @@ _MASKED: Final = {
 # --- the state machine ------------------------------------------------------------------------
 
 _Handler = Callable[["DscPlus", str, float], _Events]
+Handler = _Handler
+"""What a table row runs for a key: (card, button, now) → the events (for card variants)."""
 
 
 class DscPlus(Device):
@@ -214,6 +218,11 @@ class DscPlus(Device):
     pin_modes: ClassVar[tuple[str, ...]] = ("soft", "device")
     """Allowed PIN modes; the first is the default."""
     default_suites: ClassVar[Mapping[str, str]] = {"soft": SOFT_SUITE, "device": DEVICE_SUITE}
+    # What a generation of the card shows and does (firmware_model.dscplus_classic overrides them):
+    # the prompts, the masked entry screens, and the state → button → handler table.
+    prompts: ClassVar[Mapping[State, str]] = _PROMPTS
+    masked: ClassVar[Mapping[State, tuple[str, ...]]] = _MASKED
+    table: ClassVar[Mapping[State, Mapping[str, _Handler]]]  # set below, once the table is built
 
     # -- making and loading ---------------------------------------------------------------------
 
@@ -352,7 +361,7 @@ class DscPlus(Device):
         self._presses_used += 1  # durable: this press is reported with persist=True
         if state is not _RESPONSE:
             self._off_at = now + self._auto_off
-        more = _TABLE[state][button](self, button, now)
+        more = self.table[state][button](self, button, now)
         if events:
             return Reaction(self._display, True, events + more)
         if not more:
@@ -407,7 +416,7 @@ class DscPlus(Device):
         if state is State.LOCK_NUMBER:
             self._display = "L" + (self._lock_number or "")
         else:
-            self._display = _PROMPTS[state]
+            self._display = self.prompts[state]
 
     def _notice(self, text: str, then: State, now: float) -> None:
         self._state = State.NOTICE
@@ -448,13 +457,13 @@ class DscPlus(Device):
         typed = len(self._buffer)
         if typed < PIN_LENGTH:
             self._buffer += button
-            self._display = _MASKED[self._state][typed + 1]
+            self._display = self.masked[self._state][typed + 1]
         return _NO_EVENTS
 
     def _masked_back(self, button: str, now: float) -> _Events:
         if self._buffer:
             self._buffer = self._buffer[:-1]
-            self._display = _MASKED[self._state][len(self._buffer)]
+            self._display = self.masked[self._state][len(self._buffer)]
         elif self._state is State.NEW_PIN and self._reason is _NewPinReason.CHANGE:
             self._enter(State.CHALLENGE)  # cancel the PIN change
         elif self._state is State.CONFIRM_PIN:
@@ -471,7 +480,7 @@ class DscPlus(Device):
     def _open_back(self, button: str, now: float) -> _Events:
         if self._buffer:
             self._buffer = self._buffer[:-1]
-            self._display = self._buffer or _PROMPTS[self._state]
+            self._display = self._buffer or self.prompts[self._state]
         return _NO_EVENTS
 
     def _pin_ok(self, button: str, now: float) -> _Events:
@@ -509,13 +518,17 @@ class DscPlus(Device):
                 code = self._calculator.response(question=self._buffer, pin_hash=self._pin_input)
             self._state = State.RESPONSE
             self._buffer = ""
-            self._display = code
             self._off_at = now + self._config.response_seconds
+            self._show_response(code, now)
             return _EV_RESPONSE
         if typed == 0 and self._device_pin:
             self._reason = _NewPinReason.CHANGE
             self._enter(State.NEW_PIN)
         return _NO_EVENTS
+
+    def _show_response(self, code: str, now: float) -> None:
+        """Put the response on the display (all of it at once, on this generation)."""
+        self._display = code
 
     def _locked_ok(self, button: str, now: float) -> _Events:
         if self._blocked_until is not None:
@@ -586,14 +599,14 @@ class DscPlus(Device):
 
     def _notice_digit(self, button: str, now: float) -> _Events:
         self._enter(self._notice_next)
-        return _TABLE[self._state][button](self, button, now)
+        return self.table[self._state][button](self, button, now)
 
 
 # The transition table, the whole truth: (state, kind) → the handler and every state it may
 # leave the card in. Kinds: POWER, DIGIT, OK, BACK, and the card's own TIMEOUT (a notice ends,
 # the response or auto-off time runs out) and BATTERY (the press the battery had not left). A
-# pair not listed does nothing. `_TABLE` expands the key rows to state → button → handler, one
-# dict lookup per press.
+# pair not listed does nothing. `build_table` expands the key rows to state → button → handler,
+# one dict lookup per press.
 _S = State
 _HOME: Final = frozenset({_S.PIN, _S.LOCKED, _S.NEW_PIN})  # `_home()`
 _AFTER_NOTICE: Final = _HOME | {_S.CHALLENGE}  # every `_notice(…, then)`
@@ -636,19 +649,22 @@ TRANSITIONS: Final[Mapping[tuple[State, str], Rule[State, _Handler]]] = {
 }
 
 
-def _build_table() -> dict[State, dict[str, _Handler]]:
+def build_table(
+    transitions: Mapping[tuple[State, str], Rule[State, _Handler]],
+) -> dict[State, dict[str, _Handler]]:
+    """Expand a transition table to state → button → handler (a key with no rule: ignored)."""
     table: dict[State, dict[str, _Handler]] = {}
     for state in State:
         row: dict[str, _Handler] = {}
         for button in CARD_BUTTONS:
-            rule = TRANSITIONS.get((state, kind_of(button)))
+            rule = transitions.get((state, kind_of(button)))
             handler = None if rule is None else rule.handler
             row[button] = DscPlus._ignore if handler is None else handler
         table[state] = row
     return table
 
 
-_TABLE: Final = _build_table()
+DscPlus.table = build_table(TRANSITIONS)
 # Reactions are immutable, so the fixed screens (prompts, masked PINs, off) share one each.
 _FIXED_REACTIONS: Final = {
     text: Reaction(text, True, ())

@@ -5,10 +5,11 @@ kind, default withdrawal limits, names for people, faceplate hint and the broker
 codes — so that no other module spells a model list of its own. It holds no behaviour: the state
 machines stay in their device modules, the policies in `host_bridge`.
 
-Firmware models (DESIGN.md: `dscplus`, `scc`, `dsc`, `gold`, `platinum`, `ibkey`) have a device
-class and can be emulated (`MODEL_NAMES`). The registry also knows the kinds the host issues that
-have no firmware of their own: SMS codes, the Online Security Code Card (a printed SCC, so its
-image is an `scc` image) and the Temporary Code given by phone.
+Firmware models (DESIGN.md: `dscplus` and its older generation `dscplus_classic`, `scc`, `dsc`,
+`gold`, `platinum`, `ibkey`) have a device class and can be emulated (`MODEL_NAMES`). The
+registry also knows the kinds the host issues that have no firmware of their own: SMS codes, the
+Online Security Code Card (a printed SCC, so its image is an `scc` image) and the Temporary Code
+given by phone.
 
 Facts come from the seed and DESIGN.md: withdrawal limits from KB2895 (SCC 200K/600K, IBKR Mobile
 1M/1M, DSC 1M/1.5M, DSC+/Gold/Platinum unlimited, SMS 200K/600K), device type codes from the
@@ -210,6 +211,17 @@ _PROFILES: tuple[ModelProfile, ...] = (
     ModelProfile(
         name="dscplus", display_name="Digital Security Card+", short_name="DSC+",
         serial_prefix="DP", image_model="dscplus", firmware=("firmware_model.dscplus", "DscPlus"),
+        pin_rule=_CARD_PIN, challenge=ChallengeKind.OCRA, limits=UNLIMITED,
+        faceplate=FaceplateHint(FaceKind.CARD, "Digital Security Card+"),
+        type_codes=("5.1",), physical=True, temporary=False,
+    ),
+    ModelProfile(
+        # The older DSC+ generation (DESIGN.md: `Pn`/`Ch`, the response as 5 then 3 digits): its
+        # own model, so the display is the emulator's business and the host verifies it as a DSC+
+        # (same suite, limits and type code). Serial prefix "DC" is ours.
+        name="dscplus_classic", display_name="Digital Security Card+ (older generation)",
+        short_name="DSC+ classic", serial_prefix="DC", image_model="dscplus_classic",
+        firmware=("firmware_model.dscplus_classic", "DscPlusClassic"),
         pin_rule=_CARD_PIN, challenge=ChallengeKind.OCRA, limits=UNLIMITED,
         faceplate=FaceplateHint(FaceKind.CARD, "Digital Security Card+"),
         type_codes=("5.1",), physical=True, temporary=False,

@@ -3,7 +3,8 @@
 One place for the URIs and the mapping rule, read by the importer (`pskc_io`) and the exporter
 (`pskc_write`). Written (export):
 
-    OCRA (dscplus, gold, platinum, ibkey)  urn:ietf:params:xml:ns:keyprov:pskc:ocra
+    OCRA (dscplus[_classic], gold,         urn:ietf:params:xml:ns:keyprov:pskc:ocra
+          platinum, ibkey)
                                            + <Suite> (the OCRA suite), <ChallengeFormat>,
                                              <ResponseFormat Encoding="DECIMAL">, <Counter> (C)
     legacy DSC, OATH TOTP token            urn:ietf:params:xml:ns:keyprov:pskc:totp
@@ -52,7 +53,7 @@ MANUFACTURER: Final = "oath.slsemu"
 """RFC 6030 4.3.1: a manufacturer is prefixed `oath.` or `iana.`. Not a registered name: the
 devices are emulated; the prefix is there so importers that check it accept the file."""
 
-OCRA_MODELS: Final = ("dscplus", "gold", "platinum", "ibkey")
+OCRA_MODELS: Final = ("dscplus", "dscplus_classic", "gold", "platinum", "ibkey")
 IMPORT_MODELS: Final = (*OCRA_MODELS, "dsc", "scc")
 OTP_HASHES: Final = {"SHA1": "sha1", "SHA256": "sha256", "SHA512": "sha512"}
 """`<Suite>` of a HOTP/TOTP key: the hash (privacyIDEA's reading; `HMAC-` prefix allowed)."""

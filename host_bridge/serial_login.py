@@ -7,6 +7,9 @@ switch it off and on (a known starting screen), enter the PIN, enter the challen
 answer. Each model has its own key sequence (`_SEQUENCES`, data rather than `if` chains):
 
     dscplus, gold, platinum   POWER → `PIN>` → PIN, OK → `CHALLNG>` → challenge, OK → response
+    dscplus_classic           POWER → `Pn` → PIN, OK → `Ch` → challenge, OK → the first 5
+                              digits; OK → the last 3 (read by length: the card also toggles
+                              by itself every 10 s)
     ibkey                     POWER → `<user> challenge:` → challenge, OK → `<user> PIN:` → PIN,
                               OK → `Response: NNNNNNNN`
     dsc (legacy)              POWER → `[ ]` → PIN, OK → 6-digit passcode (no challenge)
@@ -23,9 +26,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Final
 
+from firmware_model.dscplus import DscPlus
+from firmware_model.dscplus import State as CardState
+from firmware_model.dscplus_classic import FIRST_PART_DIGITS, RESPONSE_DIGITS, DscPlusClassic
 from firmware_model.errors import InvalidToken
 from firmware_model.serial_codec import ErrCode, ProtocolError
 from slsio.serial_client import DEFAULT_BAUD, ClientConfig, SerialClient
@@ -68,30 +75,73 @@ def _fresh_start(client: SerialClient) -> str:
     return client.read_display()
 
 
+@dataclass(frozen=True, slots=True)
+class _CardScreens:
+    """What a challenge/response card shows: its two prompts and the response's parts (their
+    digit counts; OK shows the next part)."""
+
+    pin: str
+    challenge: str
+    parts: tuple[int, ...]
+
+
+_CURRENT_CARD: Final = _CardScreens(
+    DscPlus.prompts[CardState.PIN], DscPlus.prompts[CardState.CHALLENGE], (8,)
+)
+_CLASSIC_CARD: Final = _CardScreens(
+    DscPlusClassic.prompts[CardState.PIN],
+    DscPlusClassic.prompts[CardState.CHALLENGE],
+    (FIRST_PART_DIGITS, RESPONSE_DIGITS - FIRST_PART_DIGITS),
+)
+
+
 def _card(
-    client: SerialClient, challenge: str | None, pin: str | None, challenge_digits: int
+    client: SerialClient,
+    challenge: str | None,
+    pin: str | None,
+    challenge_digits: int,
+    screens: _CardScreens = _CURRENT_CARD,
 ) -> str:
     pin = _digits(pin, "PIN", (4,))
     challenge = _digits(challenge, "challenge", (challenge_digits,))
     display = _fresh_start(client)
     for _ in range(NOTICE_DISMISS_LIMIT):
-        if display.startswith("PIN>"):
+        if display.startswith(screens.pin):
             break
         if _REFUSED.fullmatch(display):
             break
         client.press("OK")  # a notice such as BATT LOW
         display = client.read_display()
-    _check(display, re.compile(r"PIN>"), "PIN>")
+    _check(display, re.compile(re.escape(screens.pin)), screens.pin)
     client.type_digits(pin)
     client.press("OK")
-    _check(client.read_display(), re.compile(r"CHALLNG>"), "CHALLNG>")
+    _check(client.read_display(), re.compile(re.escape(screens.challenge)), screens.challenge)
     client.type_digits(challenge)
     client.press("OK")
-    return _check(client.read_display(), re.compile(r"\d{8}"), "response").group(0)
+    return _read_parts(client, screens.parts)
+
+
+def _read_parts(client: SerialClient, parts: tuple[int, ...]) -> str:
+    """The response shown in `parts` (digit counts, told apart by length); OK shows the next.
+    A card that also toggles by itself may show a part twice: a few more reads are allowed."""
+    seen: dict[int, str] = {}
+    pattern = re.compile("|".join(rf"\d{{{n}}}" for n in sorted(set(parts), reverse=True)))
+    for attempt in range(2 * len(parts) + 1):
+        if attempt:
+            client.press("OK")
+        shown = _check(client.read_display(), pattern, "response").group(0)
+        seen[len(shown)] = shown
+        if len(seen) == len(parts):
+            return "".join(seen[n] for n in parts)
+    raise _screen_error("response")
 
 
 def _dscplus(client: SerialClient, challenge: str | None, pin: str | None) -> str:
     return _card(client, challenge, pin, 6)
+
+
+def _dscplus_classic(client: SerialClient, challenge: str | None, pin: str | None) -> str:
+    return _card(client, challenge, pin, 6, _CLASSIC_CARD)
 
 
 def _platinum(client: SerialClient, challenge: str | None, pin: str | None) -> str:
@@ -139,6 +189,7 @@ Sequence = Callable[[SerialClient, str | None, str | None], str]
 _SEQUENCES: Final[Mapping[str, Sequence]] = MappingProxyType(
     {
         "dscplus": _dscplus,
+        "dscplus_classic": _dscplus_classic,
         "gold": _dscplus,
         "platinum": _platinum,
         "ibkey": _ibkey,

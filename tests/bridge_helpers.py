@@ -6,6 +6,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from firmware_model.dscplus_classic import DscPlusClassic
 from firmware_model.image import DeviceImage, decode_image
 from firmware_model.models import load_device
 from firmware_model.ocra import ocra
@@ -46,13 +47,16 @@ def read_image(path: Path) -> DeviceImage:
 
 
 def dscplus_response(image: DeviceImage, pin: str, challenge: str, now: float) -> str:
-    """Press the keys of a real (emulated) card: POWER, PIN, OK, challenge, OK; read the display."""
+    """Press the keys of a real (emulated) card: POWER, PIN, OK, challenge, OK; read the display
+    (the older DSC+ generation shows 5 digits: OK, then read the last 3)."""
     device = load_device(image, lambda n: bytes(n))
     device.press("POWER", now)
     device.type_digits(pin, now)
     device.press("OK", now)
     device.type_digits(challenge, now)
     reaction = device.press("OK", now)
+    if isinstance(device, DscPlusClassic):
+        return reaction.display + device.press("OK", now).display
     return reaction.display.strip()
 
 

@@ -53,12 +53,13 @@ def test_user_show_never_prints_secrets(cli: Cli, home: Path) -> None:
     assert info["id_number"] == "****4567" and "hunter2" not in out and "pw_hash" not in out
 
 
-def test_provision_challenge_verify_replay(cli: Cli, home: Path) -> None:
+@pytest.mark.parametrize(("model", "prefix"), [("dscplus", "DP"), ("dscplus_classic", "DC")])
+def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, prefix: str) -> None:
     image = home / "card.img"
-    code, out, _ = cli("provision", "--user", "alice", "--model", "dscplus", "--pin", "2468",
+    code, out, _ = cli("provision", "--user", "alice", "--model", model, "--pin", "2468",
                        "--image", str(image))
     serial = out.strip()
-    assert code == 0 and serial.startswith("DP")
+    assert code == 0 and serial.startswith(prefix)
     code, out, _ = cli("challenge", "--serial", serial, "--json")
     challenge = json.loads(out)
     assert code == 0 and set(challenge) >= {"id", "challenge"}

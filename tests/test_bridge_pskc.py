@@ -12,7 +12,7 @@ from firmware_model.ocra import ocra
 from host_bridge.bridge import Bridge
 from host_bridge.errors import BridgeError, PskcError
 from host_bridge.pskc_io import Decryption, parse_pskc, read_pskc, write_pskc
-from tests.bridge_helpers import FakeClock, open_bridge, stored_device
+from tests.bridge_helpers import FakeClock, dscplus_response, open_bridge, stored_device
 
 VECTORS = Path(__file__).parent / "vectors" / "pskc"
 PRESHARED = bytes.fromhex("12345678901234567890123456789012")  # RFC 6030 Figure 6
@@ -124,6 +124,7 @@ def test_export_then_import_round_trip(tmp_path: Path) -> None:
         source.provision("alice", "dsc", pin="1234", image_path=tmp_path / "d.img"),
         source.provision("alice", "dscplus", pin="1234", pin_mode="device",
                          image_path=tmp_path / "p.img"),
+        source.provision("alice", "dscplus_classic", pin="2468", image_path=tmp_path / "c.img"),
     ]
     out = tmp_path / "export.pskcxml"
     write_pskc(out, [source.export_key(m.serial) for m in made], password="correct horse")
@@ -137,6 +138,12 @@ def test_export_then_import_round_trip(tmp_path: Path) -> None:
     for made_one, key in zip(made, keys, strict=True):
         assert made_one.image is not None and key.key == made_one.image.key
         assert target.device(key.serial).model == source.device(made_one.serial).model
+    # The older DSC+ generation comes back as itself, and its two-part code verifies there.
+    classic = made[-1]
+    assert classic.image is not None and target.device(classic.serial).model == "dscplus_classic"
+    challenge = target.issue_challenge(classic.serial)
+    response = dscplus_response(classic.image, "2468", challenge.text, 0.0)
+    assert target.verify(classic.serial, challenge.id, response).accepted
     assert any(r.event == "pskc.export" for r in source.audit())
 
 

@@ -530,6 +530,9 @@ EXAMPLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--model", "dscplus", "--pin-mode", "device", "--pin", "1234"], [], ["LOCK"],
     ),
     "dscplus-timeouts.sls": (["--model", "dscplus"], ["--set", "PIN=1234"], []),
+    "dscplus-classic-login.sls": (
+        ["--model", "dscplus_classic"], ["--set", "PIN=1234"], ["FIRST", "LAST"],
+    ),
     "scc-cells.sls": (
         ["--model", "scc"], ["--set", "FIRST=17", "--set", "SECOND=203"],
         ["FIRST_CELL", "SECOND_CELL"],

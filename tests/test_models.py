@@ -54,8 +54,11 @@ SEED_TYPE_CODES = {
 }
 
 
-def test_the_emulated_models_are_the_six_of_the_design() -> None:
-    assert set(MODEL_NAMES) == {"dscplus", "scc", "dsc", "gold", "platinum", "ibkey"}
+def test_the_emulated_models_are_the_six_of_the_design_and_the_older_dscplus() -> None:
+    # DESIGN.md: "An older generation showed `Pn`/`Ch`": a DSC+ model of its own.
+    assert set(MODEL_NAMES) == {
+        "dscplus", "dscplus_classic", "scc", "dsc", "gold", "platinum", "ibkey"
+    }  # fmt: skip
     assert set(PROFILES) == {*MODEL_NAMES, "online_scc", "sms", "temporary"}
 
 
@@ -124,7 +127,8 @@ def test_emulated_models_have_distinct_serial_prefixes() -> None:
 
 def test_challenge_kinds_keep_the_hosts_stored_names() -> None:
     assert {m: profile(m).challenge.value for m in PROFILES} == {
-        "dscplus": "ocra", "gold": "ocra", "platinum": "ocra", "ibkey": "ocra",
+        "dscplus": "ocra", "dscplus_classic": "ocra", "gold": "ocra", "platinum": "ocra",
+        "ibkey": "ocra",
         "scc": "scc", "online_scc": "scc", "dsc": "time", "sms": "sms", "temporary": "none",
     }  # fmt: skip
 

@@ -126,6 +126,10 @@ def test_no_second_order_or_second_dscplus() -> None:
     assert not dscplus_eligibility(usd(5_000_000), usd(5_000_000), [IBKEY], open_order=True).allowed
     active = HeldDevice("DP0000000001", "dscplus")
     assert not dscplus_eligibility(usd(5_000_000), usd(5_000_000), [active]).allowed
+    # The older DSC+ generation (`Pn`/`Ch` screens) is a DSC+ as well.
+    older = HeldDevice("DC0000000001", "dscplus_classic")
+    refused = dscplus_eligibility(usd(5_000_000), usd(5_000_000), [older])
+    assert (refused.allowed, refused.reason) == (False, "the user already holds an active DSC+")
 
 
 def test_thresholds_are_configuration() -> None:

@@ -98,9 +98,9 @@ def test_a_recorded_lockout_replays_on_every_transport_and_catches_a_changed_mod
     assert (tmp_path / "lockout.img").stat().st_mode & 0o777 == 0o600
     assert_replays(out, tmp_path)
     script, spec = parse_script(text), parse_front_matter(text)
-    changed = dict(firmware_model.dscplus._PROMPTS)
+    changed = dict(firmware_model.dscplus.DscPlus.prompts)
     changed[firmware_model.dscplus.State.LOCKED] = "LOCKED"
-    monkeypatch.setattr(firmware_model.dscplus, "_PROMPTS", changed)
+    monkeypatch.setattr(firmware_model.dscplus.DscPlus, "prompts", changed)
     (tmp_path / "changed").mkdir()
     run = run_test_script(
         script, spec, "inprocess", tmp_path / "changed", out, fill_values(spec, None)

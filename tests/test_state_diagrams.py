@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import pytest
 
-from firmware_model import dscplus, ibkey, legacy_dsc, scc
+from firmware_model import dscplus, dscplus_classic, ibkey, legacy_dsc, scc
 from firmware_model.fsm import Rule, mermaid
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -26,6 +26,12 @@ class Diagram(NamedTuple):
 
 DIAGRAMS = (
     Diagram("dscplus", "devices-dscplus.md", dscplus.TRANSITIONS, dscplus.State.OFF),
+    Diagram(
+        "dscplus_classic",
+        "devices-dscplus.md",
+        dscplus_classic.TRANSITIONS,
+        dscplus.State.OFF,
+    ),
     Diagram("dsc", "devices-other.md", legacy_dsc.TRANSITIONS, legacy_dsc.DscState.OFF),
     Diagram("scc", "devices-other.md", scc.TRANSITIONS, scc.SccState.OFF),
     # IB Key: one table, drawn as the screens' moves by buttons and time, then by API calls

@@ -1,4 +1,6 @@
-"""The legacy DSC and a device-PIN DSC+ in the TUI: a time-passcode login, and the on-card lock.
+"""The legacy DSC, a device-PIN DSC+ and the older DSC+ generation in the TUI: a time-passcode
+login, the on-card lock, and a login reading 5 then 3 digits (on the card's own clock and on the
+real-time timer).
 
 Same harness as `test_tui_app.py` (the demo user and store), with two more cards provisioned for
 the demo user and shown beside the demo devices.
@@ -8,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +19,7 @@ import pytest
 from textual.widgets import Static
 
 from emulator.session import DeviceSession
+from emulator.tui import app as app_module
 from emulator.tui.app import SlsApp
 from emulator.tui.demo_setup import DEMO_USER, ensure_demo
 from emulator.tui.keymap import load_keymap
@@ -43,6 +47,7 @@ class Cards:
     sessions: list[DeviceSession]
     legacy: str
     locking: str
+    classic: str
 
 
 @pytest.fixture
@@ -53,13 +58,16 @@ def cards(slsemu_home: Path, entropy: Callable[[int], bytes]) -> Iterator[Cards]
     locking = bridge.provision(
         DEMO_USER, "dscplus", pin=CARD_PIN, pin_mode="device", image_path=slsemu_home / "dev.img"
     )
-    paths = [*setup.images, slsemu_home / "dsc.img", slsemu_home / "dev.img"]
+    classic = bridge.provision(
+        DEMO_USER, "dscplus_classic", pin=CARD_PIN, image_path=slsemu_home / "classic.img"
+    )
+    paths = [*setup.images, *(slsemu_home / n for n in ("dsc.img", "dev.img", "classic.img"))]
     with contextlib.ExitStack() as stack:
         # The legacy DSC's passcode is checked against the bridge's clock, and it is valid 30 s
         # from its step's start: the cards and the login pane's bridge share one fixed clock
         # (`make_app`), so a slow start of the app cannot age the passcode.
         sessions = [stack.enter_context(DeviceSession(path, clock=CLOCK)) for path in paths]
-        yield Cards(bridge, sessions, legacy.serial, locking.serial)
+        yield Cards(bridge, sessions, legacy.serial, locking.serial, classic.serial)
     bridge.close()
 
 
@@ -67,12 +75,12 @@ CLOCK = float(int(time.time()) // 30 * 30)
 """The cards' and the pane's clock: the start of a 30-s step, fixed for the module."""
 
 
-def make_app(cards: Cards) -> SlsApp:
+def make_app(cards: Cards, *, real_time: bool = False) -> SlsApp:
     def connect() -> Bridge:  # the pane's own connection, on its host thread
         return Bridge.open(cards.bridge.home, lambda: CLOCK, config=BridgeConfig(scrypt_n=1 << 10))
 
     login_pane = LoginPane(connect, user=DEMO_USER)
-    return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=False)
+    return SlsApp(cards.sessions, keymap=load_keymap(None), login=login_pane, real_time=real_time)
 
 
 async def test_legacy_dsc_time_passcode_login(cards: Cards) -> None:
@@ -115,3 +123,63 @@ async def test_device_pin_card_locks_itself_and_shows_it(cards: Cards) -> None:
         app.press_button("POWER", serial)
         await pilot.pause()
         assert app.read_display(serial) == "LOCK PIN"  # still locked after a power cycle
+
+
+def is_part(text: str, digits: int) -> bool:
+    """Whether the display is one part of the older DSC+'s response (5 or 3 digits)."""
+    return len(text) == digits and text.isdigit()
+
+
+async def test_older_dscplus_login_reading_5_then_3_digits(cards: Cards) -> None:
+    app = make_app(cards)
+    serial = cards.classic
+    async with running(app) as pilot:
+        await log_in_with_password(pilot)
+        await choose(pilot, app, serial)
+        challenge = str(app.query_one("#challenge", Static).content)
+        digits = "".join(ch for ch in challenge if ch.isdigit())[-6:]
+        await pilot.press("p")  # the faceplate has the keys: p = POWER
+        await display_is(pilot, app, "Pn", serial)
+        await pilot.press(*CARD_PIN)
+        await display_is(pilot, app, "Pn****", serial)
+        await pilot.press("enter")
+        await display_is(pilot, app, "Ch", serial)
+        await pilot.press(*digits, "enter")
+        await settle(pilot, lambda: is_part(app.read_display(serial), 5), "the first 5 digits")
+        first = app.read_display(serial)
+        app.wait_device(10, serial)  # the card's 10 s, on its own clock
+        await settle(pilot, lambda: is_part(app.read_display(serial), 3), "the last 3 digits")
+        last = app.read_display(serial)
+        plain = str(app.faceplate(serial).query_one("#plain", Static).content)
+        assert plain == f"display: {last}"
+        await pilot.press("enter")  # OK shows the first part again
+        await display_is(pilot, app, first, serial)
+        await answer(pilot, first + last)
+        assert "Login accepted" in result_text(app)
+        assert login(app).step is Step.DONE
+
+
+async def test_the_real_time_timer_toggles_the_older_dscpluss_response(
+    cards: Cards, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wall = [time.time()]
+    # The app's wall clock only (the timer still ticks in real time; the test moves the clock
+    # it reads, and waits for the display, never for time).
+    clock = types.SimpleNamespace(
+        time=lambda: wall[0], strftime=time.strftime, localtime=time.localtime
+    )
+    monkeypatch.setattr(app_module, "time", clock)
+    app = make_app(cards, real_time=True)
+    serial = cards.classic
+    async with running(app) as pilot:
+        app.show_device(serial)
+        for button in ("POWER", *CARD_PIN, "OK", *"123456", "OK"):
+            app.press_button(button, serial)
+        await settle(pilot, lambda: is_part(app.read_display(serial), 5), "the first 5 digits")
+        first = app.read_display(serial)
+        wall[0] += 10  # the timer's next tick sees 10 s gone
+        await settle(pilot, lambda: is_part(app.read_display(serial), 3), "the timer's toggle")
+        wall[0] += 10
+        await settle(pilot, lambda: app.read_display(serial) == first, "the toggle back")
+        wall[0] += 10
+        await settle(pilot, lambda: app.read_display(serial) == "", "off after 30 s")

@@ -153,6 +153,8 @@ LEGACY: dict[str, tuple[str, dict[str, str], tuple[str, ...]]] = {
     "dsc": ("DS0000000001", {"pin": "1234"}, ("p", "1")),
     "gold": ("GD0000000001", {"pin": "1234"}, ("p",)),
     "platinum": ("PT0000000001", {"pin": "1234"}, ()),
+    # The older DSC+ generation, on its response: the first 5 digits (then the last 3).
+    "dscplus_classic": ("DC0000000001", {}, ("p", *"1234", "enter", *"123456", "enter")),
 }
 
 

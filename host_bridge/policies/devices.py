@@ -26,7 +26,12 @@ KNOWN_MODELS: frozenset[str] = frozenset(MODEL_NAMES) | {SMS, ONLINE_SCC, TEMPOR
 TEMPORARY_MODELS: frozenset[str] = frozenset({TEMPORARY, ONLINE_SCC})
 """KB2481 b): "temporary security device (Temporary Code, Online Security Code Card)"."""
 
-PHYSICAL_MODELS: frozenset[str] = frozenset({"dscplus", "platinum", "gold", "dsc", "scc"})
+DSCPLUS_MODELS: frozenset[str] = frozenset({"dscplus", "dscplus_classic"})
+"""Both generations of the DSC+ (the older one shows `Pn`/`Ch`): one product to the policies."""
+
+PHYSICAL_MODELS: frozenset[str] = frozenset(
+    {"dscplus", "dscplus_classic", "platinum", "gold", "dsc", "scc"}
+)
 """Devices one holds in the hand: the only ones KB2481 sharing applies to."""
 
 # Protection levels, higher is stronger. The seed fixes the ends (KB2481: DSC+ "Highest", Security
@@ -36,6 +41,7 @@ PHYSICAL_MODELS: frozenset[str] = frozenset({"dscplus", "platinum", "gold", "dsc
 PROTECTION_LEVEL: Mapping[str, int] = MappingProxyType(
     {
         "dscplus": 7,
+        "dscplus_classic": 7,  # the older DSC+ generation is a DSC+ (same codes, same caps)
         "platinum": 6,
         "gold": 5,
         "dsc": 4,
@@ -48,6 +54,7 @@ PROTECTION_LEVEL: Mapping[str, int] = MappingProxyType(
 DISPLAY_NAME: Mapping[str, str] = MappingProxyType(
     {
         "dscplus": "Digital Security Card+",
+        "dscplus_classic": "Digital Security Card+ (older generation)",
         "platinum": "Platinum device",
         "gold": "Gold device",
         "dsc": "Digital Security Card",

@@ -30,7 +30,7 @@ from datetime import date, timedelta
 from types import MappingProxyType
 
 from host_bridge.policies.calendar import next_business_day
-from host_bridge.policies.devices import ONLINE_SCC, HeldDevice
+from host_bridge.policies.devices import DSCPLUS_MODELS, ONLINE_SCC, HeldDevice
 from host_bridge.policies.withdrawal import format_usd, usd
 
 
@@ -121,7 +121,7 @@ def dscplus_eligibility(
             "a replacement is ordered after activating an Online Security Code Card "
             "(call Client Services for temporary access first)",
         )
-    if any(d.model == "dscplus" for d in active):
+    if any(d.model in DSCPLUS_MODELS for d in active):
         return Eligibility(False, "the user already holds an active DSC+")
     if equity_cents > config.additional_device_equity_cents:
         return Eligibility(

@@ -69,6 +69,7 @@ DEFAULT_LIMITS: Mapping[str, Limit] = MappingProxyType(
         "ibkey": Limit(usd(1_000_000), usd(1_000_000)),
         "dsc": Limit(usd(1_000_000), usd(1_500_000)),
         "dscplus": UNLIMITED,
+        "dscplus_classic": UNLIMITED,
         "gold": UNLIMITED,
         "platinum": UNLIMITED,
         # DESIGN.md: SMS and no device (Secure Login opt-out).

@@ -13,6 +13,7 @@ from host_bridge.audit import MAX_DETAIL_TEXT
 from host_bridge.db.engine import Tx
 from host_bridge.domain import DeviceStatus, OrderState
 from host_bridge.errors import BridgeError, Locked, Refused
+from host_bridge.policies.devices import DSCPLUS_MODELS
 from host_bridge.policies.ordering import (
     LossReason,
     OrderEvent,
@@ -88,7 +89,7 @@ class OrderService:
             replaced = orders.replaced(tx, user)
             reported = [
                 serial for serial in reports.reported(tx, user)
-                if serial not in replaced and devices.get(tx, serial).model == "dscplus"
+                if serial not in replaced and devices.get(tx, serial).model in DSCPLUS_MODELS
             ]
             eligibility = dscplus_eligibility(
                 record.equity_cents, record.balance_cents, held_devices(tx, user, now),

@@ -22,6 +22,7 @@ from firmware_model.models import pin_rule_of
 from host_bridge.db.engine import Tx
 from host_bridge.domain import DeviceRecord
 from host_bridge.errors import BridgeError
+from host_bridge.policies.devices import DSCPLUS_MODELS
 from host_bridge.policies.lockout import Budget
 from host_bridge.repos import devices
 from host_bridge.services.consent import ConsentService, Purpose
@@ -86,7 +87,7 @@ class SoftPinService:
 
     @staticmethod
     def _sealed_pin(record: DeviceRecord) -> bytes:
-        if record.model != SOFT_PIN_MODEL or record.pin_enc is None:
+        if record.model not in DSCPLUS_MODELS or record.pin_enc is None:
             hint = " with a device PIN: change it on the card" if record.model == "dscplus" else ""
             raise BridgeError(
                 f"device {record.serial} has no Soft PIN on the host (a {record.model}{hint})"
