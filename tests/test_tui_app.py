@@ -30,7 +30,7 @@ from host_bridge.config import BridgeConfig
 from host_bridge.domain import ChallengeKind, PushStatus
 from host_bridge.repos.outbox import PUSH_OUTBOX_FILE_NAME, Outbox
 from host_bridge.verification import Challenge
-from tests.tui_pilot import EventWatch, settle
+from tests.tui_pilot import EventWatch, click_button, settle
 
 SIZE = (100, 40)
 LOCKOUT_AFTER = 3
@@ -221,7 +221,7 @@ async def withdraw(
     listing = app.query_one("#withdraw-device", OptionList)
     listing.highlighted = [option.id for option in listing.options].index(serial)
     app.query_one("#amount", Input).value = amount
-    await pilot.click("#withdraw-button")
+    await click_button(pilot, "#withdraw-button")
     await watch.wait_for(pilot, f"confirmation challenge for {serial}")
     challenge = app.query_one(WithdrawalForm).challenge
     assert challenge is not None and challenge.serial == serial
@@ -285,7 +285,7 @@ async def test_ibkey_push_approved_then_denied(demo: Demo) -> None:
         assert demo.bridge.push.status(approved).status is PushStatus.APPROVED
 
         watch = EventWatch(app)
-        await pilot.click("#logout-button")
+        await click_button(pilot, "#logout-button")
         await watch.wait_for(pilot, "logged out")
         await log_in_with_password(pilot)
         await choose(pilot, app, serial)

@@ -20,7 +20,7 @@ from emulator.tui.login_pane import LoginPane
 from firmware_model.ibkey import IbKey, Phase
 from host_bridge.bridge import Bridge
 from host_bridge.config import BridgeConfig
-from tests.tui_pilot import settle
+from tests.tui_pilot import click_button, settle
 
 SIZE = (100, 40)
 CONFIG = BridgeConfig(scrypt_n=1 << 10)
@@ -70,7 +70,7 @@ async def _fill(pilot: Pilot[None], app: SlsApp, **values: str) -> None:
 
 
 async def _click(pilot: Pilot[None], app: SlsApp, button: str) -> None:
-    await pilot.click(f"#ibkey-{button}")
+    await click_button(pilot, f"#ibkey-{button}")
 
 
 def _ibkey(sessions: list[DeviceSession], phase: Phase) -> DeviceSession:

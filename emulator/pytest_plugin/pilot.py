@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from textual.app import App
 from textual.pilot import Pilot
-from textual.widgets import RichLog
+from textual.widgets import Button, RichLog
 
 # SLSEMU_TEST_GIVE_UP shortens the deadline while developing (a hang fails sooner).
 GIVE_UP_SECONDS = float(os.environ.get("SLSEMU_TEST_GIVE_UP", "120"))
@@ -32,6 +32,24 @@ async def settle(pilot: Pilot[None], done: Callable[[], bool], what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"the app never reached this state: {what}")
         await pilot.pause()
+
+
+async def click_button(pilot: Pilot[None], selector: str) -> None:
+    """Click the button `selector` once it can take a click: shown, enabled, and its press
+    effect over. Textual ignores a click on a button still showing its last press (`-active`,
+    `Button.active_effect_duration`, 0.2 s), so a second click that comes quickly after the
+    first, on a fast machine, would otherwise go nowhere."""
+    app = pilot.app
+
+    def ready() -> bool:
+        buttons = app.screen.query(selector)
+        if not buttons:
+            return False
+        button = buttons.first(Button)
+        return button.display and not button.disabled and not button.has_class("-active")
+
+    await settle(pilot, ready, f"the button {selector} ready for a click")
+    await pilot.click(selector)
 
 
 def event_lines(app: App[None]) -> list[str]:
