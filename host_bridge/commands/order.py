@@ -62,12 +62,15 @@ def register(subparsers: Any) -> None:
     ship.add_argument("--date", help="shipment date YYYY-MM-DD (default: now)")
     add_json(ship)
     ship.set_defaults(handler=with_bridge(_ship))
-    lost = sub.add_parser("lost", help="a card was lost, stolen or damaged: revoke it")
+    lost = sub.add_parser(
+        "lost", help="a card was lost, stolen or damaged, or its account closed: revoke it"
+    )
     lost.add_argument("--serial", required=True)
     lost.add_argument(
         "--reason", choices=[r.value for r in LossReason], default=LossReason.LOST.value,
         help="damaged: intentionally (the hold is kept); inoperable: the hold is released "
-        "once the card is returned",
+        "once the card is returned; closed: the account was closed without returning the card "
+        "(the hold is kept, no replacement)",
     )
     add_json(lost)
     lost.set_defaults(handler=with_bridge(_lost))
