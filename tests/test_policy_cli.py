@@ -243,6 +243,11 @@ def test_order_flow(cli: Cli) -> None:
         assert err.count("\n") == 1 and "1234" not in err
         assert "--pin-stdin, --pin-file FILE, --pin-env VAR" in err
     assert not (cli.home / "z").exists()
+    # No form and no terminal to prompt on: one line naming the forms, nothing ordered.
+    code, _, err = cli("order", "dscplus", "--user", "rich", "--image", str(cli.home / "z"))
+    assert code == 2 and err.count("\n") == 1
+    assert "no terminal to prompt for: Soft PIN (use --pin-stdin, --pin-file or --pin-env)" in err
+    assert not (cli.home / "z").exists()
     lost = cli.json("order", "lost", "--serial", str(order["serial"]), "--reason", "stolen")
     assert isinstance(lost["order"], dict) and lost["order"]["hold"] == "kept"
     assert cli("order", "return", order_id)[0] == 2
