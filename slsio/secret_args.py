@@ -1,8 +1,8 @@
 """Secret options that stay out of the process list, for both console scripts.
 
-A value on the command line (`--pin 1234`, `--key 3132…`) shows in `ps` to every local user.
-So every secret option `--X` comes with three ways round it, and at most one of the four may be
-given:
+A value on the command line (`--pin 1234`, `--key 3132…`) shows in `ps` to every local user, in
+shell history and in process accounting. So a secret option `--X` (a PIN, password, key,
+response, token or code) has no plain form at all; it is given one of three ways, at most one:
 
 * `--X-stdin` — one line of stdin (strict UTF-8). When a command reads several things from stdin
   (`slsbridge login --password-stdin --pin-stdin`), it reads one line for each, in the order
@@ -10,10 +10,11 @@ given:
 * `--X-file FILE` — the first line of FILE (a regular file of at most 4 KiB; a FIFO is refused).
 * `--X-env VAR` — the value of the environment variable VAR.
 
-A secret that never belongs on the command line (`plain=False`: a Soft PIN, a response, a
-password) has no `--X` form; `--X VALUE` is still recognised, so that it is refused with one line
-naming the ways above (exit 2, before anything runs) rather than read or taken for a prefix of
-`--X-stdin`.
+`--X VALUE` is still recognised, so that it is refused with one line naming the ways above (exit 2,
+before anything runs) rather than read or taken for a prefix of `--X-stdin`. Where a command has a
+prompt (`host_bridge.commands._common.secret_or_prompt`), giving none of the forms prompts with
+no echo. `tests/test_secret_argv.py` walks both parsers so that a new option named like a secret
+cannot take a plain value.
 
 Values are never echoed in an error, whichever way they came.
 """
@@ -35,25 +36,18 @@ def add_secret_option(
     flag: str,
     *,
     help: str,
-    metavar: str = "VALUE",
     required: bool = False,
-    plain: bool = True,
     group: argparse._MutuallyExclusiveGroup | None = None,
 ) -> None:
-    """Add `flag` and its `-stdin`, `-file` and `-env` forms, mutually exclusive (within
-    `group` if given: two secrets of which at most one may be given). `plain=False`: `flag`
-    itself is refused (`OffTheCommandLine`), for a secret that never belongs on the command
-    line."""
-    dest = flag.lstrip("-").replace("-", "_")
+    """Add `flag`'s `-stdin`, `-file` and `-env` forms, mutually exclusive (within `group` if
+    given: two secrets of which at most one may be given), and `flag` itself, refused
+    (`OffTheCommandLine`): a secret never belongs on the command line."""
+    dest = _dest(flag)
     if group is None:
         group = parser.add_mutually_exclusive_group(required=required)
-    if plain:
-        group.add_argument(flag, dest=dest, metavar=metavar, help=f"{help} (shows in ps)")
-    else:
-        parser.add_argument(
-            flag, dest=f"{dest}_refused", nargs="?", action=OffTheCommandLine,
-            help=argparse.SUPPRESS,
-        )
+    parser.add_argument(
+        flag, dest=f"{dest}_refused", nargs="?", action=OffTheCommandLine, help=argparse.SUPPRESS,
+    )
     group.add_argument(
         f"{flag}-stdin", dest=f"{dest}_stdin", action="store_true", help=f"{help}: from stdin"
     )
@@ -64,6 +58,10 @@ def add_secret_option(
     group.add_argument(
         f"{flag}-env", dest=f"{dest}_env", metavar="VAR", help=f"{help}: from variable VAR"
     )
+
+
+def _dest(flag: str) -> str:
+    return flag.lstrip("-").replace("-", "_")
 
 
 class OffTheCommandLine(argparse.Action):
@@ -85,16 +83,13 @@ def refusal(flag: str) -> str:
     """Why `flag VALUE` is refused, and the ways to give the secret instead."""
     return (
         f"a secret never goes on the command line (ps shows it): use {flag}-stdin, "
-        f"{flag}-file FILE, {flag}-env VAR or answer the prompt"
+        f"{flag}-file FILE or {flag}-env VAR"
     )
 
 
 def secret_option(args: argparse.Namespace, flag: str) -> str | None:
     """The value of secret option `flag` however it was given, or None if it was not."""
-    dest = flag.lstrip("-").replace("-", "_")
-    value: str | None = getattr(args, dest, None)
-    if value is not None:
-        return value
+    dest = _dest(flag)
     if getattr(args, f"{dest}_stdin", False):
         return read_line()
     path: Path | None = getattr(args, f"{dest}_file", None)
@@ -110,14 +105,14 @@ def required_secret(args: argparse.Namespace, flag: str) -> str:
     """`secret_option` for an option the parser made required (one form is always given)."""
     value = secret_option(args, flag)
     if value is None:
-        raise UsageError(f"{flag} (or {flag}-stdin, -file, -env) is required")
+        raise UsageError(f"one of {flag}-stdin, {flag}-file, {flag}-env is required")
     return value
 
 
 def secret_given(args: argparse.Namespace, flag: str) -> bool:
     """Whether any form of `flag` was given (without reading stdin, a file or the environment)."""
-    dest = flag.lstrip("-").replace("-", "_")
-    forms = (dest, f"{dest}_file", f"{dest}_env")
+    dest = _dest(flag)
+    forms = (f"{dest}_file", f"{dest}_env")
     return any(getattr(args, name, None) is not None for name in forms) or bool(
         getattr(args, f"{dest}_stdin", False)
     )

@@ -21,7 +21,7 @@ _DIGIT_CHOICES = range(MIN_OTP_DIGITS, MAX_DIGITS + 1)
 
 
 def _common(parser: argparse.ArgumentParser, default_digits: int) -> None:
-    add_secret_option(parser, "--key", help="the key, in hex", metavar="HEX", required=True)
+    add_secret_option(parser, "--key", help="the key, in hex", required=True)
     parser.add_argument(
         "--digits",
         type=natural,

@@ -19,9 +19,9 @@ def register(subparsers: Any) -> None:
     parser.set_defaults(handler=with_bridge(_devices))
     activate = subparsers.add_parser("activate", help="activate a pending device (IB Key)")
     activate.add_argument("--serial", required=True)
-    add_secret_option(activate, "--token", metavar="TOKEN",
+    add_secret_option(activate, "--token",
                       help="IB Key: the activation token sent by SMS")
-    add_secret_option(activate, "--pin", plain=False,
+    add_secret_option(activate, "--pin",
                       help="IB Key: the PIN chosen in the app")
     add_json(activate)
     activate.set_defaults(handler=with_bridge(_activate))

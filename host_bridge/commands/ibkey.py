@@ -32,9 +32,9 @@ def register(subparsers: Any) -> None:
     activate = sub.add_parser("activate", help="activate with username, password, SMS token, PIN")
     _credentials(activate)
     activate.add_argument("--serial", required=True)
-    add_secret_option(activate, "--token", metavar="TOKEN", required=True,
+    add_secret_option(activate, "--token", required=True,
                       help="the activation token sent by SMS")
-    add_secret_option(activate, "--pin", plain=False, required=True,
+    add_secret_option(activate, "--pin", required=True,
                       help="the PIN chosen in the app (4-6 characters)")
     add_json(activate)
     activate.set_defaults(handler=with_bridge(_activate))
@@ -48,7 +48,7 @@ def register(subparsers: Any) -> None:
     recover.set_defaults(handler=with_bridge(_recover))
     submit = sub.add_parser("submit", help="android: Submit the recovery token from the SMS")
     submit.add_argument("--serial", required=True)
-    add_secret_option(submit, "--token", metavar="TOKEN", required=True,
+    add_secret_option(submit, "--token", required=True,
                       help="the recovery token sent by SMS")
     add_json(submit)
     submit.set_defaults(handler=with_bridge(_submit))

@@ -40,7 +40,7 @@ def register(subparsers: Any) -> None:
                         help="read the password as the first line of stdin")
     parser.add_argument("--device", help="serial of the device to use (else: choose)")
     parser.add_argument("--via", metavar="DEV", help="get the response from a device on DEV")
-    add_secret_option(parser, "--pin", metavar="PIN",
+    add_secret_option(parser, "--pin",
                       help="with --via: the PIN to type on the device")
     parser.add_argument("--baud", type=int, help="with --via (default: the serial client's)")
     add_json(parser)

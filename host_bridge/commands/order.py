@@ -35,7 +35,7 @@ def register(subparsers: Any) -> None:
     new.add_argument("--user", required=True)
     new.add_argument("--image", required=True, type=Path, help="where to write the card image")
     add_secret_option(
-        new, "--pin", plain=False, help="the four-digit Soft PIN (default: prompt)"
+        new, "--pin", help="the four-digit Soft PIN (default: prompt)"
     )
     new.add_argument(
         "--replacement", action="store_true",
@@ -49,7 +49,7 @@ def register(subparsers: Any) -> None:
     activate = sub.add_parser("activate", help="the client activates the shipped card")
     activate.add_argument("id")
     add_secret_option(
-        activate, "--pin", plain=False, help="the Soft PIN chosen at ordering (default: prompt)"
+        activate, "--pin", help="the Soft PIN chosen at ordering (default: prompt)"
     )
     add_json(activate)
     activate.set_defaults(handler=with_bridge(_activate))

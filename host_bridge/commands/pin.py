@@ -28,9 +28,9 @@ def register(subparsers: Any) -> None:
     change.add_argument("--serial", required=True)
     change.add_argument("--challenge-id", required=True, help="from `pin challenge`")
     add_secret_option(
-        change, "--response", plain=False, help="the card's response under the old PIN"
+        change, "--response", help="the card's response under the old PIN"
     )
-    add_secret_option(change, "--new-pin", plain=False, help="the new four-digit Soft PIN")
+    add_secret_option(change, "--new-pin", help="the new four-digit Soft PIN")
     add_json(change)
     change.set_defaults(handler=with_bridge(_change))
 

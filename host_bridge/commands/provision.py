@@ -19,7 +19,7 @@ def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("provision", help="create a device and write its image")
     parser.add_argument("--user", required=True)
     parser.add_argument("--model", required=True, choices=PROVISION_MODELS)
-    add_secret_option(parser, "--pin", metavar="PIN",
+    add_secret_option(parser, "--pin",
                       help="PIN (DSC+ soft PIN: kept by the host, 4 digits)")
     parser.add_argument("--pin-mode", choices=("soft", "device"), help="DSC+ PIN mode")
     parser.add_argument("--suite", help="OCRA suite (default: the model's)")

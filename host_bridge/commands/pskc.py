@@ -24,7 +24,7 @@ def register(subparsers: Any) -> None:
     imp.add_argument("--user", required=True, help="the user the devices belong to")
     imp.add_argument("--model", choices=IMPORT_MODELS,
                      help="device model (default: from the key's algorithm)")
-    add_secret_option(imp, "--pin", metavar="PIN",
+    add_secret_option(imp, "--pin",
                       help="the PIN of a one-key file with a suite with P and no PIN key")
     secret = imp.add_mutually_exclusive_group()
     secret.add_argument("--password-stdin", action="store_true",

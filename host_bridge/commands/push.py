@@ -38,7 +38,7 @@ def register(subparsers: Any) -> None:
         action.add_argument("--push-id", required=True)
         if name == "approve":
             add_secret_option(
-                action, "--response", plain=False, help="the app's response (default: prompt)"
+                action, "--response", help="the app's response (default: prompt)"
             )
         add_json(action)
         action.set_defaults(handler=with_bridge(handler))
@@ -50,7 +50,7 @@ def register(subparsers: Any) -> None:
                            "on a serial line and its answer back (approve with the PIN, or deny)")
     relay.add_argument("--serial", required=True)
     relay.add_argument("--via", metavar="DEV", required=True, help="the app's serial line")
-    add_secret_option(relay, "--pin", metavar="PIN", help="the PIN to approve with")
+    add_secret_option(relay, "--pin", help="the PIN to approve with")
     relay.add_argument("--deny", action="store_true", help="deny the push in the app")
     relay.add_argument("--baud", type=int, help="default: the serial client's")
     add_json(relay)

@@ -34,10 +34,10 @@ def register(subparsers: Any) -> None:
     request.add_argument("--device", required=True, metavar="SERIAL", help="the device to share")
     request.add_argument("--challenge-id", help="from `share challenge` (without: refused)")
     add_secret_option(
-        request, "--owner-password", plain=False, help="the device owner's password"
+        request, "--owner-password", help="the device owner's password"
     )
     add_secret_option(
-        request, "--response", plain=False, help="the device's response to the challenge"
+        request, "--response", help="the device's response to the challenge"
     )
     add_json(request)
     request.set_defaults(handler=with_bridge(_request))

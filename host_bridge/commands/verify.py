@@ -1,4 +1,5 @@
-"""`slsbridge verify`: check a response; exit 0 accepted, 1 refused."""
+"""`slsbridge verify`: check a response; exit 0 accepted, 1 refused. The response stays off the
+command line (`--response-stdin`, `--response-file`, `--response-env`, else a no-echo prompt)."""
 
 from __future__ import annotations
 
@@ -6,20 +7,21 @@ import argparse
 from typing import Any
 
 from host_bridge.bridge import Bridge
-from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
+from host_bridge.commands._common import add_json, print_json, secret_or_prompt, with_bridge
+from slsio.secret_args import add_secret_option
 
 
 def register(subparsers: Any) -> None:
     parser = subparsers.add_parser("verify", help="verify the response to a challenge")
     parser.add_argument("--serial", required=True)
     parser.add_argument("--challenge-id", required=True)
-    parser.add_argument("--response", required=True, help="the code ('-' reads it from stdin)")
+    add_secret_option(parser, "--response", help="the code (default: prompt)")
     add_json(parser)
     parser.set_defaults(handler=with_bridge(_verify))
 
 
 def _verify(bridge: Bridge, args: argparse.Namespace) -> int:
-    response = read_line() if args.response == "-" else args.response
+    response = secret_or_prompt(args, "--response", "Response: ")
     verdict = bridge.verify(args.serial, args.challenge_id, response)
     if args.json:
         print_json(verdict.to_json())
