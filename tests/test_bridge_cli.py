@@ -15,6 +15,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.cli import main
 from host_bridge.login import run_login
 from tests.bridge_helpers import dscplus_response, read_image
+from tests.secret_env import env_secret
 
 Cli = Callable[..., tuple[int, str, str]]
 
@@ -56,7 +57,8 @@ def test_user_show_never_prints_secrets(cli: Cli, home: Path) -> None:
 @pytest.mark.parametrize(("model", "prefix"), [("dscplus", "DP"), ("dscplus_classic", "DC")])
 def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, prefix: str) -> None:
     image = home / "card.img"
-    code, out, _ = cli("provision", "--user", "alice", "--model", model, "--pin", "2468",
+    code, out, _ = cli("provision", "--user", "alice", "--model", model,
+                       *env_secret("--pin", "2468"),
                        "--image", str(image))
     serial = out.strip()
     assert code == 0 and serial.startswith(prefix)
@@ -66,8 +68,8 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, pre
     response = dscplus_response(read_image(image), "2468", challenge["challenge"],
                                 challenge["expires_at"] - 60)
     args = ("verify", "--serial", serial, "--challenge-id", challenge["id"])
-    assert cli(*args, "--response", response)[0] == 0
-    code, out, _ = cli(*args, "--response", response, "--json")
+    assert cli(*args, *env_secret("--response", response))[0] == 0
+    code, out, _ = cli(*args, *env_secret("--response", response), "--json")
     assert code == 1 and json.loads(out) == {"accepted": False,
                                              "reason": "challenge already used"}
     code, out, _ = cli("devices", "--user", "alice", "--json")
@@ -83,7 +85,7 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, pre
         ("provision", "--user", "alice", "--model", "warp", "--image", "x.img"),
         ("provision", "--user", "alice", "--model", "scc"),
         ("challenge", "--serial", "NOPE"),
-        ("verify", "--serial", "NOPE", "--challenge-id", "x", "--response", "1"),
+        ("verify", "--serial", "NOPE", "--challenge-id", "x", *env_secret("--response", "1")),
         ("user", "show", "bob"),
         ("user", "add", "bad name!", "--password-stdin"),
         ("user", "add", "carol", "--password-stdin", "--equity", "lots"),
@@ -95,7 +97,8 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, pre
         ("unlock", "--serial", "NOPE"),
         ("pskc", "import", "/nonexistent.pskcxml", "--user", "alice"),
         ("devices",),
-        ("login", "--user", "alice", "--password-stdin", "--pin", "2468"),  # --pin needs --via
+        ("login", "--user", "alice", "--password-stdin",
+         *env_secret("--pin", "2468")),  # --pin needs --via
         ("login", "--user", "alice", "--password-stdin", "--via", "/dev/null", "--baud", "-5"),
         ("sms", "outbox", "--serial", "NOPE"),
         ("share", "list", "--user", "nobody"),
@@ -119,7 +122,7 @@ def test_an_overlong_challenge_id_is_bad_input_and_changes_nothing(cli: Cli, hom
     assert code == 0
     before = cli("audit", "--json")[1]
     code, _, err = cli("verify", "--serial", out.strip(), "--challenge-id", "a" * 5000,
-                       "--response", "ABCDEF")
+                       *env_secret("--response", "ABCDEF"))
     assert code == 2 and err.count("\n") == 1 and "challenge id" in err
     assert cli("audit", "--json")[1] == before
 
@@ -180,7 +183,7 @@ def test_login_with_an_scc(cli: Cli, home: Path) -> None:
 
 def test_login_cli_refuses_a_wrong_response(cli: Cli, home: Path) -> None:
     cli("provision", "--user", "alice", "--model", "scc", "--image", str(home / "a.img"))
-    serial = cli("provision", "--user", "alice", "--model", "dscplus", "--pin", "1234",
+    serial = cli("provision", "--user", "alice", "--model", "dscplus", *env_secret("--pin", "1234"),
                  "--image", str(home / "b.img"))[1].strip()
     code, out, _ = cli("login", "--user", "alice", "--password-stdin",
                        stdin="hunter2\n2\n00000000\n")
@@ -215,7 +218,7 @@ def test_sms_cli_outbox_and_resend_limit(cli: Cli) -> None:
     code, out, _ = cli("sms", "outbox", "--serial", serial, "--json")
     assert json.loads(out)["channel"] == "voice" and json.loads(out)["code"] == sent["code"]
     assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
-               "--response", sent["code"])[0] == 0
+               *env_secret("--response", sent["code"]))[0] == 0
 
 
 def test_a_locked_device_is_refused_then_unlocked(cli: Cli, home: Path) -> None:
@@ -224,7 +227,7 @@ def test_a_locked_device_is_refused_then_unlocked(cli: Cli, home: Path) -> None:
     for _ in range(5):
         challenge_id = json.loads(cli("challenge", "--serial", serial, "--json")[1])["id"]
         assert cli("verify", "--serial", serial, "--challenge-id", challenge_id,
-                   "--response", "AAAAAA")[0] == 1
+                   *env_secret("--response", "AAAAAA"))[0] == 1
     code, _, err = cli("challenge", "--serial", serial)
     assert code == 1 and "device locked" in err
     assert json.loads(cli("devices", "--user", "alice", "--json")[1])["devices"] == []

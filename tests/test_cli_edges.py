@@ -19,6 +19,7 @@ from firmware_model.ocra import ocra
 from host_bridge.cli import main as slsbridge_main
 from slsio.cli import EXIT_INTERNAL
 from tests.fuzz_helpers import call
+from tests.secret_env import env_secret
 from tests.serial_helpers import REPO, child_env
 
 KEY_HEX = "3132333435363738393031323334353637383930"
@@ -48,7 +49,7 @@ def test_bytes_that_are_not_utf8_in_an_argument_are_refused_in_one_line(home: Pa
         ("slsbridge", [b"user", b"show", b"\xff"]),
         ("slsbridge", [b"devices", b"--user", b"al\xc3ce"]),
         ("slsemu", [b"image", b"show", b"\xff.img"]),
-        ("slsemu", [b"ocra", b"--suite", SUITE.encode(), b"--key", KEY_HEX.encode(),
+        ("slsemu", [b"ocra", b"--suite", SUITE.encode(), b"--key-env", b"SLSTEST_UNSET",
                     b"--question", b"\xfe"]),
     ):
         done = process(prog, *argv)
@@ -74,8 +75,8 @@ def test_stdin_that_is_not_utf8_is_refused_in_one_line(home: Path) -> None:
     for prog, argv, stdin in (
         ("slsbridge", [b"user", b"add", b"bob", b"--password-stdin"], b"\xff\xfe\n"),
         ("slsbridge", [b"temp", b"check", b"--user", b"bob"], b"\xc3(\n"),
-        ("slsbridge", [b"verify", b"--serial", b"X", b"--challenge-id", b"1", b"--response",
-                       b"-"], b"\xff\n"),
+        ("slsbridge", [b"verify", b"--serial", b"X", b"--challenge-id", b"1", b"--response-stdin"],
+         b"\xff\n"),
         ("slsemu", [b"ocra", b"--suite", SUITE.encode(), b"--key-stdin", b"--question",
                     b"123456"], b"\xff\n"),
     ):
@@ -157,7 +158,7 @@ def test_a_key_and_pin_from_stdin_file_or_environment_make_the_same_image(
     key_file.chmod(0o600)
     monkeypatch.setenv("CARD_PIN", "2468")
     forms = {
-        "argv": (["--key", KEY_HEX, "--pin", "2468"], b""),
+        "env": ([*env_secret("--key", KEY_HEX), *env_secret("--pin", "2468")], b""),
         "stdin": (["--key-stdin", "--pin-stdin"], f"{KEY_HEX}\n2468\n".encode()),
         "file+env": (["--key-file", str(key_file), "--pin-env", "CARD_PIN"], b""),
     }
@@ -180,11 +181,12 @@ def test_ocra_and_script_variables_take_secrets_from_stdin_file_and_environment(
     base = ["ocra", "--suite", SUITE, "--question", "123456"]
     assert call(slsemu_main, [*base, "--key-stdin", "--pin-env", "THE_PIN"],
                 f"{KEY_HEX}\n".encode()).out == expected + "\n"
-    outcome = call(slsemu_main, [*base, "--key", KEY_HEX, "--pin", "1", "--pin-hash-env", "X"])
+    outcome = call(slsemu_main, [*base, *env_secret("--key", KEY_HEX), *env_secret("--pin", "1"),
+                                 "--pin-hash-env", "X"])
     assert outcome.code == 2 and "not allowed with" in outcome.err
 
     card = tmp_path / "card.img"
-    assert call(slsemu_main, ["image", "new", "--model", "dscplus", "--key", KEY_HEX,
+    assert call(slsemu_main, ["image", "new", "--model", "dscplus", *env_secret("--key", KEY_HEX),
                               "--out", str(card)]).code == 0
     script = tmp_path / "login.sls"
     script.write_text("press POWER\ntype ${PIN}\npress OK\ntype ${CHALLENGE}\npress OK\n"

@@ -18,6 +18,7 @@ from firmware_model.device import Entropy, ImageSpec
 from firmware_model.models import new_image
 from firmware_model.ocra import ocra
 from firmware_model.scc import scc_code
+from tests.secret_env import env_secret
 
 REPO = Path(__file__).resolve().parent.parent
 KEY_HEX = "3132333435363738393031323334353637383930"
@@ -37,7 +38,8 @@ def slsemu(capsys: Capture, *argv: str) -> tuple[int, str, str]:
 
 
 def make(capsys: Capture, path: Path, *extra: str) -> str:
-    code, out, err = slsemu(capsys, "image", "new", "--key", KEY_HEX, "--out", str(path), *extra)
+    code, out, err = slsemu(capsys, "image", "new", *env_secret("--key", KEY_HEX), "--out",
+                            str(path), *extra)
     assert (code, err) == (0, ""), err
     return out.strip()
 
@@ -69,7 +71,7 @@ def test_image_new_with_serial_pin_mode_and_options(
 ) -> None:
     path = tmp_path / "dp.img"
     serial = make(
-        capsys, path, "--model", "dscplus", "--serial", "DP42", "--pin", "2468",
+        capsys, path, "--model", "dscplus", "--serial", "DP42", *env_secret("--pin", "2468"),
         "--pin-mode", "device", "--option", "pin_retries=5", "--option", "auto_off_seconds=40.5",
     )
     assert serial == "DP42"
@@ -84,7 +86,7 @@ def test_image_new_refuses_to_overwrite_unless_forced(
 ) -> None:
     before = dscplus.read_bytes()
     code, out, err = slsemu(
-        capsys, "image", "new", "--model", "scc", "--key", "aa", "--out", str(dscplus)
+        capsys, "image", "new", "--model", "scc", *env_secret("--key", "aa"), "--out", str(dscplus)
     )
     assert (code, out) == (2, "")
     assert "exists" in err and "--force" in err and err.count("\n") == 1
@@ -96,8 +98,8 @@ def test_image_new_refuses_to_overwrite_unless_forced(
 def test_image_new_refuses_an_image_in_use(dscplus: Path, capsys: Capture) -> None:
     with ImageLock(dscplus):
         code, _, err = slsemu(
-            capsys, "image", "new", "--model", "scc", "--key", "aa", "--out", str(dscplus),
-            "--force",
+            capsys, "image", "new", "--model", "scc", *env_secret("--key", "aa"), "--out",
+            str(dscplus), "--force",
         )
     assert code == 2 and "in use" in err
 
@@ -105,15 +107,18 @@ def test_image_new_refuses_an_image_in_use(dscplus: Path, capsys: Capture) -> No
 @pytest.mark.parametrize(
     ("argv", "fragment"),
     [
-        (["--model", "dscplus", "--key", "not-hex-secret"], "hexadecimal"),
-        (["--model", "dscplus", "--key", ""], "empty"),
-        (["--model", "dscplus", "--key", KEY_HEX, "--pin", "1234"], "soft-PIN"),
-        (["--model", "dscplus", "--key", KEY_HEX, "--option", "nonsense"], "NAME=VALUE"),
-        (["--model", "dscplus", "--key", KEY_HEX, "--option", "zap=1"], "unknown"),
-        (["--model", "dscplus", "--key", KEY_HEX, "--serial", "bad serial!"], "serial"),
-        (["--model", "dscplus", "--key", KEY_HEX, "--suite", "OCRA-9:nope"], "suite"),
-        (["--model", "toaster", "--key", KEY_HEX], "invalid choice"),
-        (["--model", "scc", "--key", KEY_HEX, "--pin", "1234"], "PIN"),
+        (["--model", "dscplus", *env_secret("--key", "not-hex-secret")], "hexadecimal"),
+        (["--model", "dscplus", *env_secret("--key", "")], "empty"),
+        (["--model", "dscplus", *env_secret("--key", KEY_HEX), *env_secret("--pin", "1234")],
+         "soft-PIN"),
+        (["--model", "dscplus", *env_secret("--key", KEY_HEX), "--option", "nonsense"],
+         "NAME=VALUE"),
+        (["--model", "dscplus", *env_secret("--key", KEY_HEX), "--option", "zap=1"], "unknown"),
+        (["--model", "dscplus", *env_secret("--key", KEY_HEX), "--serial", "bad serial!"],
+         "serial"),
+        (["--model", "dscplus", *env_secret("--key", KEY_HEX), "--suite", "OCRA-9:nope"], "suite"),
+        (["--model", "toaster", *env_secret("--key", KEY_HEX)], "invalid choice"),
+        (["--model", "scc", *env_secret("--key", KEY_HEX), *env_secret("--pin", "1234")], "PIN"),
     ],
 )
 def test_image_new_bad_input_is_one_line_and_writes_nothing(
@@ -129,7 +134,7 @@ def test_image_new_bad_input_is_one_line_and_writes_nothing(
 
 def test_image_new_into_a_missing_folder(tmp_path: Path, capsys: Capture) -> None:
     code, _, err = slsemu(
-        capsys, "image", "new", "--model", "scc", "--key", "aa",
+        capsys, "image", "new", "--model", "scc", *env_secret("--key", "aa"),
         "--out", str(tmp_path / "nope" / "x.img"),
     )
     assert code == 2 and "no such folder" in err
@@ -142,7 +147,8 @@ def test_image_new_onto_a_folder_is_one_line_and_leaves_nothing(
     monkeypatch.chdir(tmp_path)
     (tmp_path / "folder").mkdir()
     code, _, err = slsemu(
-        capsys, "image", "new", "--model", "scc", "--key", "aa", "--out", out, "--force"
+        capsys, "image", "new", "--model", "scc", *env_secret("--key", "aa"), "--out", out,
+        "--force",
     )
     assert code == 2 and "folder" in err and err.count("\n") == 1, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["folder"]
@@ -180,7 +186,7 @@ def test_image_show_never_shows_key_or_pin(
     tmp_path: Path, capsys: Capture, flag: list[str]
 ) -> None:
     path = tmp_path / "dp.img"
-    make(capsys, path, "--model", "dscplus", "--pin-mode", "device", "--pin", "9731",
+    make(capsys, path, "--model", "dscplus", "--pin-mode", "device", *env_secret("--pin", "9731"),
          "--serial", "DP7")
     code, out, err = slsemu(capsys, "image", "show", str(path), *flag)
     assert (code, err) == (0, "")
@@ -527,7 +533,7 @@ EXAMPLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["--model", "dscplus"], ["--set", "PIN=1234", "--set", "CHALLENGE=123456"], ["RESPONSE"],
     ),
     "dscplus-device-lockout.sls": (
-        ["--model", "dscplus", "--pin-mode", "device", "--pin", "1234"], [], ["LOCK"],
+        ["--model", "dscplus", "--pin-mode", "device", *env_secret("--pin", "1234")], [], ["LOCK"],
     ),
     "dscplus-timeouts.sls": (["--model", "dscplus"], ["--set", "PIN=1234"], []),
     "dscplus-classic-login.sls": (
@@ -538,10 +544,11 @@ EXAMPLES: dict[str, tuple[list[str], list[str], list[str]]] = {
         ["FIRST_CELL", "SECOND_CELL"],
     ),
     "ibkey-challenge.sls": (
-        ["--model", "ibkey", "--pin", "1234", "--option", "username=alice"],
+        ["--model", "ibkey", *env_secret("--pin", "1234"), "--option", "username=alice"],
         ["--set", "PIN=1234", "--set", "CHALLENGE=123456"], ["RESPONSE"],
     ),
-    "dsc-passcode.sls": (["--model", "dsc", "--pin", "1234"], ["--set", "PIN=1234"], ["PASSCODE"]),
+    "dsc-passcode.sls": (["--model", "dsc", *env_secret("--pin", "1234")], ["--set", "PIN=1234"],
+                         ["PASSCODE"]),
 }
 
 
@@ -580,11 +587,11 @@ def _secret_values(values: object, secret: bool = False) -> list[str]:
 @pytest.mark.parametrize(
     "argv",
     [
-        ["--model", "dscplus", "--pin-mode", "device", "--pin", "9731"],
-        ["--model", "dsc", "--pin", "9731"],
-        ["--model", "gold", "--pin", "9731"],
-        ["--model", "platinum", "--pin", "9731"],
-        ["--model", "ibkey", "--pin", "9731"],
+        ["--model", "dscplus", "--pin-mode", "device", *env_secret("--pin", "9731")],
+        ["--model", "dsc", *env_secret("--pin", "9731")],
+        ["--model", "gold", *env_secret("--pin", "9731")],
+        ["--model", "platinum", *env_secret("--pin", "9731")],
+        ["--model", "ibkey", *env_secret("--pin", "9731")],
         ["--model", "scc"],
     ],
     ids=lambda argv: argv[1],

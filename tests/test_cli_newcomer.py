@@ -20,6 +20,7 @@ from host_bridge import commands as bridge_commands
 from host_bridge.cli import main as slsbridge
 from host_bridge.db.engine import ENV_STORE, STORE_FILE_NAME, Database, parse_url, shown
 from slsio.cli import build_parser, package_version
+from tests.secret_env import env_secret
 from tests.serial_helpers import make_image
 from tests.test_tui_app import log_in_with_password, result_text, running
 
@@ -112,7 +113,8 @@ NEEDS_A_STORE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("unlock-code",): ("--serial", "DP0000000001", "--lock-number", "1234"),
     ("user", "add"): ("alice", "--password-stdin"),
     ("user", "show"): ("alice",),
-    ("verify",): ("--serial", "DP0000000001", "--challenge-id", "1", "--response", "123456"),
+    ("verify",): ("--serial", "DP0000000001", "--challenge-id", "1",
+                  *env_secret("--response", "123456")),
     ("withdraw",): ("--user", "alice", "--device", "DP0000000001", "--amount", "100"),
 }
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from emulator.cli import main
+from tests.secret_env import env_secret
 from tests.vector_file import load_vectors
 
 KEY20 = "3132333435363738393031323334353637383930"
@@ -27,12 +28,12 @@ def _run(capsys: pytest.CaptureFixture[str], argv: list[str]) -> tuple[int, str,
 
 
 def _vector_argv(vector: dict[str, str]) -> list[str]:
-    argv = ["ocra", "--suite", vector["SUITE"], "--key", vector["KEY"]]
+    argv = ["ocra", "--suite", vector["SUITE"], *env_secret("--key", vector["KEY"])]
     argv += ["--question", vector["QUESTION"]]
     if "COUNTER" in vector:
         argv += ["--counter", vector["COUNTER"]]
     if "PIN" in vector:
-        argv += ["--pin", vector["PIN"]]
+        argv += [*env_secret("--pin", vector["PIN"])]
     if "T" in vector:
         argv += ["--time", str(int(vector["T"], 16) * 60)]  # the RFC's T suites step by 1 min
     return argv
@@ -48,9 +49,10 @@ def test_ocra_prints_exactly_the_response(
 def test_ocra_with_pin_hash_session_and_decimal_time(capsys: pytest.CaptureFixture[str]) -> None:
     suite = "OCRA-1:HOTP-SHA256-8:C-QN08-PSHA1"
     pin_hash = "7110eda4d09e062aa5e4a390b0a572ac0d2c0220"
-    argv = ["ocra", "--suite", suite, "--key", KEY32, "--counter", "0", "--question", "12345678"]
-    assert _run(capsys, [*argv, "--pin-hash", pin_hash]) == (0, "65347737\n", "")
-    timed = ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08-S008-T30S", "--key", KEY20]
+    argv = ["ocra", "--suite", suite, *env_secret("--key", KEY32), "--counter", "0", "--question",
+            "12345678"]
+    assert _run(capsys, [*argv, *env_secret("--pin-hash", pin_hash)]) == (0, "65347737\n", "")
+    timed = ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08-S008-T30S", *env_secret("--key", KEY20)]
     timed += ["--question", "1", "--session", "ab"]
     code, first, _ = _run(capsys, [*timed, "--time", "60"])
     assert code == 0 and len(first) == 7
@@ -70,15 +72,16 @@ def test_ocra_with_pin_hash_session_and_decimal_time(capsys: pytest.CaptureFixtu
         (["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--counter", "-1"], "whole number"),
         (["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--counter", "\u0661"], "whole number"),
         (["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--time", "soon"], "Unix seconds"),
-        (["ocra", "--suite", "S", "--pin", "1234", "--pin-hash", "00"], "not allowed with"),
-        (["ocra", "--key", KEY20], "required"),
+        (["ocra", "--suite", "S", *env_secret("--pin", "1234"), *env_secret("--pin-hash", "00")],
+         "not allowed with"),
+        (["ocra", *env_secret("--key", KEY20)], "required"),
     ],
 )
 def test_ocra_bad_input_is_one_line_and_exit_2(
     capsys: pytest.CaptureFixture[str], argv: list[str], words: str
 ) -> None:
-    if "--key" not in argv:
-        argv = [*argv, "--key", KEY20]
+    if "--key-env" not in argv:
+        argv = [*argv, *env_secret("--key", KEY20)]
     code, out, err = _run(capsys, argv)
     assert code == 2 and out == ""
     assert err.count("\n") == 1 and err.startswith("slsemu")
@@ -87,7 +90,8 @@ def test_ocra_bad_input_is_one_line_and_exit_2(
 
 @pytest.mark.parametrize("key", ["xyz", "", "  ", "123"])
 def test_ocra_bad_key_never_echoes_it(capsys: pytest.CaptureFixture[str], key: str) -> None:
-    argv = ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--question", "1", "--key", key]
+    argv = ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--question", "1",
+            *env_secret("--key", key)]
     code, out, err = _run(capsys, argv)
     assert (code, out, err.count("\n")) == (2, "", 1)
     assert "--key" in err
@@ -97,47 +101,51 @@ def test_ocra_bad_key_never_echoes_it(capsys: pytest.CaptureFixture[str], key: s
 
 def test_pin_never_appears_in_errors(capsys: pytest.CaptureFixture[str]) -> None:
     argv = ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--question", "1"]
-    code, _, err = _run(capsys, [*argv, "--key", KEY20, "--pin", "98765"])
+    code, _, err = _run(capsys, [*argv, *env_secret("--key", KEY20), *env_secret("--pin", "98765")])
     assert code == 2 and "no PIN" in err and "98765" not in err
 
 
 def test_hotp_and_totp_commands(capsys: pytest.CaptureFixture[str]) -> None:
-    assert _run(capsys, ["hotp", "--key", KEY20, "--counter", "1"]) == (0, "287082\n", "")
-    assert _run(capsys, ["hotp", "--key", KEY20, "--counter", "0", "--digits", "8"]) == (
+    assert _run(capsys, ["hotp", *env_secret("--key", KEY20), "--counter", "1"]) == (0, "287082\n",
+                                                                                     "")
+    assert _run(capsys, ["hotp", *env_secret("--key", KEY20), "--counter", "0", "--digits",
+                         "8"]) == (
         0,
         "84755224\n",
         "",
     )
-    assert _run(capsys, ["totp", "--key", KEY20, "--time", "59"]) == (0, "287082\n", "")
-    assert _run(capsys, ["totp", "--key", KEY20, "--time", "59", "--digits", "8"]) == (
+    assert _run(capsys, ["totp", *env_secret("--key", KEY20), "--time", "59"]) == (0, "287082\n",
+                                                                                   "")
+    assert _run(capsys, ["totp", *env_secret("--key", KEY20), "--time", "59", "--digits", "8"]) == (
         0, "94287082\n", "")
     sha512 = (KEY20 * 4)[:128]
     sha512_args = ["--time", "59", "--algorithm", "SHA512", "--digits", "8"]
-    assert _run(capsys, ["totp", "--key", sha512, *sha512_args]) == (
+    assert _run(capsys, ["totp", *env_secret("--key", sha512), *sha512_args]) == (
         0,
         "90693936\n",
         "",
     )
-    assert _run(capsys, ["totp", "--key", KEY20, "--time", "100", "--t0", "41"]) == (
+    assert _run(capsys, ["totp", *env_secret("--key", KEY20), "--time", "100", "--t0", "41"]) == (
         0,
         "287082\n",  # (100 - 41) // 30 == 1, the same step as time 59
         "",
     )
-    code, out, err = _run(capsys, ["totp", "--key", KEY20, "--digits", "6"])  # wall clock
+    code, out, err = _run(capsys, ["totp", *env_secret("--key", KEY20), "--digits",
+                                   "6"])  # wall clock
     assert code == 0 and len(out) == 7 and out[:6].isdigit() and err == ""
 
 
 @pytest.mark.parametrize(
     "argv",
     [
-        ["hotp", "--key", KEY20],
-        ["hotp", "--key", KEY20, "--counter", "18446744073709551616"],
-        ["hotp", "--key", KEY20, "--counter", "1", "--digits", "5"],
-        ["hotp", "--key", KEY20, "--counter", "1", "--algorithm", "md5"],
-        ["hotp", "--key", "zz", "--counter", "1"],
-        ["totp", "--key", KEY20, "--time", "10", "--t0", "20"],
-        ["totp", "--key", KEY20, "--time", "10", "--step", "0"],
-        ["totp", "--key", KEY20, "--time", "-5"],
+        ["hotp", *env_secret("--key", KEY20)],
+        ["hotp", *env_secret("--key", KEY20), "--counter", "18446744073709551616"],
+        ["hotp", *env_secret("--key", KEY20), "--counter", "1", "--digits", "5"],
+        ["hotp", *env_secret("--key", KEY20), "--counter", "1", "--algorithm", "md5"],
+        ["hotp", *env_secret("--key", "zz"), "--counter", "1"],
+        ["totp", *env_secret("--key", KEY20), "--time", "10", "--t0", "20"],
+        ["totp", *env_secret("--key", KEY20), "--time", "10", "--step", "0"],
+        ["totp", *env_secret("--key", KEY20), "--time", "-5"],
     ],
 )
 def test_otp_bad_input_is_one_line_and_exit_2(
@@ -149,15 +157,15 @@ def test_otp_bad_input_is_one_line_and_exit_2(
 
 
 _BAD_ARGVS = [
-    ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", "--key", KEY20],
-    ["ocra", "--suite", "x" * 5000, "--key", KEY20, "--question", "1"],
-    ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QH08", "--key", KEY20, "--question", "\udcff"],
+    ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QN08", *env_secret("--key", KEY20)],
+    ["ocra", "--suite", "x" * 5000, *env_secret("--key", KEY20), "--question", "1"],
+    ["ocra", "--suite", "OCRA-1:HOTP-SHA1-6:QH08", *env_secret("--key", KEY20), "--question",
+     "\udcff"],
     [
         "ocra",
         "--suite",
         "OCRA-1:HOTP-SHA1-6:QN08-S064",
-        "--key",
-        KEY20,
+        *env_secret("--key", KEY20),
         "--question",
         "1",
         "--session",
@@ -167,27 +175,24 @@ _BAD_ARGVS = [
         "ocra",
         "--suite",
         "OCRA-1:HOTP-SHA1-6:QN08-PSHA1",
-        "--key",
-        KEY20,
+        *env_secret("--key", KEY20),
         "--question",
         "1",
-        "--pin-hash",
-        "abc",
+        *env_secret("--pin-hash", "abc"),
     ],
     [
         "ocra",
         "--suite",
         "OCRA-1:HOTP-SHA1-6:QN08-T1M",
-        "--key",
-        KEY20,
+        *env_secret("--key", KEY20),
         "--question",
         "1",
         "--time",
         "1" * 400,
     ],
-    ["hotp", "--key", KEY20, "--counter", "9" * 30],
-    ["totp", "--key", KEY20, "--time", "1e9"],
-    ["totp", "--key", KEY20, "--time", "9" * 400 + ".5"],
+    ["hotp", *env_secret("--key", KEY20), "--counter", "9" * 30],
+    ["totp", *env_secret("--key", KEY20), "--time", "1e9"],
+    ["totp", *env_secret("--key", KEY20), "--time", "9" * 400 + ".5"],
 ]
 
 
@@ -222,7 +227,8 @@ def test_no_traceback_ever_in_a_real_process() -> None:
 
 def test_console_entry_point_exit_code() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "emulator.cli", "ocra", "--suite", "OCRA-9", "--key", KEY20],
+        [sys.executable, "-m", "emulator.cli", "ocra", "--suite", "OCRA-9",
+         *env_secret("--key", KEY20)],
         capture_output=True,
         text=True,
         cwd=ROOT,

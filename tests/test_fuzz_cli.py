@@ -23,6 +23,7 @@ import host_bridge.commands
 from emulator.cli import main as slsemu_main
 from host_bridge.cli import main as slsbridge_main
 from tests.fuzz_helpers import Main, Outcome, call, subcommands
+from tests.secret_env import env_secret
 
 KEY_HEX = "3132333435363738393031323334353637383930"
 # Flags left out: they start something that runs until stopped (a TUI, a server already
@@ -65,7 +66,8 @@ class Files:
         folder.mkdir(exist_ok=True)
         self.image = folder / "card.img"
         code = call(slsemu_main, ["image", "new", "--model", "dscplus", "--pin-mode", "device",
-                                  "--pin", "1234", "--key", KEY_HEX, "--out", str(self.image)])
+                                  *env_secret("--pin", "1234"), *env_secret("--key", KEY_HEX),
+                                  "--out", str(self.image)])
         assert code.code == 0, code
         self.script = folder / "login.sls"
         self.script.write_text('press POWER\nexpect "PIN>"\ntype ${PIN}\npress OK\n')

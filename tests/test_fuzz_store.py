@@ -16,6 +16,7 @@ import pytest
 
 from host_bridge.cli import main
 from tests.fuzz_helpers import Outcome, call
+from tests.secret_env import env_secret
 
 DAMAGES = 12  # seeded byte-level damages (each runs every command below)
 
@@ -29,7 +30,7 @@ class Store:
         assert call(main, ["init"]).code == 0
         assert call(main, ["user", "add", "alice", "--password-stdin"], b"pw\n").code == 0
         self.scc = self._provision("scc")
-        self.dscplus = self._provision("dscplus", "--pin", "1234")
+        self.dscplus = self._provision("dscplus", *env_secret("--pin", "1234"))
         assert call(main, ["temp", "issue", "--user", "alice"]).code == 0
         assert call(main, ["challenge", "--serial", self.scc]).code == 0
         assert call(main, ["withdraw", "--user", "alice", "--device", self.dscplus,
@@ -46,7 +47,8 @@ class Store:
         return [
             ["user", "show", "alice"], ["devices", "--user", "alice", "--all"],
             ["challenge", "--serial", self.scc], ["challenge", "--serial", self.dscplus],
-            ["verify", "--serial", self.scc, "--challenge-id", "0" * 32, "--response", "AAAAAA"],
+            ["verify", "--serial", self.scc, "--challenge-id", "0" * 32,
+             *env_secret("--response", "AAAAAA")],
             ["audit"], ["temp", "status", "--user", "alice"], ["temp", "check", "--user", "alice"],
             ["login", "--user", "alice", "--password-stdin", "--device", self.scc],
             ["withdraw", "--user", "alice", "--device", self.dscplus, "--amount", "5"],

@@ -19,6 +19,7 @@ from firmware_model.errors import ImageError
 from firmware_model.image import decode_image
 from firmware_model.models import load_device
 from host_bridge.serial_client import SerialClient
+from tests.secret_env import env_secret
 from tests.serial_helpers import REPO, child_env, make_image, serving
 
 Capture = pytest.CaptureFixture[str]
@@ -112,13 +113,15 @@ def test_image_new_follows_a_link_and_refuses_a_dangling_one(
     make_image(real, entropy)  # type: ignore[arg-type]
     link.symlink_to(real)
     key = "31" * 20
-    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", "--key", key, "--out",
+    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", *env_secret("--key", key),
+                          "--out",
                           str(link), "--force")
     assert code == 0, err
     assert link.is_symlink() and load_image(real).model == "scc"
     dangling = tmp_path / "d.img"
     dangling.symlink_to(tmp_path / "nowhere.img")
-    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", "--key", key, "--out",
+    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", *env_secret("--key", key),
+                          "--out",
                           str(dangling))
     assert code == 2 and err.count("\n") == 1 and not (tmp_path / "nowhere.img").exists(), err
 
@@ -136,7 +139,7 @@ def test_no_lock_file_is_left_behind_or_made_for_a_missing_image(
     assert code == 2 and "no such image file" in err, err
     with pytest.raises(FileNotFoundError):
         DeviceSession(missing)
-    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", "--key", "31" * 20,
+    code, _, err = slsemu(capsys, "image", "new", "--model", "scc", *env_secret("--key", "31" * 20),
                           "--out", str(image))
     assert code == 2 and "exists" in err  # refused under the lock, which is gone again
     assert not list(tmp_path.glob("*.lock"))

@@ -11,6 +11,7 @@ import pytest
 
 from host_bridge.cli import main
 from tests.bridge_helpers import device_answer
+from tests.secret_env import env_secret
 
 
 class Cli:
@@ -47,7 +48,7 @@ def add_user(cli: Cli, name: str, *options: str) -> None:
 
 
 def provision(cli: Cli, user: str, model: str) -> str:
-    extra = ("--pin", "1234") if model == "dscplus" else ()
+    extra = env_secret("--pin", "1234") if model == "dscplus" else ()
     image = str(cli.home / f"{user}-{model}.img")
     code, out, err = cli("provision", "--user", user, "--model", model, *extra, "--image", image)
     assert code == 0, err
@@ -241,7 +242,7 @@ def test_order_flow(cli: Cli) -> None:
         assert refused.value.code == 2
         err = cli.capsys.readouterr().err
         assert err.count("\n") == 1 and "1234" not in err
-        assert "--pin-stdin, --pin-file FILE, --pin-env VAR" in err
+        assert "--pin-stdin, --pin-file FILE or --pin-env VAR" in err
     assert not (cli.home / "z").exists()
     # No form and no terminal to prompt on: one line naming the forms, nothing ordered.
     code, _, err = cli("order", "dscplus", "--user", "rich", "--image", str(cli.home / "z"))
@@ -298,5 +299,5 @@ def test_portal_pin_change_reproducer(cli: Cli) -> None:
     login = cli.json("challenge", "--serial", card)
     new = device_answer(cli.home / "alice-dscplus.img", str(login["challenge"]), 0.0, "5678")
     code, _, _ = cli("verify", "--serial", card, "--challenge-id", str(login["id"]),
-                     "--response", new)
+                     *env_secret("--response", new))
     assert code == 0

@@ -21,6 +21,7 @@ from host_bridge.cli import main as slsbridge
 from host_bridge.serial_client import ClientConfig
 from host_bridge.serial_login import obtain_response
 from tests.bridge_helpers import challenge_count
+from tests.secret_env import env_secret
 from tests.serial_helpers import make_image, serving, socat_pair
 
 pytestmark = pytest.mark.serial
@@ -41,7 +42,7 @@ def provisioned(
     assert run(["init"], "", monkeypatch) == 0
     assert run(["user", "add", "alice", "--password-stdin"], PASSWORD + "\n", monkeypatch) == 0
     image = tmp_path / "alice.img"
-    provision = ["provision", "--user", "alice", "--model", "dscplus", "--pin", "2580"]
+    provision = ["provision", "--user", "alice", "--model", "dscplus", *env_secret("--pin", "2580")]
     assert run([*provision, "--image", str(image)], "", monkeypatch) == 0
     serial = capsys.readouterr().out.split()[-1]
     yield serial, image
@@ -58,11 +59,11 @@ def test_login_via_socat_pair(
     ) as served:
         assert served.lines[0][0] == serial
         login = ["login", "--user", "alice", "--password-stdin", "--via", host_end]
-        assert run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch) == 0
+        assert run([*login, *env_secret("--pin", "2580")], PASSWORD + "\n", monkeypatch) == 0
         assert "Login accepted" in capsys.readouterr().out
         assert issued() == 1
         # A wrong soft PIN gives a wrong response: the host refuses it (exit 1).
-        assert run([*login, "--pin", "1111"], PASSWORD + "\n", monkeypatch) == 1
+        assert run([*login, *env_secret("--pin", "1111")], PASSWORD + "\n", monkeypatch) == 1
         out = capsys.readouterr()
         assert "Login refused" in out.out
         assert "1111" not in out.out + out.err and "2580" not in out.out + out.err
@@ -81,7 +82,8 @@ def test_login_via_a_port_that_cannot_be_opened_issues_no_challenge(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     port = str(tmp_path / "no-such-tty")
-    login = ["login", "--user", "alice", "--password-stdin", "--via", port, "--pin", "2580"]
+    login = ["login", "--user", "alice", "--password-stdin", "--via", port,
+             *env_secret("--pin", "2580")]
     assert run(login, PASSWORD + "\n", monkeypatch) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and f"{port}: cannot open the serial port" in err
@@ -101,7 +103,7 @@ def test_login_via_a_line_with_another_device_issues_no_challenge(
         ["--image", str(other), "--port", device_end]
     ):
         login = ["login", "--user", "alice", "--password-stdin", "--via", host_end]
-        assert run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch) == 2
+        assert run([*login, *env_secret("--pin", "2580")], PASSWORD + "\n", monkeypatch) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "is DP0000000099, expected" in err
     assert issued() == 0
@@ -115,7 +117,7 @@ def test_login_via_a_line_with_no_device_is_one_clear_error(
     monkeypatch.setattr(serial_login, "DEFAULT_CONFIG", ClientConfig(timeout=0.3, retries=1))
     with socat_pair() as (_, host_end):
         login = ["login", "--user", "alice", "--password-stdin", "--via", host_end]
-        code = run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch)
+        code = run([*login, *env_secret("--pin", "2580")], PASSWORD + "\n", monkeypatch)
     err = capsys.readouterr().err
     assert code == 2
     assert "TIMEOUT" in err and "Traceback" not in err

@@ -23,6 +23,7 @@ from emulator.cli import main as slsemu
 from firmware_model.ocra import ocra
 from firmware_model.serial_codec import CANCEL, ErrCode, ProtocolError
 from host_bridge.serial_client import ClientConfig, SerialClient
+from tests.secret_env import env_secret
 from tests.serial_helpers import (
     LOGIN_SCRIPT,
     RFC_KEY,
@@ -118,7 +119,7 @@ def test_bridge_login_through_socket_url(
     with serving(["--image", str(image), *ANY_PORT]) as served:
         assert served.lines[0][0] == serial
         login = ["login", "--user", "alice", "--password-stdin", "--via", served.path]
-        assert run([*login, "--pin", "2580"], PASSWORD + "\n", monkeypatch) == 0
+        assert run([*login, *env_secret("--pin", "2580")], PASSWORD + "\n", monkeypatch) == 0
         assert "Login accepted" in capsys.readouterr().out
 
 

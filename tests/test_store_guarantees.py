@@ -19,6 +19,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.cli import main
 from host_bridge.config import BridgeConfig
 from tests.bridge_helpers import FAST, withdrawal_totals
+from tests.secret_env import env_secret
 from tests.store_workers import (
     LOCKOUT_AFTER,
     PROCESSES,
@@ -151,8 +152,8 @@ def test_a_conflict_in_verify_is_retried_and_never_shown(
         challenge = bridge.issue_challenge(serial)
     _inject(pg_store_url, "audit", sqlstate)
     code, _, err = _cli(monkeypatch, capsys, "verify", "--serial", serial,
-                          "--challenge-id", challenge.id, "--response",
-                          answer(key, challenge.text))
+                          "--challenge-id", challenge.id,
+                          *env_secret("--response", answer(key, challenge.text)))
     assert (code, err) == (0, "")
     assert _attempts(pg_store_url) == 2  # the first attempt really failed, the retry went through
     with Bridge.open(slsemu_home, config=FAST) as bridge:
@@ -185,7 +186,8 @@ def test_a_connection_lost_in_verify_is_one_line_and_writes_nothing(
         audited = len(bridge.audit(limit=1000))
     _inject(pg_store_url, "audit", "lost")
     right = answer(key, challenge.text)
-    argv = ("verify", "--serial", serial, "--challenge-id", challenge.id, "--response", right)
+    argv = ("verify", "--serial", serial, "--challenge-id", challenge.id,
+            *env_secret("--response", right))
     code, out, err = _cli(monkeypatch, capsys, *argv)
     assert (code, out) == (2, "")
     assert err.startswith("slsbridge: error: ") and err.count("\n") == 1
