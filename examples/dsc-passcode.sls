@@ -1,7 +1,7 @@
 # Legacy Digital Security Card: PIN on the card, then a 6-digit passcode (TOTP, 30 s steps) that
 # shows for 15 s. No challenge.
 #
-#   slsemu image new --model dsc --pin 1234 --key HEX --out dsc.img
+#   slsemu image new --model dsc --pin-stdin --key-env KEY --out dsc.img <<< 1234
 #   slsemu script examples/dsc-passcode.sls --image dsc.img --set PIN=1234
 #
 # ---

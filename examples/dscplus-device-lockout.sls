@@ -1,7 +1,8 @@
 # DSC+ with the PIN checked on the card (pin_mode "device", default pin_retries 3):
 # three wrong PINs lock the card, and turning it off and on again does not reset the count.
 #
-#   slsemu image new --model dscplus --pin-mode device --pin 1234 --key HEX --out card.img
+#   slsemu image new --model dscplus --pin-mode device --pin-stdin --key-env KEY --out card.img \
+#       <<< 1234
 #   slsemu script examples/dscplus-device-lockout.sls --image card.img
 #
 # Captures LOCK: the lock number the card shows (`L` + 7 digits); the host turns it into the

@@ -3,7 +3,8 @@
 # screen (RFC 6287 OCRA, suite OCRA-1:HOTP-SHA1-8:C-QN06-PSHA1). The push itself needs the host:
 # examples/test_with_the_host.py.
 #
-#   slsemu image new --model ibkey --pin 1234 --option username=alice --key HEX --out phone.img
+#   slsemu image new --model ibkey --pin-stdin --option username=alice --key-env KEY \
+#       --out phone.img <<< 1234
 #   slsemu script examples/ibkey-challenge.sls --image phone.img --set CHALLENGE=123456
 #
 # ---

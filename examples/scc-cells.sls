@@ -1,6 +1,6 @@
 # Security Code Card: look up the two cells the login screen names and capture the answer.
 #
-#   slsemu image new --model scc --key HEX --out card.img
+#   slsemu image new --model scc --key-env KEY --out card.img   # KEY: the key, in hex
 #   slsemu script examples/scc-cells.sls --image card.img --set FIRST=17 --set SECOND=203
 #
 # A printed card has no buttons; the `scc` model emulates the person reading it: POWER shows
