@@ -22,6 +22,7 @@ import importlib
 import json
 import os
 import pkgutil
+import re
 import sys
 import traceback
 from collections.abc import Callable, Mapping, Sequence
@@ -48,11 +49,34 @@ class UsageError(SlsError, ValueError):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr and exit 2."""
+    """argparse, but a usage error is one line on stderr and exit 2, and never repeats a value
+    that might be a secret (`unquoted`)."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"{self.prog}: error: {one_line(message)}\n")
+        sys.stderr.write(f"{self.prog}: error: {one_line(unquoted(message))}\n")
         raise SystemExit(EXIT_BAD_INPUT)
+
+
+_UNRECOGNIZED = "unrecognized arguments: "
+_AMBIGUOUS = re.compile(r"ambiguous option: (-[^=\s]*)=.*? could match", re.DOTALL)
+
+
+def unquoted(message: str) -> str:
+    """argparse's `message` without the values it would quote from argv where they may be
+    secrets: the stray words of "unrecognized arguments" (`--pin-stdin 1234`: the 1234) are
+    counted, not shown, and "ambiguous option: --pi=1234" keeps only `--pi`."""
+    if message.startswith(_UNRECOGNIZED):
+        words = message[len(_UNRECOGNIZED):].split(" ")
+        options = [word.split("=", 1)[0] for word in words if _option_like(word)]
+        values = len(words) - len(options)
+        counted = [f"{values} value(s) (not repeated: one may be a secret)"] if values else []
+        return _UNRECOGNIZED + ", ".join([*options, *counted])
+    return _AMBIGUOUS.sub(r"ambiguous option: \1 could match", message)
+
+
+def _option_like(word: str) -> bool:
+    """`--name` or `-x`; not `-1234`, which may be a value."""
+    return word.startswith("--") or (len(word) == 2 and word[0] == "-" and word[1].isalpha())
 
 
 def one_line(text: str, limit: int = 500) -> str:

@@ -131,3 +131,23 @@ def test_a_plain_secret_is_refused_in_one_line_that_never_repeats_it(
     out, err = capsys.readouterr()
     assert out == "" and err.count("\n") == 1 and VALUE not in err
     assert f"{option}-stdin, {option}-file FILE or {option}-env VAR" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown"),
+    [
+        (["hotp", "--ke=2468135790", "--counter", "1"], "ambiguous option: --ke could match"),
+        (["hotp", "--key-stdin", "2468135790", "--counter", "1"], "1 value(s) (not repeated"),
+        (["hotp", "--key-stdin", "-2468135790", "--frob=2468135790", "--counter", "1"],
+         "arguments: --frob, 1 value"),
+    ],
+)
+def test_argparse_errors_never_quote_a_stray_value(
+    argv: list[str], shown: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A value in the wrong place (after a flag, glued to an abbreviation) is not repeated."""
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser("slsemu", "", device_commands).parse_args(argv)
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and VALUE not in err and shown in err
