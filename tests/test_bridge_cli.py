@@ -68,7 +68,7 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, pre
     response = dscplus_response(read_image(image), "2468", challenge["challenge"],
                                 challenge["expires_at"] - 60)
     args = ("verify", "--serial", serial, "--challenge-id", challenge["id"])
-    assert cli(*args, *env_secret("--response", response))[0] == 0
+    assert cli(*args, "--response-stdin", stdin=response + "\n")[0] == 0
     code, out, _ = cli(*args, *env_secret("--response", response), "--json")
     assert code == 1 and json.loads(out) == {"accepted": False,
                                              "reason": "challenge already used"}
@@ -76,6 +76,10 @@ def test_provision_challenge_verify_replay(cli: Cli, home: Path, model: str, pre
     assert [d["serial"] for d in json.loads(out)["devices"]] == [serial]
     code, out, _ = cli("audit", "--json")
     assert code == 0 and response not in out and "2468" not in out
+    # No form and no terminal: one line naming the forms, and nothing was verified.
+    code, out, err = cli(*args)
+    assert (code, out) == (2, "") and err.count("\n") == 1
+    assert "no terminal to prompt for: Response (use --response-stdin" in err
 
 
 @pytest.mark.parametrize(
