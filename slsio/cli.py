@@ -18,6 +18,7 @@ sets `handler=<callable(args) -> int>` as a default. Discovery means no central 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -107,12 +108,21 @@ def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.
     return parser
 
 
+@functools.cache
+def cached_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
+    """`build_parser`, built once per process: a parser is not changed by parsing, and building
+    one (some 75 subparsers, each argparse call looking up its gettext catalogue and the terminal
+    size) costs more than most commands do. Only a process that runs `main` many times (the
+    in-process CLI tests) builds fewer; a console script builds it once either way."""
+    return build_parser(prog, description, commands)
+
+
 def run(prog: str, description: str, commands: ModuleType, argv: Sequence[str] | None) -> int:
     """Parse `argv`, run the handler, and map documented errors to exit codes."""
     try:
         arguments = list(sys.argv[1:] if argv is None else argv)
         _check_utf8(arguments)
-        parser = build_parser(prog, description, commands)
+        parser = cached_parser(prog, description, commands)
         if not arguments:
             # A bare command: what it can do (usage and the commands), then the one-line error.
             parser.print_help()
