@@ -14,6 +14,7 @@ from hypothesis import settings
 from host_bridge.db import migrate
 from host_bridge.db.engine import ENV_STORE, Database
 from tests.pg_cluster import URL_ENV, scratch_database
+from tests.processes import stop_server
 
 # No per-example deadline: these machines are shared and noisy, and speed is measured by
 # `make bench`, never by a test. In CI (CI=true) the examples are derandomized, so a run is
@@ -21,6 +22,11 @@ from tests.pg_cluster import URL_ENV, scratch_database
 settings.register_profile("slsemu", deadline=None, print_blob=True)
 settings.register_profile("slsemu-ci", deadline=None, print_blob=True, derandomize=True)
 settings.load_profile("slsemu-ci" if os.environ.get("CI") else "slsemu")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The race tests' forkserver (tests/processes.py) ends with the session, reaped."""
+    stop_server()
 
 
 @pytest.fixture(autouse=True)
