@@ -92,10 +92,28 @@ def package_version() -> str:
         return "unknown"
 
 
+class VersionAction(argparse.Action):
+    """`--version`: `PROG VERSION` on stdout, exit 0. The distribution's metadata is read only
+    when asked (importlib.metadata costs every other command's start-up otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+            help="show the version and exit",
+        )
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+        values: object, option_string: str | None = None,
+    ) -> NoReturn:
+        sys.stdout.write(f"{parser.prog} {package_version()}\n")
+        parser.exit()
+
+
 def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
     """A parser with one subcommand per module found in the `commands` package."""
     parser = OneLineParser(prog=prog, description=description)
-    parser.add_argument("--version", action="version", version=f"{prog} {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands"
     )
