@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 # every command opens the store through `upgrade`, whose common case (at HEAD) is one query, and
 # importing Alembic costs a short-lived process (each CLI run) more CPU than the command itself.
 
-HEAD: Final = "0006"
+HEAD: Final = "0007"
 """The newest revision (tests check it is Alembic's head)."""
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOCK_ID: Final = 0x51_5E_1D  # the advisory lock that serialises migrations on PostgreSQL
