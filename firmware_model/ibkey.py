@@ -310,10 +310,6 @@ def _rule(handler: _Handler | None, *targets: Screen) -> Rule[Screen, _Handler]:
     return Rule(frozenset(targets), handler)
 
 
-def _rule_phase(*targets: Phase) -> Rule[Phase, _Handler]:
-    return Rule(frozenset(targets))
-
-
 _K = IbKey
 SCREEN_TRANSITIONS: Final[Mapping[tuple[Screen, str], Rule[Screen, _Handler]]] = {
     (_S.CLOSED, "POWER"): _rule(_K._on_open, *_HOME),
