@@ -27,7 +27,7 @@ from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select
 from host_bridge.db.engine import Database, Dialect, Tx
 from host_bridge.errors import StoreDamaged, StoreEmpty, StoreError
 
-HEAD: Final = "0006"
+HEAD: Final = "0007"
 """The newest revision (tests check it is Alembic's head)."""
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOCK_ID: Final = 0x51_5E_1D  # the advisory lock that serialises migrations on PostgreSQL
