@@ -2,7 +2,8 @@
 
 A value on the command line (`--pin 1234`, `--key 3132…`) shows in `ps` to every local user, in
 shell history and in process accounting. So a secret option `--X` (a PIN, password, key,
-response, token or code) has no plain form at all; it is given one of three ways, at most one:
+response, token or code) has no plain form (but for the contract exceptions below); it is given
+one of three ways, at most one:
 
 * `--X-stdin` — one line of stdin (strict UTF-8). When a command reads several things from stdin
   (`slsbridge login --password-stdin --pin-stdin`), it reads one line for each, in the order
@@ -11,7 +12,11 @@ response, token or code) has no plain form at all; it is given one of three ways
 * `--X-env VAR` — the value of the environment variable VAR.
 
 `--X VALUE` is still recognised, so that it is refused with one line naming the ways above (exit 2,
-before anything runs) rather than read or taken for a prefix of `--X-stdin`. Where a command has a
+before anything runs) rather than read or taken for a prefix of `--X-stdin`. The one exception is
+`contract=True`: the seven options whose plain form `/work/shared/DESIGN.md` ("Contracts other tools
+rely on") promises to external tools (`slsemu ocra --key/--pin/--pin-hash`, `slsemu image new
+--key/--pin`, `slsbridge provision --pin`, `slsbridge verify --response`) take `--X VALUE` too,
+with help saying it shows in `ps` and naming the safer forms. Where a command has a
 prompt (`host_bridge.commands._common.secret_or_prompt`), giving none of the forms prompts with
 no echo. `tests/test_secret_argv.py` walks both parsers so that a new option named like a secret
 cannot take a plain value.
@@ -38,16 +43,26 @@ def add_secret_option(
     help: str,
     required: bool = False,
     group: argparse._MutuallyExclusiveGroup | None = None,
+    contract: bool = False,
+    metavar: str = "VALUE",
 ) -> None:
     """Add `flag`'s `-stdin`, `-file` and `-env` forms, mutually exclusive (within `group` if
     given: two secrets of which at most one may be given), and `flag` itself, refused
-    (`OffTheCommandLine`): a secret never belongs on the command line."""
+    (`OffTheCommandLine`): a secret never belongs on the command line. `contract=True` (only
+    for a plain form DESIGN.md promises): `flag VALUE` is taken as a fourth form instead."""
     dest = _dest(flag)
     if group is None:
         group = parser.add_mutually_exclusive_group(required=required)
-    parser.add_argument(
-        flag, dest=f"{dest}_refused", nargs="?", action=OffTheCommandLine, help=argparse.SUPPRESS,
-    )
+    if contract:
+        group.add_argument(
+            flag, dest=dest, metavar=metavar,
+            help=f"{help} (shows in ps: prefer {flag}-stdin, {flag}-file or {flag}-env)",
+        )
+    else:
+        parser.add_argument(
+            flag, dest=f"{dest}_refused", nargs="?", action=OffTheCommandLine,
+            help=argparse.SUPPRESS,
+        )
     group.add_argument(
         f"{flag}-stdin", dest=f"{dest}_stdin", action="store_true", help=f"{help}: from stdin"
     )
@@ -90,6 +105,9 @@ def refusal(flag: str) -> str:
 def secret_option(args: argparse.Namespace, flag: str) -> str | None:
     """The value of secret option `flag` however it was given, or None if it was not."""
     dest = _dest(flag)
+    plain: str | None = getattr(args, dest, None)
+    if plain is not None:
+        return plain
     if getattr(args, f"{dest}_stdin", False):
         return read_line()
     path: Path | None = getattr(args, f"{dest}_file", None)
@@ -112,7 +130,7 @@ def required_secret(args: argparse.Namespace, flag: str) -> str:
 def secret_given(args: argparse.Namespace, flag: str) -> bool:
     """Whether any form of `flag` was given (without reading stdin, a file or the environment)."""
     dest = _dest(flag)
-    forms = (f"{dest}_file", f"{dest}_env")
+    forms = (dest, f"{dest}_file", f"{dest}_env")
     return any(getattr(args, name, None) is not None for name in forms) or bool(
         getattr(args, f"{dest}_stdin", False)
     )

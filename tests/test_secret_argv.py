@@ -6,6 +6,10 @@ edit. Only the forms `add_secret_option` gives may carry such a name: `--X-stdin
 `--X-file FILE` (a path), `--X-env VAR` (a variable's name) and `--X` itself, which is refused at
 parsing with one line that never repeats the value. `NOT_SECRETS` names the few options whose
 name says a secret word but whose value is none, each with the reason; it must not go stale.
+`CONTRACT` is the one allow-list of plain secret options: exactly the seven whose plain form
+/work/shared/DESIGN.md ("Contracts other tools rely on") promises to external tools; it is checked
+against the parsers both ways (each takes a plain value beside its three forms, and no other
+option does).
 """
 
 from __future__ import annotations
@@ -31,6 +35,16 @@ NOT_SECRETS: dict[tuple[str, str], str] = {
     ("slsbridge serve", "--tls-key"): "the path of a PEM file (0600), not the key",
     ("slsbridge serve", "--rate-per-key"): "a number of requests per API key",
     ("slsbridge unlock", "--secret"): "a choice: which guess budget to clear",
+}
+CONTRACT_REASON = "DESIGN.md contract"
+CONTRACT: dict[tuple[str, str], str] = {
+    ("slsemu ocra", "--key"): CONTRACT_REASON,
+    ("slsemu ocra", "--pin"): CONTRACT_REASON,
+    ("slsemu ocra", "--pin-hash"): CONTRACT_REASON,
+    ("slsemu image new", "--key"): CONTRACT_REASON,
+    ("slsemu image new", "--pin"): CONTRACT_REASON,
+    ("slsbridge provision", "--pin"): CONTRACT_REASON,
+    ("slsbridge verify", "--response"): CONTRACT_REASON,
 }
 TOOLS: dict[str, ModuleType] = {"slsemu": device_commands, "slsbridge": bridge_commands}
 VALUE = "2468135790"
@@ -79,7 +93,8 @@ def test_the_walk_finds_the_known_secret_options() -> None:
         assert known in names
 
 
-def test_no_option_named_like_a_secret_takes_a_plain_value() -> None:
+def plain_secret_options() -> list[tuple[str, str]]:
+    """(command, option) for every option named like a secret that takes a plain value."""
     plain = []
     for tool, path, option, action in SECRET_OPTIONS:
         where = " ".join((tool, *path))
@@ -88,10 +103,29 @@ def test_no_option_named_like_a_secret_takes_a_plain_value() -> None:
         if isinstance(action, OffTheCommandLine) or action.nargs == 0:
             continue  # `--X` refused; `--X-stdin` and other flags carry no value
         base = next((option[: -len(form)] for form in FORMS if option.endswith(form)), None)
-        if base is not None and (option.endswith("-stdin") or _refused(where, base)):
-            continue  # a path or a variable name, beside a refused `--X`
-        plain.append(f"{where} {option}")
-    assert plain == []
+        if base is not None and (_refused(where, base) or (where, base) in CONTRACT):
+            continue  # a path or a variable name, beside `--X` (refused, or the contract's)
+        plain.append((where, option))
+    return plain
+
+
+def test_no_option_named_like_a_secret_takes_a_plain_value_but_the_contract() -> None:
+    """Both ways: every plain secret option is in `CONTRACT`, and every entry is one."""
+    assert sorted(plain_secret_options()) == sorted(CONTRACT)
+    assert set(CONTRACT.values()) == {CONTRACT_REASON}
+
+
+@pytest.mark.parametrize(("where", "option"), sorted(CONTRACT))
+def test_a_contract_option_keeps_the_three_forms_and_warns_of_ps(
+    where: str, option: str
+) -> None:
+    present = {(" ".join((tool, *path)), name): action
+               for tool, path, name, action in SECRET_OPTIONS}
+    action = present[(where, option)]
+    assert not isinstance(action, OffTheCommandLine) and action.nargs is None
+    assert action.help is not None and "shows in ps" in action.help
+    for form in FORMS:
+        assert form in action.help and (where, f"{option}{form}") in present
 
 
 def test_the_exceptions_are_still_there_and_not_secrets() -> None:

@@ -26,8 +26,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     new = actions.add_parser("new", help="make the image of a brand-new device")
     new.add_argument("--model", required=True, choices=MODEL_NAMES)
-    add_secret_option(new, "--key", help="the device key, in hex", required=True)
-    add_secret_option(new, "--pin", help="the PIN (device mode: the on-device PIN)")
+    add_secret_option(
+        new, "--key", help="the device key, in hex", required=True, contract=True, metavar="HEX"
+    )
+    add_secret_option(
+        new, "--pin", help="the PIN (device mode: the on-device PIN)", contract=True, metavar="PIN"
+    )
     new.add_argument("--pin-mode", choices=("soft", "device"), help="DSC+: where the PIN counts")
     new.add_argument("--suite", help="OCRA suite (default: the model's)")
     new.add_argument("--serial", help="serial number (default: a random one for the model)")

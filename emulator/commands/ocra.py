@@ -47,16 +47,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("--suite", required=True, help="e.g. OCRA-1:HOTP-SHA1-8:QN06-PSHA1")
     add_secret_option(
-        parser, "--key", help="the device key, in hex", required=True
+        parser, "--key", help="the device key, in hex", required=True, contract=True,
+        metavar="HEX",
     )
     parser.add_argument("--counter", type=natural, metavar="N", help="C, for suites with C")
     parser.add_argument("--question", metavar="Q", help="the challenge (Q)")
     pin = parser.add_mutually_exclusive_group()
     add_secret_option(
-        parser, "--pin", help="the PIN, hashed with the suite's P hash", group=pin
+        parser, "--pin", help="the PIN, hashed with the suite's P hash", group=pin,
+        contract=True, metavar="P",
     )
     add_secret_option(
-        parser, "--pin-hash", help="the already hashed PIN, in hex", group=pin
+        parser, "--pin-hash", help="the already hashed PIN, in hex", group=pin,
+        contract=True, metavar="HEX",
     )
     parser.add_argument("--session", metavar="HEX", help="session information (S), in hex")
     parser.add_argument(

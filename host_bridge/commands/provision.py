@@ -20,7 +20,8 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--user", required=True)
     parser.add_argument("--model", required=True, choices=PROVISION_MODELS)
     add_secret_option(parser, "--pin",
-                      help="PIN (DSC+ soft PIN: kept by the host, 4 digits)")
+                      help="PIN (DSC+ soft PIN: kept by the host, 4 digits)",
+                      contract=True, metavar="PIN")
     parser.add_argument("--pin-mode", choices=("soft", "device"), help="DSC+ PIN mode")
     parser.add_argument("--suite", help="OCRA suite (default: the model's)")
     parser.add_argument("--image", type=Path, help="where to write the device image (new file)")
