@@ -14,7 +14,7 @@ from typing import Any, Final, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from host_bridge.domain import ApiKeyRecord, ApiScope
+from host_bridge.domain import WRONG_LOGIN, ApiKeyRecord, ApiScope
 from host_bridge.errors import Locked
 from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field, Kind
@@ -26,7 +26,6 @@ from host_bridge.policies.optout import NO_SECOND_FACTOR
 T = TypeVar("T")
 NAME: Final = "^[A-Za-z0-9._@-]{1,64}$"
 _BEARER: Final = "bearer "
-WRONG_LOGIN: Final = "wrong user name or password"
 
 PASSWORD = Body("PasswordStep", (
     Field("user", pattern=NAME), Field("password", max_length=1024),
