@@ -135,6 +135,8 @@ class Database:
         self._conn: Connection | None = None
         self._relaxed: Connection | None = None  # SQLite: the unsynced connection
         self._tx: Tx | None = None
+        self._leading: Callable[[Tx], None] | None = None  # see `leading`
+        self._led = False
 
     @classmethod
     def connect(
@@ -245,6 +247,7 @@ class Database:
         conn = self._relaxed_connection() if relaxed else self.connection()
         if self.dialect is Dialect.SQLITE:
             conn.info["begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+        step = self._leading if write and not self._led else None
         try:
             with conn.begin():
                 if self.dialect is Dialect.POSTGRESQL and not write:
@@ -252,14 +255,40 @@ class Database:
                     conn.exec_driver_sql(_PG_READ_ONLY)
                 self._tx = Tx(conn, self.dialect)
                 try:
+                    if step is not None:
+                        step(self._tx)
                     yield self._tx
                 finally:
                     self._tx = None
+            if step is not None:  # committed with this transaction
+                self._led = True
         except BaseException:
             # A failed COMMIT (deferred constraint, busy, I/O) can leave the driver's transaction
             # open: roll it back, or every later transaction would join it and never commit.
             _rollback_driver(conn)
             raise
+
+    @contextlib.contextmanager
+    def leading(self, step: Callable[[Tx], None]) -> Iterator[None]:
+        """Run `step(tx)` first inside the next outermost write transaction opened in this
+        block, so what it checks and writes commits (or rolls back, or is retried) with that
+        transaction — a front door's checks and counts with the decision they guard, at no
+        transaction of their own. If no write transaction committed with it by the end of the
+        block (the block only read, or failed), `step` runs then in one RELAXED transaction of
+        its own; an exception it raises then replaces the block's."""
+        if self._leading is not None or self._tx is not None:
+            raise RuntimeError("leading() inside an open transaction or leading() block")
+        self._leading, self._led = step, False
+        try:
+            yield
+        finally:
+            led, self._leading = self._led, None
+            if not led:
+                self.retrying(lambda: self._alone(step))
+
+    def _alone(self, step: Callable[[Tx], None]) -> None:
+        with self.transaction(Durability.RELAXED) as tx:
+            step(tx)
 
     def read(self) -> contextlib.AbstractContextManager[Tx]:
         """A read-only transaction (SQLite: deferred, takes no write lock)."""
