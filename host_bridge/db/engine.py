@@ -55,6 +55,10 @@ _PG_READ_ONLY: Final = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ON
 T = TypeVar("T")
 
 
+Step = Callable[["Tx"], BaseException | None]
+"""A front door's checks for `Database.leading`: the refusal to raise, or None."""
+
+
 class Durability(enum.Enum):
     """Whether a commit must be on disk before it returns."""
 
@@ -135,7 +139,7 @@ class Database:
         self._conn: Connection | None = None
         self._relaxed: Connection | None = None  # SQLite: the unsynced connection
         self._tx: Tx | None = None
-        self._leading: Callable[[Tx], None] | None = None  # see `leading`
+        self._leading: Step | None = None  # see `leading`
         self._led = False
 
     @classmethod
@@ -255,8 +259,9 @@ class Database:
                     conn.exec_driver_sql(_PG_READ_ONLY)
                 self._tx = Tx(conn, self.dialect)
                 try:
-                    if step is not None:
-                        step(self._tx)
+                    refusal = None if step is None else step(self._tx)
+                    if refusal is not None:
+                        raise refusal
                     yield self._tx
                 finally:
                     self._tx = None
@@ -269,13 +274,15 @@ class Database:
             raise
 
     @contextlib.contextmanager
-    def leading(self, step: Callable[[Tx], None]) -> Iterator[None]:
+    def leading(self, step: Step) -> Iterator[None]:
         """Run `step(tx)` first inside the next outermost write transaction opened in this
         block, so what it checks and writes commits (or rolls back, or is retried) with that
         transaction — a front door's checks and counts with the decision they guard, at no
-        transaction of their own. If no write transaction committed with it by the end of the
-        block (the block only read, or failed), `step` runs then in one RELAXED transaction of
-        its own; an exception it raises then replaces the block's."""
+        transaction of their own. A refusal it returns is raised there (the transaction rolls
+        back). If no write transaction committed with it by the end of the block (the block
+        only read, or failed, or was refused), `step` runs then in one RELAXED transaction of
+        its own, which commits (the counts of a refused request stay) before its refusal is
+        raised; that refusal replaces the block's exception."""
         if self._leading is not None or self._tx is not None:
             raise RuntimeError("leading() inside an open transaction or leading() block")
         self._leading, self._led = step, False
@@ -286,9 +293,11 @@ class Database:
             if not led:
                 self.retrying(lambda: self._alone(step))
 
-    def _alone(self, step: Callable[[Tx], None]) -> None:
+    def _alone(self, step: Step) -> None:
         with self.transaction(Durability.RELAXED) as tx:
-            step(tx)
+            refusal = step(tx)
+        if refusal is not None:
+            raise refusal
 
     def read(self) -> contextlib.AbstractContextManager[Tx]:
         """A read-only transaction (SQLite: deferred, takes no write lock)."""

@@ -85,8 +85,10 @@ class Door:
                         return work()
                 finally:
                     self._pending = False
-            with db.read() as tx:
-                self._check_key(tx)
+            with db.read():
+                refusal = self._key_refusal()
+            if refusal is not None:
+                raise refusal
             return work()
         except _Revoked:
             raise _unauthorized(self.request, self.runtime, self.worker, "revoked") from None
@@ -95,20 +97,20 @@ class Door:
                 self.runtime.metrics.count("forbidden")
             raise
 
-    def _check(self, tx: Tx) -> None:
-        """The checks that commit with the decision: key live, scope, the counts."""
-        self._check_key(tx)
+    def _check(self, tx: Tx) -> Exception | None:
+        """The checks that commit with the decision: key live, scope, the counts; the
+        refusal, if any (`Database.leading` raises it)."""
         self._pending = False  # a `limit` after this point counts at once
-        refusal = self.runtime.over_limit(self.worker, self._buckets)
-        if refusal is not None:
-            raise refusal
+        return self._key_refusal() or self.runtime.over_limit(self.worker, self._buckets)
 
-    def _check_key(self, tx: Tx) -> None:
+    def _key_refusal(self) -> Exception | None:
+        """401 (revoked) or 403 (scope), read in the open transaction."""
         if not self.worker.bridge.api_keys.is_live(self.key):
-            raise _Revoked
+            return _Revoked()
         if not self.key.scope.allows(self.scope):
-            raise Problem(403, "Forbidden",
-                          f"this API key's scope does not include {self.scope.value}")
+            return Problem(403, "Forbidden",
+                           f"this API key's scope does not include {self.scope.value}")
+        return None
 
 
 def _unauthorized(request: Request, runtime: Runtime, worker: Worker, header: str) -> Problem:
