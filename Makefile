@@ -50,7 +50,7 @@ lint: venv
 	$(VENV)/bin/lint-imports
 
 test: venv system-deps lint
-	$(WITH_TEST_PG) $(PY) -m pytest -q -n 2 -p no:cacheprovider
+	$(WITH_TEST_PG) $(PY) -m pytest -q -n 2 --dist loadgroup -p no:cacheprovider
 
 bench: venv system-deps
 	$(WITH_BENCH_PG) $(PY) -m benchmarks

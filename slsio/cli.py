@@ -18,6 +18,7 @@ sets `handler=<callable(args) -> int>` as a default. Discovery means no central 
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import os
@@ -91,10 +92,28 @@ def package_version() -> str:
         return "unknown"
 
 
+class VersionAction(argparse.Action):
+    """`--version`: `PROG VERSION` on stdout, exit 0. The distribution's metadata is read only
+    when asked (importlib.metadata costs every other command's start-up otherwise)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS) -> None:
+        super().__init__(
+            option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0,
+            help="show the version and exit",
+        )
+
+    def __call__(
+        self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+        values: object, option_string: str | None = None,
+    ) -> NoReturn:
+        sys.stdout.write(f"{parser.prog} {package_version()}\n")
+        parser.exit()
+
+
 def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
     """A parser with one subcommand per module found in the `commands` package."""
     parser = OneLineParser(prog=prog, description=description)
-    parser.add_argument("--version", action="version", version=f"{prog} {package_version()}")
+    parser.add_argument("--version", action=VersionAction)
     sub = parser.add_subparsers(
         dest="command", metavar="COMMAND", parser_class=OneLineParser, title="commands"
     )
@@ -107,12 +126,21 @@ def build_parser(prog: str, description: str, commands: ModuleType) -> argparse.
     return parser
 
 
+@functools.cache
+def cached_parser(prog: str, description: str, commands: ModuleType) -> argparse.ArgumentParser:
+    """`build_parser`, built once per process: a parser is not changed by parsing, and building
+    one (some 75 subparsers, each argparse call looking up its gettext catalogue and the terminal
+    size) costs more than most commands do. Only a process that runs `main` many times (the
+    in-process CLI tests) builds fewer; a console script builds it once either way."""
+    return build_parser(prog, description, commands)
+
+
 def run(prog: str, description: str, commands: ModuleType, argv: Sequence[str] | None) -> int:
     """Parse `argv`, run the handler, and map documented errors to exit codes."""
     try:
         arguments = list(sys.argv[1:] if argv is None else argv)
         _check_utf8(arguments)
-        parser = build_parser(prog, description, commands)
+        parser = cached_parser(prog, description, commands)
         if not arguments:
             # A bare command: what it can do (usage and the commands), then the one-line error.
             parser.print_help()

@@ -10,6 +10,11 @@ given:
 * `--X-file FILE` — the first line of FILE (a regular file of at most 4 KiB; a FIFO is refused).
 * `--X-env VAR` — the value of the environment variable VAR.
 
+A secret that never belongs on the command line (`plain=False`: a Soft PIN, a response, a
+password) has no `--X` form; `--X VALUE` is still recognised, so that it is refused with one line
+naming the ways above (exit 2, before anything runs) rather than read or taken for a prefix of
+`--X-stdin`.
+
 Values are never echoed in an error, whichever way they came.
 """
 
@@ -36,13 +41,19 @@ def add_secret_option(
     group: argparse._MutuallyExclusiveGroup | None = None,
 ) -> None:
     """Add `flag` and its `-stdin`, `-file` and `-env` forms, mutually exclusive (within
-    `group` if given: two secrets of which at most one may be given). `plain=False` leaves out
-    `flag` itself (for a secret that never belonged on the command line)."""
+    `group` if given: two secrets of which at most one may be given). `plain=False`: `flag`
+    itself is refused (`OffTheCommandLine`), for a secret that never belongs on the command
+    line."""
     dest = flag.lstrip("-").replace("-", "_")
     if group is None:
         group = parser.add_mutually_exclusive_group(required=required)
     if plain:
         group.add_argument(flag, dest=dest, metavar=metavar, help=f"{help} (shows in ps)")
+    else:
+        parser.add_argument(
+            flag, dest=f"{dest}_refused", nargs="?", action=OffTheCommandLine,
+            help=argparse.SUPPRESS,
+        )
     group.add_argument(
         f"{flag}-stdin", dest=f"{dest}_stdin", action="store_true", help=f"{help}: from stdin"
     )
@@ -52,6 +63,29 @@ def add_secret_option(
     )
     group.add_argument(
         f"{flag}-env", dest=f"{dest}_env", metavar="VAR", help=f"{help}: from variable VAR"
+    )
+
+
+class OffTheCommandLine(argparse.Action):
+    """`--X VALUE` for a secret that stays off the command line: one line naming the other ways,
+    exit 2 (argparse's usage error), and nothing runs. The value is never repeated."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: object,
+        option_string: str | None = None,
+    ) -> None:
+        flag = option_string or self.option_strings[0]
+        raise argparse.ArgumentError(self, refusal(flag))
+
+
+def refusal(flag: str) -> str:
+    """Why `flag VALUE` is refused, and the ways to give the secret instead."""
+    return (
+        f"a secret never goes on the command line (ps shows it): use {flag}-stdin, "
+        f"{flag}-file FILE, {flag}-env VAR or answer the prompt"
     )
 
 

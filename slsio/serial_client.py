@@ -4,19 +4,20 @@ Both ends of the project need it — `host_bridge` (`slsbridge login --via`) and
 `slsemu script --port` — and `emulator` must not import `host_bridge`, so it lives here in the
 shared I/O package; `host_bridge.serial_client` re-exports it as the host's entry point.
 
-Theory of operation: `Exchange` is the sans-I/O core. It encodes a request, is fed the bytes that
-come back, files `EVT` lines away in `events` (bounded), and hands out the first other reply as
-the answer (an `ERR` reply becomes `ProtocolError` with its code). Two thin I/O shells use it:
-`SerialClient` (blocking, pyserial) and `AsyncSerialClient` (asyncio, pyserial-asyncio). Every
-wait has a deadline (`ProtocolError(TIMEOUT)`); a reply that does not parse is
-`ProtocolError(BADREPLY)`. Requests that change nothing (`READ`, `HELLO`, `STATE`, `CLOCK`) are
-retried up to `retries` times on a timeout or an unreadable reply; key presses never are, because
-the first one may have been carried out.
+Theory of operation: `Exchange` (`slsio.serial_exchange`) is the sans-I/O core. It encodes a
+request, is fed the bytes that come back, files `EVT` lines away in `events` (bounded), and hands
+out the first other reply as the answer (an `ERR` reply becomes `ProtocolError` with its code).
+Two thin I/O shells use it: `SerialClient` here (blocking, pyserial) and `AsyncSerialClient`
+(`slsio.serial_async`: asyncio, pyserial-asyncio). Every wait has a deadline
+(`ProtocolError(TIMEOUT)`); a reply that does not parse is `ProtocolError(BADREPLY)`. Requests
+that change nothing (`READ`, `HELLO`, `STATE`, `CLOCK`) are retried up to `retries` times on a
+timeout or an unreadable reply; key presses never are, because the first one may have been
+carried out. This module is the one import path for all of it: it re-exports the core's names
+and the asyncio client.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import math
 import os
@@ -24,9 +25,8 @@ import select
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from types import TracebackType
-from typing import Any, Final, TypeVar
+from typing import Final
 
 import serial
 
@@ -38,9 +38,6 @@ from firmware_model.serial_codec import (
     ClockReply,
     ClockSet,
     Display,
-    Err,
-    ErrCode,
-    Event,
     Hello,
     HelloReply,
     Hold,
@@ -51,105 +48,39 @@ from firmware_model.serial_codec import (
     PushNotice,
     Read,
     Reply,
-    ReplyDecoder,
     Request,
     State,
     StateReply,
     StateValue,
     Type,
-    encode_request,
+)
+from slsio.serial_async import AsyncSerialClient
+from slsio.serial_exchange import (
+    DEFAULT_BAUD,
+    DEFAULT_TIMEOUT,
+    MAX_EVENTS,
+    READ_CHUNK,
+    ClientConfig,
+    Exchange,
+    expect,
+    timeout_error,
 )
 
-DEFAULT_BAUD: Final = 115200
-DEFAULT_TIMEOUT: Final = 2.0
-MAX_EVENTS: Final = 256
-"""Unsolicited lines kept for `events`; older ones are dropped first."""
-READ_CHUNK: Final = 4096
+__all__ = [
+    "DEFAULT_BAUD",
+    "DEFAULT_TIMEOUT",
+    "MAX_EVENTS",
+    "MIN_POLL",
+    "READ_CHUNK",
+    "AsyncSerialClient",
+    "ClientConfig",
+    "Exchange",
+    "SerialClient",
+    "expect",
+]
+
 MIN_POLL: Final = 0.05
 """Shortest read timeout set on a blocking port; deadlines are kept to within this."""
-_IDEMPOTENT: Final = (Read, Hello, State, ClockQuery)
-
-R = TypeVar("R", bound=Reply)
-
-
-@dataclass(frozen=True, slots=True)
-class ClientConfig:
-    """Timeouts and retries (configuration, never hard-coded in the logic)."""
-
-    timeout: float = DEFAULT_TIMEOUT
-    retries: int = 0
-    checksum: bool = False
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.timeout) and self.timeout > 0):
-            raise ValueError("timeout must be a positive, finite number of seconds")
-        if self.retries < 0:
-            raise ValueError("retries must not be negative")
-
-
-class Exchange:
-    """Sans-I/O request/reply matching for one line (shared by both clients)."""
-
-    def __init__(self, config: ClientConfig) -> None:
-        self.config = config
-        self.events: deque[str] = deque(maxlen=MAX_EVENTS)
-        self._decoder = ReplyDecoder()
-        self._replies: deque[Reply | ProtocolError] = deque()
-        self._checksum = False
-
-    def encode(self, request: Request) -> bytes:
-        """The bytes to send for `request`. A reply still queued now answers nothing of ours
-        (one reply per request: the last request got its own), so it is dropped — it must not
-        pass for the answer to this one, and a chattering line must not grow the queue."""
-        self._replies.clear()
-        return encode_request(request, self._checksum)
-
-    def feed(self, data: bytes) -> None:
-        """Bytes received from the line."""
-        for item in self._decoder.feed(data):
-            if isinstance(item, Event):
-                self.events.append(item.text)
-            else:
-                self._replies.append(item)
-
-    def answer(self) -> Reply | None:
-        """The next reply if one is complete. Raises `ProtocolError` for `ERR` or garbage."""
-        if not self._replies:
-            return None
-        item = self._replies.popleft()
-        if isinstance(item, ProtocolError):
-            raise item
-        if isinstance(item, Err):
-            raise item.error()
-        return item
-
-    def discard(self) -> None:
-        """Forget everything received so far (before a fresh request after trouble)."""
-        self._decoder.reset()
-        self._replies.clear()
-
-    def accepted(self, request: Request) -> None:
-        """Note that `request` got its answer (checksum mode switches after the OK)."""
-        if isinstance(request, Checksum):
-            self._checksum = request.on
-            self._decoder.checksum_required = request.on
-
-    def budget(self, request: Request) -> float:
-        """How long to wait for the answer: a hold takes as long as the button is held."""
-        extra = request.seconds if isinstance(request, Hold) else 0.0
-        return self.config.timeout + extra
-
-    def attempts(self, request: Request) -> int:
-        """How often `request` may be sent."""
-        return 1 + (self.config.retries if isinstance(request, _IDEMPOTENT) else 0)
-
-
-def expect(reply: Reply, kind: type[R]) -> R:
-    """`reply` if it is a `kind`, else `ProtocolError(BADREPLY)`."""
-    if not isinstance(reply, kind):
-        name = type(reply).__name__
-        raise ProtocolError(ErrCode.BADREPLY, f"expected a {kind.__name__} reply, got {name}")
-    return reply
 
 
 def _native_fd(port: serial.SerialBase) -> int | None:
@@ -158,14 +89,6 @@ def _native_fd(port: serial.SerialBase) -> int | None:
         return None
     fd: int = port.fileno()
     return fd
-
-
-def _timeout(request: Request) -> ProtocolError:
-    word = request.to_line().split(" ", 1)[0]
-    return ProtocolError(ErrCode.TIMEOUT, f"no reply to {word} in time")
-
-
-# --- blocking -----------------------------------------------------------------------------------
 
 
 class SerialClient:
@@ -236,8 +159,7 @@ class SerialClient:
             try:
                 reply = self._once(request)
             except ProtocolError as exc:
-                if exc.code in (ErrCode.TIMEOUT, ErrCode.BADREPLY) and attempt + 1 < attempts:
-                    exchange.discard()
+                if exchange.retry(exc, attempt, attempts):
                     continue
                 raise
             exchange.accepted(request)
@@ -254,7 +176,7 @@ class SerialClient:
                 return reply
             left = deadline - time.monotonic()
             if left <= 0:
-                raise _timeout(request)
+                raise timeout_error(request)
             exchange.feed(self._read(left))
 
     def _read(self, left: float) -> bytes:
@@ -359,141 +281,3 @@ class SerialClient:
     def set_checksum(self, on: bool) -> None:
         """Make line checksums mandatory both ways (or optional again)."""
         expect(self.request(Checksum(on)), Ok)
-
-
-# --- asyncio ------------------------------------------------------------------------------------
-
-
-class AsyncSerialClient:
-    """The same operations over pyserial-asyncio: `await AsyncSerialClient.open(port)`."""
-
-    def __init__(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: ClientConfig
-    ) -> None:
-        self.config = config
-        self._reader = reader
-        self._writer = writer
-        self._exchange = Exchange(config)
-        self._lock = asyncio.Lock()  # one request on the line at a time
-
-    @classmethod
-    async def open(
-        cls, port: str, baud: int = DEFAULT_BAUD, config: ClientConfig | None = None
-    ) -> AsyncSerialClient:
-        """Open `port` (a path or pyserial URL)."""
-        import serial_asyncio
-
-        config = config or ClientConfig()
-        try:
-            reader, writer = await serial_asyncio.open_serial_connection(url=port, baudrate=baud)
-        except (serial.SerialException, ValueError) as exc:
-            raise OSError(f"{port}: cannot open the serial port ({exc})") from None
-        transport: Any = writer.transport
-        transport.serial.reset_input_buffer()
-        client = cls(reader, writer, config)
-        writer.write(CANCEL)  # voids a half line another host left behind
-        if config.checksum:
-            await client.set_checksum(True)
-        return client
-
-    async def __aenter__(self) -> AsyncSerialClient:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    async def close(self) -> None:
-        """Close the port."""
-        self._writer.close()
-
-    @property
-    def events(self) -> deque[str]:
-        """`EVT` lines received so far, oldest first."""
-        return self._exchange.events
-
-    async def request(self, request: Request) -> Reply:
-        """Send `request` and return its reply."""
-        async with self._lock:
-            exchange = self._exchange
-            attempts = exchange.attempts(request)
-            for attempt in range(attempts):
-                try:
-                    reply = await self._once(request)
-                except ProtocolError as exc:
-                    retry = exc.code in (ErrCode.TIMEOUT, ErrCode.BADREPLY)
-                    if retry and attempt + 1 < attempts:
-                        exchange.discard()
-                        continue
-                    raise
-                exchange.accepted(request)
-                return reply
-            raise AssertionError("unreachable")
-
-    async def _once(self, request: Request) -> Reply:
-        exchange = self._exchange
-        self._writer.write(exchange.encode(request))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + exchange.budget(request)
-        while True:
-            reply = exchange.answer()
-            if reply is not None:
-                return reply
-            left = deadline - loop.time()
-            if left <= 0:
-                raise _timeout(request)
-            try:
-                data = await asyncio.wait_for(self._reader.read(READ_CHUNK), left)
-            except TimeoutError:
-                raise _timeout(request) from None
-            if not data:
-                raise OSError("serial line closed")
-            exchange.feed(data)
-
-    async def hello(self) -> HelloReply:
-        """Who is on the line."""
-        return expect(await self.request(Hello()), HelloReply)
-
-    async def state(self) -> dict[str, StateValue]:
-        """The device's public state."""
-        return dict(expect(await self.request(State()), StateReply).fields)
-
-    async def read_display(self) -> str:
-        """The display text."""
-        return expect(await self.request(Read()), Display).text
-
-    async def press(self, button: str) -> None:
-        """Press and release `button`."""
-        expect(await self.request(Press(button)), Ok)
-
-    async def type_digits(self, digits: str) -> None:
-        """Press each digit in turn."""
-        expect(await self.request(Type(digits)), Ok)
-
-    async def hold(self, button: str, seconds: float) -> None:
-        """Hold `button` for `seconds`."""
-        expect(await self.request(Hold(button, seconds)), Ok)
-
-    async def power(self, on: bool) -> None:
-        """Switch the device on or off."""
-        expect(await self.request(Power(on)), Ok)
-
-    async def clock(self) -> float:
-        """The device clock."""
-        return expect(await self.request(ClockQuery()), ClockReply).now
-
-    async def clock_advance(self, seconds: float) -> float:
-        """Move a virtual device clock forward."""
-        return expect(await self.request(ClockAdvance(seconds)), ClockReply).now
-
-    async def clock_set(self, unix: float) -> float:
-        """Set a virtual device clock."""
-        return expect(await self.request(ClockSet(unix)), ClockReply).now
-
-    async def set_checksum(self, on: bool) -> None:
-        """Make line checksums mandatory both ways (or optional again)."""
-        expect(await self.request(Checksum(on)), Ok)

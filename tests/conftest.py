@@ -14,6 +14,7 @@ from hypothesis import settings
 from host_bridge.db import migrate
 from host_bridge.db.engine import ENV_STORE, Database
 from tests.pg_cluster import URL_ENV, scratch_database
+from tests.processes import stop_server
 
 # No per-example deadline: these machines are shared and noisy, and speed is measured by
 # `make bench`, never by a test. In CI (CI=true) the examples are derandomized, so a run is
@@ -21,6 +22,26 @@ from tests.pg_cluster import URL_ENV, scratch_database
 settings.register_profile("slsemu", deadline=None, print_blob=True)
 settings.register_profile("slsemu-ci", deadline=None, print_blob=True, derandomize=True)
 settings.load_profile("slsemu-ci" if os.environ.get("CI") else "slsemu")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups (`--dist loadgroup`)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """A module whose tests share a module-scoped fixture of its own (a server, a store full of
+    devices) runs on one xdist worker: spread over two, each would build that fixture again.
+    Every other test is scheduled on its own, to whichever worker is free (docs/testing.md)."""
+    for item in items:
+        module = item.getparent(pytest.Module)
+        if module is None:
+            continue
+        info = getattr(item, "_fixtureinfo", None)
+        defs = info.name2fixturedefs.values() if info is not None else ()
+        if any(d.scope == "module" and d.baseid == module.nodeid for ds in defs for d in ds):
+            item.add_marker(pytest.mark.xdist_group(module.nodeid))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The race tests' forkserver (tests/processes.py) ends with the session, reaped."""
+    stop_server()
 
 
 @pytest.fixture(autouse=True)

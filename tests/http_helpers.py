@@ -15,10 +15,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import httpx
 
 from host_bridge.bridge import Bridge
+from host_bridge.cli import main as slsbridge_main
+from tests.fuzz_helpers import call
 
 GIVE_UP_SECONDS = 120.0  # generous: a loaded 2-core CI machine; only a dead server reaches it
 FAST_TOML = "scrypt_n = 256\n"
@@ -119,10 +122,9 @@ def running_server(
 
 
 def new_key(home: Path, name: str, scope: str) -> str:
-    """An API key made through the CLI (shown once)."""
-    done = subprocess.run(
-        [sys.executable, "-m", "host_bridge.cli", "api-key", "create", "--name", name,
-         "--scope", scope],
-        env=server_env(home), capture_output=True, check=True,
-    )
-    return done.stdout.decode().strip()
+    """An API key made through the CLI (shown once): its real entry point, run in this process
+    (a child interpreter would spend a second importing the bridge for one row)."""
+    with mock.patch.dict(os.environ, server_env(home), clear=True):
+        done = call(slsbridge_main, ["api-key", "create", "--name", name, "--scope", scope])
+    assert done.code == 0, done.err
+    return done.out.strip()

@@ -4,13 +4,13 @@ challenge is accepted twice, no audit row is lost, and every process's own login
 
 from __future__ import annotations
 
-import multiprocessing
 import time
 from pathlib import Path
 
 from firmware_model.scc import scc_response
 from host_bridge.bridge import Bridge
 from tests.bridge_helpers import FAST, FakeClock, challenge_count, open_bridge
+from tests.processes import WithEnv, racing_context
 
 WORKERS = 16
 SHARED = 16
@@ -48,10 +48,10 @@ def test_processes_race_for_challenges(tmp_path: Path, store_engine: str) -> Non
     before = len(bridge.audit(limit=100_000))
     bridge.close()
 
-    context = multiprocessing.get_context("spawn")
+    context = racing_context()
     with context.Pool(WORKERS) as pool:
         results = pool.starmap(
-            _worker, [(str(home), result.serial, key, answers) for _ in range(WORKERS)]
+            WithEnv(_worker), [(str(home), result.serial, key, answers) for _ in range(WORKERS)]
         )
 
     won = [challenge_id for ids in results for challenge_id in ids]

@@ -11,6 +11,7 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import alembic.command
 import pytest
 from sqlalchemy import inspect, update
 from sqlalchemy.exc import DatabaseError, IntegrityError
@@ -173,15 +174,13 @@ def test_a_newer_store_is_refused(tmp_path: Path, empty_store: str) -> None:
 def test_a_failing_migration_changes_nothing(
     empty_store: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from host_bridge.db import migrate
-
-    real = migrate.command.upgrade
+    real = alembic.command.upgrade
 
     def half_then_fail(config: object, target: str) -> None:
         real(config, target)  # type: ignore[arg-type]
         raise StoreError("the disk went away")
 
-    monkeypatch.setattr(migrate.command, "upgrade", half_then_fail)
+    monkeypatch.setattr(alembic.command, "upgrade", half_then_fail)
     db = Database.connect(empty_store)
     with pytest.raises(StoreError, match="went away"):
         upgrade(db)

@@ -13,6 +13,7 @@ import pytest
 
 import emulator.commands.demo
 import host_bridge.commands.init
+import slsio.cli
 from emulator.cli import main as slsemu_main
 from emulator.images import load_image
 from firmware_model.ocra import ocra
@@ -92,7 +93,8 @@ def test_a_bug_exits_70_in_one_line_without_its_message(
     def broken(*args: object) -> int:
         raise KeyError("secret-1234\nsecond line")
 
-    # Each run registers the commands afresh, so the handler is looked up now.
+    # A parser built afresh (not the process's cached one), so the handler is looked up now.
+    monkeypatch.setattr(slsio.cli, "cached_parser", slsio.cli.build_parser)
     if prog == "slsemu":
         monkeypatch.setattr(emulator.commands.demo, "demo_command", broken)
         outcome = call(slsemu_main, ["demo"])

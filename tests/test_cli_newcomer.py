@@ -86,7 +86,7 @@ NEEDS_A_STORE: dict[tuple[str, ...], tuple[str, ...]] = {
     ("pskc", "import"): ("{tmp}/keys.xml", "--user", "alice", "--password-stdin"),
     ("revoke",): ("--serial", "DP0000000001"),
     ("serve",): ("--http", "127.0.0.1:0"),
-    ("push", "approve"): ("--push-id", "1", "--response", "12345678"),
+    ("push", "approve"): ("--push-id", "1", "--response-stdin"),
     ("push", "deliver"): ("--serial", "IK0000000001", "--via", "{tmp}/no-such-port"),
     ("push", "deny"): ("--push-id", "1"),
     ("push", "outbox"): ("--serial", "IK0000000001"),

@@ -229,5 +229,8 @@ def test_any_sequence_follows_the_table_and_shows_the_dscpluss_code(
             assert card.display == twin.display
 
 
-TRANSITIONS_STATES = frozenset(state for state, _ in TRANSITIONS)
-"""The states of the classic's table: a soft-PIN card never leaves them."""
+TRANSITIONS_STATES = frozenset(
+    state for (source, _), rule in TRANSITIONS.items() for state in (source, *rule.targets)
+)
+"""The states of the classic's table, as a source or a target (DEAD is only a target: the battery
+ends there): a soft-PIN card never leaves them."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import sys
 import time
 from pathlib import Path
@@ -24,6 +23,7 @@ from host_bridge.policies.lockout import Budget
 from host_bridge.services.context import UNKNOWN
 from host_bridge.services.policies import Policies
 from tests.bridge_helpers import FakeClock, open_bridge
+from tests.processes import WithEnv, racing_context
 
 LIMIT = 5  # lockout_after's default: the same budget as a device's answers
 
@@ -197,9 +197,9 @@ def test_racing_processes_get_exactly_the_budget(tmp_path: Path) -> None:
     config = BridgeConfig(scrypt_n=1 << 8, lockout_after=RACE_LIMIT)
     with open_bridge(home, FakeClock(time.time()), config) as bridge:
         bridge.add_user("alice", "correct horse")
-    context = multiprocessing.get_context("spawn")
+    context = racing_context()
     with context.Pool(WORKERS) as pool:
-        answers = [a for seen in pool.map(_guesser, [str(home)] * WORKERS) for a in seen]
+        answers = [a for seen in pool.map(WithEnv(_guesser), [str(home)] * WORKERS) for a in seen]
     assert answers.count("refused") == RACE_LIMIT  # compared: exactly the budget
     assert answers.count("locked") == WORKERS * TRIES - RACE_LIMIT
     with Bridge.open(home, config=config) as after:

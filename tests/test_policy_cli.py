@@ -202,14 +202,16 @@ def test_temporary_code_printed_once_never_twice_in_a_row(cli: Cli) -> None:
 def test_order_flow(cli: Cli) -> None:
     add_user(cli, "poor")
     code, out, _ = cli(
-        "order", "dscplus", "--user", "poor", "--pin", "1234", "--image", str(cli.home / "x.img")
+        "order", "dscplus", "--user", "poor", "--pin-stdin", "--image", str(cli.home / "x.img"),
+        stdin="1234\n",
     )
     assert code == 1 and out == ""
     assert not (cli.home / "x.img").exists()
     add_user(cli, "rich", "--equity", "1000001")
     assert (
         cli(
-            "order", "dscplus", "--user", "rich", "--pin", "12", "--image", str(cli.home / "y.img")
+            "order", "dscplus", "--user", "rich", "--pin-stdin", "--image",
+            str(cli.home / "y.img"), stdin="12\n",
         )[0]
         == 2
     )
@@ -230,9 +232,22 @@ def test_order_flow(cli: Cli) -> None:
     assert cli("order", "activate", order_id, "--pin-stdin", stdin="9999\n")[0] == 1
     activated = cli.json("order", "activate", order_id, "--pin-stdin", stdin="1234\n")
     assert activated["status"] == "activated"
-    with pytest.raises(SystemExit) as refused:  # a Soft PIN never comes on argv
-        cli("order", "activate", order_id, "--pin", "1234")
-    assert refused.value.code == 2
+    for argv in (  # a Soft PIN never comes on argv: one line naming the ways, nothing runs
+        ("order", "activate", order_id, "--pin", "1234"),
+        ("order", "dscplus", "--user", "rich", "--pin", "1234", "--image", str(cli.home / "z")),
+    ):
+        with pytest.raises(SystemExit) as refused:
+            cli(*argv)
+        assert refused.value.code == 2
+        err = cli.capsys.readouterr().err
+        assert err.count("\n") == 1 and "1234" not in err
+        assert "--pin-stdin, --pin-file FILE, --pin-env VAR" in err
+    assert not (cli.home / "z").exists()
+    # No form and no terminal to prompt on: one line naming the forms, nothing ordered.
+    code, _, err = cli("order", "dscplus", "--user", "rich", "--image", str(cli.home / "z"))
+    assert code == 2 and err.count("\n") == 1
+    assert "no terminal to prompt for: Soft PIN (use --pin-stdin, --pin-file or --pin-env)" in err
+    assert not (cli.home / "z").exists()
     lost = cli.json("order", "lost", "--serial", str(order["serial"]), "--reason", "stolen")
     assert isinstance(lost["order"], dict) and lost["order"]["hold"] == "kept"
     assert cli("order", "return", order_id)[0] == 2

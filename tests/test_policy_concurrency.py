@@ -5,7 +5,6 @@ transaction (SQLite: `BEGIN IMMEDIATE`; PostgreSQL: SERIALIZABLE, retried on con
 from __future__ import annotations
 
 import datetime as dt
-import multiprocessing
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from host_bridge.config import BridgeConfig
 from host_bridge.policies.withdrawal import usd
 from host_bridge.services.policies import Policies
 from tests.bridge_helpers import withdrawal_totals
+from tests.processes import WithEnv, racing_context
 
 PROCESSES = 16
 ATTEMPTS = 2
@@ -39,11 +39,13 @@ def test_processes_withdrawing_at_once_never_exceed_the_cap(
         bridge.add_user("alice", "pw")
         serial = bridge.provision("alice", "scc").serial
 
-    ctx = multiprocessing.get_context("spawn")
+    ctx = racing_context()
     barrier = ctx.Barrier(PROCESSES)
     results = ctx.Queue()
     workers = [
-        ctx.Process(target=_withdraw_many, args=(str(slsemu_home), serial, barrier, results))
+        ctx.Process(
+            target=WithEnv(_withdraw_many), args=(str(slsemu_home), serial, barrier, results)
+        )
         for _ in range(PROCESSES)
     ]
     for worker in workers:

@@ -118,9 +118,13 @@ def test_cli_push_commands(world: tuple[Bridge, FakeClock, str, Phone]) -> None:
     assert shown.stdout.split()[1] == push_id
     phone.receive(home, serial, time.time())
     response = phone.approve(PIN, time.time()).response
-    approved = cli("approve", "--push-id", push_id, "--response", "-", stdin=response + "\n")
+    on_argv = cli("approve", "--push-id", push_id, "--response", response)
+    assert on_argv.returncode == 2 and on_argv.stderr.count("\n") == 1
+    assert "--response-stdin" in on_argv.stderr and response not in on_argv.stderr
+    assert cli("status", "--push-id", push_id).stdout.split()[1] == "pending"  # nothing ran
+    approved = cli("approve", "--push-id", push_id, "--response-stdin", stdin=response + "\n")
     assert approved.returncode == 0 and approved.stdout.split()[1] == "approved"
-    again = cli("approve", "--push-id", push_id, "--response", "-", stdin=response + "\n")
+    again = cli("approve", "--push-id", push_id, "--response-stdin", stdin=response + "\n")
     assert again.returncode == 1
     unknown = cli("status", "--push-id", "f" * 32)
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from host_bridge.bridge import Bridge
+from host_bridge.domain import Identification
 from host_bridge.errors import BridgeError, Locked, Refused
 from host_bridge.policies.ordering import Hold, LossReason, OrderState
 from host_bridge.policies.sharing import ShareState
@@ -284,3 +285,39 @@ def test_a_request_without_the_consent_is_refused_and_audited(
     assert rules.shares() == [] and bridge.devices("alice2") == []
     outcomes = [r.outcome for r in bridge.audit() if r.event == "share.request"]
     assert outcomes == ["refused", "refused"]
+
+
+def test_a_closed_account_keeps_the_hold_and_orders_no_replacement(
+    bridge: Bridge, rules: Policies
+) -> None:
+    """KB1943 note 2: "if you close your account without returning it to IBKR, we will use that
+    amount as a compensation for the loss of the hardware"."""
+    add_user(bridge, "rich", equity_cents=200_000_000)
+    order = rules.order_dscplus("rich", "1234", None)
+    assert order.serial is not None
+    with pytest.raises(BridgeError, match="cannot close-account an order that is ordered"):
+        rules.report_lost(order.serial, LossReason.CLOSED)  # nothing shipped: nothing to return
+    assert rules.order(order.id).state is OrderState.ORDERED
+    rules.ship_order(order.id)
+    closed = rules.report_lost(order.serial, LossReason.CLOSED)
+    assert closed is not None and closed.state is OrderState.CLOSED
+    assert closed.hold is Hold.KEPT and bridge.device(order.serial).status == "revoked"
+    assert [r.outcome for r in bridge.audit() if r.event == "order.close-account"] == ["closed"]
+    with pytest.raises(BridgeError, match="cannot return an order that is closed"):
+        rules.return_order(order.id)
+    with pytest.raises(Refused, match="reported lost, stolen or inoperable"):
+        rules.order_dscplus("rich", "1234", None, replacing=True)
+
+
+def test_the_hold_accounts_are_the_same_individuals_without_reading_every_user(
+    bridge: Bridge, rules: Policies
+) -> None:
+    """Ours (docs/policies.md): the USD 20 may be held on the accounts of the same entity or
+    the same individual (KB2481's identification test) — found by one targeted query."""
+    add_user(bridge, "alice", equity_cents=200_000_000, account="U1", identification=ALICE_ID)
+    add_user(bridge, "alice-ira", account="U2", identification=ALICE_ID)
+    add_user(bridge, "twin", account="U3",  # born the same day, another individual
+             identification=Identification("1970-05-17", "IT", "CH", "passport", "ZZ1"))
+    with pytest.raises(BridgeError, match="held on U1, U2 "):
+        rules.order_dscplus("alice", "1234", None, hold_account="U3")
+    assert rules.order_dscplus("alice", "1234", None, hold_account="U2").hold_account == "U2"

@@ -7,7 +7,6 @@ line, exit 2, and nothing half-written."""
 from __future__ import annotations
 
 import io
-import multiprocessing
 import sys
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from host_bridge.bridge import Bridge
 from host_bridge.cli import main
 from host_bridge.config import BridgeConfig
 from tests.bridge_helpers import FAST, withdrawal_totals
+from tests.processes import WithEnv, racing_context
 from tests.store_workers import (
     LOCKOUT_AFTER,
     PROCESSES,
@@ -35,10 +35,10 @@ def test_failure_counters_stay_exact_under_concurrency(
     slsemu_home: Path, store_engine: str
 ) -> None:
     serial, key = setup_scc(slsemu_home, BridgeConfig(scrypt_n=2, lockout_after=1000))
-    ctx = multiprocessing.get_context("spawn")
+    ctx = racing_context()
     barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
     workers = [
-        ctx.Process(target=charge, args=(str(slsemu_home), serial, key, barrier, results))
+        ctx.Process(target=WithEnv(charge), args=(str(slsemu_home), serial, key, barrier, results))
         for _ in range(PROCESSES)
     ]
     for worker in workers:
@@ -62,11 +62,11 @@ def test_a_lockout_is_seen_at_once_by_every_bridge_process(
 ) -> None:
     config = BridgeConfig(scrypt_n=2, lockout_after=LOCKOUT_AFTER)
     serial, key = setup_scc(slsemu_home, config)
-    ctx = multiprocessing.get_context("spawn")
+    ctx = racing_context()
     ready, locked, results = ctx.Barrier(PROCESSES + 1), ctx.Event(), ctx.Queue()
     workers = [
         ctx.Process(
-            target=wait_for_lock,
+            target=WithEnv(wait_for_lock),
             args=(str(slsemu_home), serial, key, ready, locked, results),
         )
         for _ in range(PROCESSES)

@@ -36,12 +36,8 @@ from textual.widgets import (
 
 from emulator.session import DeviceSession
 from emulator.tui.device_tabs import DeviceTabs
-from emulator.tui.faceplates import (
-    FACEPLATES,
-    DeviceView,
-    Faceplate,
-    SccFaceplate,
-)
+from emulator.tui.faceplate_factory import device_view, make_faceplate
+from emulator.tui.faceplates import DeviceView, Faceplate, SccFaceplate
 from emulator.tui.keymap import Keymap
 from emulator.tui.login_messages import ChallengeClosed, HostEvent, SecondFactorChosen
 from emulator.tui.login_pane import LoginPane
@@ -53,33 +49,6 @@ from firmware_model.models import short_name
 
 TICK_SECONDS = 0.5
 MAX_LOG_LINES = 500
-
-
-def device_view(session: DeviceSession, serial: str) -> DeviceView:
-    """The drawable snapshot of a session's device."""
-    device = session.device
-    return DeviceView(
-        model=device.model,
-        serial=serial,
-        display=device.display,
-        powered=device.powered,
-        buttons=device.buttons,
-        status=device.status(),
-    )
-
-
-def make_faceplate(
-    session: DeviceSession, view: DeviceView, widget_id: str, keymap: Keymap
-) -> Faceplate:
-    """The faceplate for a session's device model (table-driven: `FACEPLATES`)."""
-    cls = FACEPLATES.get(view.model)
-    if cls is None:
-        raise ValueError(f"no faceplate for model {view.model!r}")
-    if cls is SccFaceplate:
-        card = getattr(session.device, "card", None)
-        grid: tuple[str, ...] = card.grid() if card is not None else ()
-        return SccFaceplate(view, grid, id=widget_id)
-    return cls(view, id=widget_id, shortcuts=keymap.shortcuts(view.buttons))
 
 
 class SlsApp(App[None]):

@@ -3,6 +3,8 @@
 step        event                          next
 CREDENTIALS password accepted              CHOOSE   (the user's active devices, M2FS)
 CREDENTIALS password refused               CREDENTIALS
+CREDENTIALS opted out                      DONE     (the password is enough: a fully opted-out
+                                                     user, no second factor; withdrawal form)
 CHOOSE      device chosen                  RESPOND  (the challenge is shown)
 RESPOND     response accepted              DONE     (withdrawal form enabled)
 RESPOND     response refused               RESPOND  (a fresh challenge) or CHOOSE if the
@@ -34,6 +36,7 @@ class Step(enum.Enum):
 TRANSITIONS: Mapping[tuple[Step, str], Step] = {
     (Step.CREDENTIALS, "password accepted"): Step.CHOOSE,
     (Step.CREDENTIALS, "password refused"): Step.CREDENTIALS,
+    (Step.CREDENTIALS, "opted out"): Step.DONE,
     (Step.CHOOSE, "device chosen"): Step.RESPOND,
     (Step.CHOOSE, "no challenge"): Step.CHOOSE,
     (Step.RESPOND, "response accepted"): Step.DONE,

@@ -24,10 +24,11 @@ from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from emulator.tui.host_thread import HostThread
+from emulator.tui.login_base import asking, device_label, prompt_for
 from emulator.tui.login_messages import ChallengeClosed, HostEvent
-from emulator.tui.login_pane import asking, device_label, prompt_for
 from firmware_model.errors import SlsError
 from firmware_model.models import ChallengeKind, short_name
+from host_bridge.policies.optout import OptOut, withdrawal_model
 from host_bridge.policies.withdrawal import CENTS_PER_USD, DEFAULT_LIMITS, Limit, format_usd
 
 if TYPE_CHECKING:
@@ -56,14 +57,18 @@ def _usd(cents: int | None) -> str:
 
 
 LIMITS_HEADING = "Confirms up to (USD a day / 5 days):"
+OPTED_OUT_HEADING = "Opted out of the SLS: every device confirms up to (USD a day / 5 days):"
 
 
 def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[str]:
     """A heading, then one line per active device of `user`: the caps it confirms (per day /
-    per 5 days). Short enough for the login pane at 80 columns."""
+    per 5 days) — the row the host's rule picks (`policies.optout.withdrawal_model`: the
+    no-device row for every device when the account is fully opted out). Short enough for the
+    login pane at 80 columns."""
+    mode = bridge.optout.opt_out(user)
     rows = []
     for device in bridge.devices(user):
-        limit = limits.get(device.model)
+        limit = limits.get(withdrawal_model(mode, device.model))
         if limit is None:
             continue
         if limit.per_day is None and limit.per_window is None:
@@ -72,7 +77,8 @@ def limit_lines(bridge: Bridge, limits: Mapping[str, Limit], user: str) -> list[
             caps = f"{_usd(limit.per_day)} / {_usd(limit.per_window)}"
         rows.append((f"{short_name(device.model)} {device.serial[-4:]}", caps))
     width = max((len(name) for name, _ in rows), default=0)
-    return [LIMITS_HEADING, *(f"{name.ljust(width)}  {caps}" for name, caps in rows)]
+    heading = OPTED_OUT_HEADING if mode is OptOut.FULL else LIMITS_HEADING
+    return [heading, *(f"{name.ljust(width)}  {caps}" for name, caps in rows)]
 
 
 def withdrawal_hooks(policies: Policies | None = None) -> tuple[Withdraw, Limits]:
@@ -147,8 +153,9 @@ class WithdrawalForm(VerticalScroll):
         self.query_one("#amount", Input).value = ""
         self._result("")
 
-    async def start(self, user: str, login_serial: str) -> None:
-        """A fresh form for `user`, the login's device preselected to confirm."""
+    async def start(self, user: str, login_serial: str | None) -> None:
+        """A fresh form for `user`, the login's device preselected to confirm (`None`: a login
+        without a second factor, nothing preselected)."""
         self.reset()
         self.user = user
         limits = self._limits

@@ -17,8 +17,12 @@ from host_bridge.bridge import Bridge
 from host_bridge.db.engine import first_line
 from host_bridge.errors import StoreError
 from slsio.cli import UsageError, add_json, print_json, read_line
+from slsio.secret_args import secret_option
 
-__all__ = ["add_json", "parse_date", "print_json", "read_line", "read_secret", "with_bridge"]
+__all__ = [
+    "add_json", "parse_date", "print_json", "read_line", "read_secret", "secret_or_prompt",
+    "with_bridge",
+]
 
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
@@ -49,16 +53,29 @@ def with_bridge(
     return run
 
 
-def read_secret(from_stdin: bool, prompt: str = "Password: ") -> str:
-    """A password: one stdin line with `--password-stdin`, else a no-echo prompt."""
+def read_secret(
+    from_stdin: bool, prompt: str = "Password: ", *, instead: str = "--password-stdin"
+) -> str:
+    """A password: one stdin line with `--password-stdin`, else a no-echo prompt (without a
+    terminal: a `UsageError` naming `instead`, the options that give it another way)."""
     if from_stdin:
         return read_line()
     if not sys.stdin.isatty():
-        raise UsageError("no terminal to prompt for the password (use --password-stdin)")
+        what = prompt.strip().rstrip(":").strip() or "the secret"
+        raise UsageError(f"no terminal to prompt for: {what} (use {instead})")
     try:
         return getpass.getpass(prompt)
     except UnicodeDecodeError:
         raise UsageError("the terminal sent text that is not UTF-8") from None
+
+
+def secret_or_prompt(args: argparse.Namespace, flag: str, prompt: str) -> str:
+    """The secret option `flag` (`slsio.secret_args`: `-stdin`, `-file`, `-env`), else a no-echo
+    prompt on the terminal — the one way every command reads a secret that stays off argv."""
+    value = secret_option(args, flag)
+    if value is not None:
+        return value
+    return read_secret(False, prompt, instead=f"{flag}-stdin, {flag}-file or {flag}-env")
 
 
 def parse_date(text: str | None) -> dt.date | None:

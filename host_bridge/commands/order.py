@@ -2,7 +2,8 @@
 ordering flow (KB1943) — eligibility, Soft PIN, the USD 20 hold and the account it is held on,
 the estimated shipment date, activation with the Soft PIN, a replacement's auto-activation three
 weeks after shipment and its notices. `dscplus` exits 1 when the user is not eligible,
-`activate` when the Soft PIN is wrong.
+`activate` when the Soft PIN is wrong. The Soft PIN never goes on the command line (`--pin-stdin`,
+`--pin-file`, `--pin-env` or the prompt; `--pin P` is refused, exit 2).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from host_bridge.bridge import Bridge
-from host_bridge.commands._common import read_secret, with_bridge
+from host_bridge.commands._common import secret_or_prompt, with_bridge
 from host_bridge.commands._policy import (
     add_json,
     emit,
@@ -24,7 +25,7 @@ from host_bridge.commands._policy import (
 from host_bridge.policies.ordering import LossReason
 from host_bridge.policies.withdrawal import format_usd
 from host_bridge.repos.orders import OrderRecord
-from slsio.secret_args import add_secret_option, secret_option
+from slsio.secret_args import add_secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -33,7 +34,9 @@ def register(subparsers: Any) -> None:
     new = sub.add_parser("dscplus", help="order a DSC+ (writes the card's image)")
     new.add_argument("--user", required=True)
     new.add_argument("--image", required=True, type=Path, help="where to write the card image")
-    add_secret_option(new, "--pin", metavar="PIN", help="the four-digit Soft PIN (default: prompt)")
+    add_secret_option(
+        new, "--pin", plain=False, help="the four-digit Soft PIN (default: prompt)"
+    )
     new.add_argument(
         "--replacement", action="store_true",
         help="replace a DSC+ reported lost, stolen or inoperable (order lost)",
@@ -59,12 +62,15 @@ def register(subparsers: Any) -> None:
     ship.add_argument("--date", help="shipment date YYYY-MM-DD (default: now)")
     add_json(ship)
     ship.set_defaults(handler=with_bridge(_ship))
-    lost = sub.add_parser("lost", help="a card was lost, stolen or damaged: revoke it")
+    lost = sub.add_parser(
+        "lost", help="a card was lost, stolen or damaged, or its account closed: revoke it"
+    )
     lost.add_argument("--serial", required=True)
     lost.add_argument(
         "--reason", choices=[r.value for r in LossReason], default=LossReason.LOST.value,
         help="damaged: intentionally (the hold is kept); inoperable: the hold is released "
-        "once the card is returned",
+        "once the card is returned; closed: the account was closed without returning the card "
+        "(the hold is kept, no replacement)",
     )
     add_json(lost)
     lost.set_defaults(handler=with_bridge(_lost))
@@ -94,9 +100,7 @@ def _line(record: OrderRecord) -> str:
 
 
 def _order(bridge: Bridge, args: argparse.Namespace) -> int:
-    soft_pin = secret_option(args, "--pin")
-    if soft_pin is None:
-        soft_pin = read_secret(False, "Soft PIN: ")
+    soft_pin = secret_or_prompt(args, "--pin", "Soft PIN: ")
     record = policies(bridge).order_dscplus(
         args.user, soft_pin, args.image, replacing=args.replacement,
         hold_account=args.hold_account,
@@ -113,9 +117,7 @@ def _ship(bridge: Bridge, args: argparse.Namespace) -> int:
 
 def _activate(bridge: Bridge, args: argparse.Namespace) -> int:
     order_id = parse_id(args.id)
-    soft_pin = secret_option(args, "--pin")
-    if soft_pin is None:
-        soft_pin = read_secret(False, "Soft PIN: ")
+    soft_pin = secret_or_prompt(args, "--pin", "Soft PIN: ")
     record = policies(bridge).activate_order(order_id, soft_pin)
     emit(args, record.to_json(), _line(record))
     return 0

@@ -12,9 +12,9 @@ import argparse
 from typing import Any
 
 from host_bridge.bridge import Bridge
-from host_bridge.commands._common import read_secret, with_bridge
+from host_bridge.commands._common import secret_or_prompt, with_bridge
 from host_bridge.commands._policy import add_json, emit, policies, subcommands
-from slsio.secret_args import add_secret_option, secret_option
+from slsio.secret_args import add_secret_option
 
 
 def register(subparsers: Any) -> None:
@@ -42,12 +42,8 @@ def _challenge(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _change(bridge: Bridge, args: argparse.Namespace) -> int:
-    response = secret_option(args, "--response")
-    if response is None:
-        response = read_secret(False, "Response (old PIN): ")
-    new_pin = secret_option(args, "--new-pin")
-    if new_pin is None:
-        new_pin = read_secret(False, "New Soft PIN: ")
+    response = secret_or_prompt(args, "--response", "Response (old PIN): ")
+    new_pin = secret_or_prompt(args, "--new-pin", "New Soft PIN: ")
     verdict = policies(bridge).change_pin(args.serial, args.challenge_id, response, new_pin)
     data = {"serial": args.serial, "changed": verdict.accepted, "reason": verdict.reason}
     if not verdict.accepted:

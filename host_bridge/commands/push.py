@@ -2,7 +2,7 @@
 
     slsbridge push send --serial IK…            # prints the push id and the challenge
     slsbridge push status --push-id ID          # pending / approved / denied / expired / failed
-    slsbridge push approve --push-id ID --response CODE|-   # exit 0 approved, 1 refused
+    slsbridge push approve --push-id ID --response-stdin    # exit 0 approved, 1 refused
     slsbridge push deny --push-id ID
     slsbridge push outbox --serial IK…          # the latest notification (the phone's view)
     slsbridge push deliver --serial IK… --via DEV (--pin-stdin… | --deny)   # relay to the app
@@ -14,7 +14,7 @@ import argparse
 from typing import Any
 
 from host_bridge.bridge import Bridge
-from host_bridge.commands._common import add_json, print_json, read_line, with_bridge
+from host_bridge.commands._common import add_json, print_json, secret_or_prompt, with_bridge
 from host_bridge.commands.sms import show_latest
 from host_bridge.domain import PushRecord
 from slsio.cli import UsageError
@@ -37,8 +37,9 @@ def register(subparsers: Any) -> None:
         action = sub.add_parser(name, help=text)
         action.add_argument("--push-id", required=True)
         if name == "approve":
-            action.add_argument("--response", required=True,
-                                help="the code ('-' reads it from stdin)")
+            add_secret_option(
+                action, "--response", plain=False, help="the app's response (default: prompt)"
+            )
         add_json(action)
         action.set_defaults(handler=with_bridge(handler))
     outbox = sub.add_parser("outbox", help="the latest push notification sent to a device")
@@ -75,7 +76,7 @@ def _status(bridge: Bridge, args: argparse.Namespace) -> int:
 
 
 def _approve(bridge: Bridge, args: argparse.Namespace) -> int:
-    response = read_line() if args.response == "-" else args.response
+    response = secret_or_prompt(args, "--response", "Response: ")
     answer = bridge.push.approve(args.push_id, response)
     _show(answer.push, args, reason=answer.verdict.reason)
     return 0 if answer.verdict.accepted else 1

@@ -16,18 +16,21 @@ the store as it was (DDL is transactional on both engines). Cases:
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
-from alembic.util import CommandError
 from sqlalchemy import Column, Integer, MetaData, Table, func, inspect, select
 
 from host_bridge.db.engine import Database, Dialect, Tx
 from host_bridge.errors import StoreDamaged, StoreEmpty, StoreError
 
-HEAD: Final = "0006"
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported where a migration (or a revision look-up) needs it, not with this module:
+# every command opens the store through `upgrade`, whose common case (at HEAD) is one query, and
+# importing Alembic costs a short-lived process (each CLI run) more CPU than the command itself.
+
+HEAD: Final = "0007"
 """The newest revision (tests check it is Alembic's head)."""
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _LOCK_ID: Final = 0x51_5E_1D  # the advisory lock that serialises migrations on PostgreSQL
@@ -37,6 +40,8 @@ _alembic_version = Table("alembic_version", _legacy, Column("version_num", Integ
 
 
 def alembic_config(tx: Tx | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     if tx is not None:
@@ -46,6 +51,8 @@ def alembic_config(tx: Tx | None = None) -> Config:
 
 def head() -> str | None:
     """Alembic's head revision, read from the scripts."""
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -67,6 +74,9 @@ def upgrade(db: Database, target: str = "head", *, create: bool = True) -> str:
         current = current_revision(tx)
         if current == HEAD and target == "head":
             return HEAD
+        from alembic import command
+        from alembic.util import CommandError
+
         if current is None and inspect(tx.conn).has_table("schema_version"):
             legacy = tx.conn.execute(select(_schema_version.c.version)).scalar()
             if type(legacy) is not int:  # NULL, text, a float: no version this project wrote
@@ -89,6 +99,9 @@ def upgrade(db: Database, target: str = "head", *, create: bool = True) -> str:
 
 def known(revision: str) -> bool:
     """Whether `revision` is one of this build's migrations (else the store is newer)."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
     try:
         return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
     except CommandError:

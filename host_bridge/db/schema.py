@@ -64,6 +64,7 @@ users = Table(
     Column("created", Real, nullable=False),
     Index("users_account", "account"),
     Index("users_entity", "entity"),
+    Index("users_date_of_birth", "date_of_birth"),  # revision 0007: the DSC+ hold's accounts
     CheckConstraint("length(name) BETWEEN 1 AND 64", name="ck_users_name"),
     CheckConstraint("opt_out IN ('none', 'partial', 'full')", name="ck_users_opt_out"),
     CheckConstraint("primary_user IN (0, 1)", name="ck_users_primary_user"),
@@ -218,8 +219,9 @@ orders = Table(
     Column("ship_estimate", Text),
     Column("replaces", Text),
     Column("notified", Text),
+    # revision 0007: `closed` (the account closed without returning the card: the hold is kept)
     CheckConstraint(
-        "status IN ('ordered', 'shipped', 'activated', 'returned', 'lost')",
+        "status IN ('ordered', 'shipped', 'activated', 'returned', 'lost', 'closed')",
         name="ck_orders_status",
     ),
     CheckConstraint("hold_cents >= 0", name="ck_orders_hold_cents"),
@@ -268,8 +270,9 @@ device_reports = Table(
     Column("user", Text, ForeignKey("users.name"), nullable=False),
     Column("reason", Text, nullable=False),
     Column("reported", Real, nullable=False),
-    CheckConstraint(
-        "reason IN ('lost', 'stolen', 'damaged', 'inoperable')", name="ck_device_reports_reason"
+    CheckConstraint(  # `closed` since revision 0007
+        "reason IN ('lost', 'stolen', 'damaged', 'inoperable', 'closed')",
+        name="ck_device_reports_reason",
     ),
 )
 

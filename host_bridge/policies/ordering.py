@@ -15,7 +15,7 @@ order then moves through `TRANSITIONS`:
     ORDERED --ship--> SHIPPED --activate--> ACTIVE
     SHIPPED/ACTIVE --return--> RETURNED          (hold released)
     SHIPPED/ACTIVE --lose----> LOST              (lost, stolen, intentionally damaged: hold kept)
-    ORDERED/SHIPPED/ACTIVE --close-account--> CLOSED   (hold kept)
+    SHIPPED/ACTIVE --close-account--> CLOSED      (account closed, card not returned: hold kept)
 
 A shipped card activates automatically three weeks after its shipment date if the client has
 not activated it before (KB1943 note 3).
@@ -192,7 +192,6 @@ TRANSITIONS = MappingProxyType(
         (OrderState.ACTIVE, OrderEvent.RETURN): OrderState.RETURNED,
         (OrderState.SHIPPED, OrderEvent.LOSE): OrderState.LOST,
         (OrderState.ACTIVE, OrderEvent.LOSE): OrderState.LOST,
-        (OrderState.ORDERED, OrderEvent.CLOSE_ACCOUNT): OrderState.CLOSED,
         (OrderState.SHIPPED, OrderEvent.CLOSE_ACCOUNT): OrderState.CLOSED,
         (OrderState.ACTIVE, OrderEvent.CLOSE_ACCOUNT): OrderState.CLOSED,
     }
@@ -229,6 +228,7 @@ class LossReason(enum.Enum):
     STOLEN = "stolen"
     DAMAGED = "damaged"  # intentionally damaged
     INOPERABLE = "inoperable"  # broken without intent: the hold is released once it returns
+    CLOSED = "closed"  # the account was closed without returning the card
 
     @property
     def keeps_hold(self) -> bool:
@@ -236,6 +236,18 @@ class LossReason(enum.Enum):
         your account without returning it to IBKR, we will use that amount as a compensation
         ... In any other case, the hold will be released once your device has been returned"."""
         return self is not LossReason.INOPERABLE
+
+    @property
+    def event(self) -> OrderEvent:
+        """What the report does to the card's order (when it keeps the hold)."""
+        return OrderEvent.CLOSE_ACCOUNT if self is LossReason.CLOSED else OrderEvent.LOSE
+
+    @property
+    def replaceable(self) -> bool:
+        """Whether the card may be replaced (KB1943: a replacement is for "a Digital Security
+        Card+ which has been lost, stolen or has become inoperable"; a closed account orders
+        none)."""
+        return self is not LossReason.CLOSED
 
 
 class Notice(enum.Enum):

@@ -71,8 +71,13 @@ def hold_accounts(tx: Tx, user: str) -> list[str]:
     me = users.get(tx, user)
     mine = identification(me)
     found = [me.account]
-    for name in users.names(tx):
-        other = users.get(tx, name)
+    # Only the candidates, not every user: the same account or entity, or the same date of birth
+    # (which `matches` requires; as stored, and in its ISO form: the CLI stores that one).
+    born = [me.identification.date_of_birth] if me.identification.date_of_birth else []
+    if mine.date_of_birth is not None:
+        born.append(mine.date_of_birth.isoformat())
+    entities = [entity_of(me), *([] if me.entity is None else [me.entity])]
+    for other in users.kin(tx, me.account, entities, born):
         same = entity_of(other) == entity_of(me) or identification(other).matches(mine)
         if same and other.account not in found:
             found.append(other.account)

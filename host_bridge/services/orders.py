@@ -88,8 +88,9 @@ class OrderService:
                 )
             replaced = orders.replaced(tx, user)
             reported = [
-                serial for serial in reports.reported(tx, user)
-                if serial not in replaced and devices.get(tx, serial).model in DSCPLUS_MODELS
+                serial for serial, why in reports.reported(tx, user).items()
+                if why.replaceable and serial not in replaced
+                and devices.get(tx, serial).model in DSCPLUS_MODELS
             ]
             eligibility = dscplus_eligibility(
                 record.equity_cents, record.balance_cents, held_devices(tx, user, now),
@@ -173,15 +174,17 @@ class OrderService:
         return self._event(order_id, OrderEvent.RETURN)
 
     def report_lost(self, serial: str, reason: LossReason = LossReason.LOST) -> OrderRecord | None:
-        """A card was lost, stolen, damaged or became inoperable: it is revoked and reported
-        (which makes its owner eligible for a replacement). Its order's USD 20 hold is kept for
-        loss, theft and intentional damage; for an inoperable card the order stays as it is and
-        the hold is released once the card is returned (KB1943 note 2)."""
+        """A card was lost, stolen, damaged or became inoperable, or its account was closed
+        without returning it: it is revoked and reported (lost, stolen, damaged or inoperable
+        make its owner eligible for a replacement). Its order's USD 20 hold is kept for loss,
+        theft, intentional damage and a closed account (the order becomes `lost`, or `closed`);
+        for an inoperable card the order stays as it is and the hold is released once the card
+        is returned (KB1943 note 2)."""
         with self.ctx.db.read() as tx:
             order_id = orders.live_for_card(tx, serial)
         if order_id is not None and reason.keeps_hold:
             # An order not yet shipped has no card to lose: `_move` refuses it (nothing changes).
-            return self._move(order_id, OrderEvent.LOSE, False, None, None, None, reason)
+            return self._move(order_id, reason.event, False, None, None, None, reason)
         if order_id is not None and self.order(order_id).state is OrderState.ORDERED:
             raise BridgeError(f"order {order_id} is ordered: its card has not shipped yet")
         self._revoke_lost(serial, reason)
@@ -301,7 +304,7 @@ class OrderService:
                     devices.update_device(
                         tx, record.serial, now, status=DeviceStatus.ACTIVE, activated=now
                     )
-                elif state in (OrderState.RETURNED, OrderState.LOST):
+                elif state in (OrderState.RETURNED, OrderState.LOST, OrderState.CLOSED):
                     devices.update_device(tx, record.serial, now, status=DeviceStatus.REVOKED)
                 if loss is not None:
                     _report(tx, record.serial, loss, now)
