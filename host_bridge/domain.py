@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from firmware_model.models import ChallengeKind
 from host_bridge.passwords import PasswordHash
@@ -21,11 +21,16 @@ from host_bridge.policies.ordering import OrderState
 from host_bridge.policies.sharing import ShareState
 
 __all__ = [
-    "ApiKeyRecord", "ApiScope", "AuditRecord", "ChallengeKind", "ChallengeRecord",
+    "WRONG_LOGIN", "ApiKeyRecord", "ApiScope", "AuditRecord", "ChallengeKind", "ChallengeRecord",
     "ClaimedChallenge", "DeviceRecord",
     "DeviceState", "DeviceStatus", "Guessed", "Identification", "OptOut", "OrderState", "Role",
     "RowKind", "ShareState", "TempKind", "TempStatus", "TokenKind", "UserRecord", "row_kind",
 ]
+
+WRONG_LOGIN: Final = "wrong user name or password"
+"""The one answer to an unknown user, a wrong password (and, where a front door says so, a user
+without a usable device): every front door and service says it alike, so none tells them apart
+(no user enumeration)."""
 
 
 class DeviceStatus(enum.StrEnum):

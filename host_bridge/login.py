@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from host_bridge.bridge import Bridge
-from host_bridge.domain import ChallengeKind
+from host_bridge.domain import WRONG_LOGIN, ChallengeKind
 from host_bridge.errors import BridgeError
 from host_bridge.policies.devices import display_name
 from host_bridge.policies.optout import NO_SECOND_FACTOR
@@ -135,7 +135,7 @@ def run_login(
     if password is None:
         password = io.ask_secret("Password: ")
     if not bridge.check_password(user, password):
-        return LoginResult(False, "wrong user name or password")
+        return LoginResult(False, WRONG_LOGIN)
     if bridge.password_is_enough(user):  # fully opted out: no challenge at all
         return LoginResult(True, NO_SECOND_FACTOR)
     devices = bridge.devices(user)

@@ -12,7 +12,8 @@ threads), and hands out transactions:
 
 * SQLite: the connection runs in driver autocommit and every write transaction is a
   `BEGIN IMMEDIATE` (the write lock up front, so a read-check-write cannot race another process);
-  WAL mode, `busy_timeout` so a second process waits. DURABLE commits run with
+  WAL mode, `busy_timeout` so a second process waits; the threads of one process queue on a
+  lock of their own first (`writers.py`: no polling among them). DURABLE commits run with
   `synchronous=FULL`; a RELAXED one runs on a second connection of its own, opened on first use
   with `synchronous=OFF` and auto-checkpointing off (a checkpoint must never run unsynced: the
   durable connection does them). Each connection's settings are chosen once, at connect: no
@@ -25,7 +26,8 @@ threads), and hands out transactions:
   `retrying` (the whole unit of work again, after a short random back-off), never shown.
 
 A nested `transaction()` joins the outer one (its durability is the outer one's); an exception
-must reach the outermost block, which rolls everything back.
+must reach the outermost block, which rolls everything back. `leading(step)` runs a front door's
+checks and counts first inside a block's first write transaction (docs/http-api.md).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sqlalchemy import Connection, create_engine, event, exc
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.pool import NullPool
 
+from host_bridge.db.writers import writer_lock, writing
 from host_bridge.errors import StoreDamaged, StoreEmpty, StoreError
 
 ENV_STORE: Final = "SLSEMU_STORE"
@@ -53,6 +56,10 @@ DEFAULT_RETRIES: Final = 30
 _RETRY_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 _PG_READ_ONLY: Final = "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 T = TypeVar("T")
+
+
+Step = Callable[["Tx"], BaseException | None]
+"""A front door's checks for `Database.leading`: the refusal to raise, or None."""
 
 
 class Durability(enum.Enum):
@@ -127,14 +134,25 @@ class Database:
     """The connection to the store (and, once a RELAXED transaction ran, the relaxed one).
     Not thread-safe: one per thread or process."""
 
-    def __init__(self, engine: Engine, url: URL, *, retries: int = DEFAULT_RETRIES) -> None:
+    def __init__(
+        self, engine: Engine, url: URL, *, retries: int = DEFAULT_RETRIES,
+        busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    ) -> None:
         self.engine = engine
         self.url = url
         self.dialect = Dialect(engine.dialect.name)
         self.retries = retries
+        self._busy_s = busy_timeout_ms / 1000
+        # SQLite: this process's writers queue here, not in SQLite's polling busy handler.
+        self._writer = (
+            writer_lock(str(url.database))
+            if self.dialect is Dialect.SQLITE and url.database else None
+        )
         self._conn: Connection | None = None
         self._relaxed: Connection | None = None  # SQLite: the unsynced connection
         self._tx: Tx | None = None
+        self._leading: Step | None = None  # see `leading`
+        self._led = False
 
     @classmethod
     def connect(
@@ -159,7 +177,7 @@ class Database:
                 url, poolclass=NullPool, isolation_level="SERIALIZABLE",
                 connect_args={"connect_timeout": max(1, busy_timeout_ms // 1000)},
             )
-        db = cls(engine, url, retries=retries)
+        db = cls(engine, url, retries=retries, busy_timeout_ms=busy_timeout_ms)
         try:
             db.connection()
         except UnicodeDecodeError:  # a garbled header: SQLite's text encoding is off
@@ -245,21 +263,57 @@ class Database:
         conn = self._relaxed_connection() if relaxed else self.connection()
         if self.dialect is Dialect.SQLITE:
             conn.info["begin"] = "BEGIN IMMEDIATE" if write else "BEGIN"
+        step = self._leading if write and not self._led else None
+        queue = (
+            writing(self._writer, self._busy_s, "BEGIN IMMEDIATE")
+            if write and self._writer is not None else contextlib.nullcontext()
+        )
         try:
-            with conn.begin():
+            with queue, conn.begin():
                 if self.dialect is Dialect.POSTGRESQL and not write:
                     # A snapshot that never fails to serialise (read only).
                     conn.exec_driver_sql(_PG_READ_ONLY)
                 self._tx = Tx(conn, self.dialect)
                 try:
+                    refusal = None if step is None else step(self._tx)
+                    if refusal is not None:
+                        raise refusal
                     yield self._tx
                 finally:
                     self._tx = None
+            if step is not None:  # committed with this transaction
+                self._led = True
         except BaseException:
             # A failed COMMIT (deferred constraint, busy, I/O) can leave the driver's transaction
             # open: roll it back, or every later transaction would join it and never commit.
             _rollback_driver(conn)
             raise
+
+    @contextlib.contextmanager
+    def leading(self, step: Step) -> Iterator[None]:
+        """Run `step(tx)` first inside the next outermost write transaction opened in this
+        block, so what it checks and writes commits (or rolls back, or is retried) with that
+        transaction — a front door's checks and counts with the decision they guard, at no
+        transaction of their own. A refusal it returns is raised there (the transaction rolls
+        back). If no write transaction committed with it by the end of the block (the block
+        only read, or failed, or was refused), `step` runs then in one RELAXED transaction of
+        its own, which commits (the counts of a refused request stay) before its refusal is
+        raised; that refusal replaces the block's exception."""
+        if self._leading is not None or self._tx is not None:
+            raise RuntimeError("leading() inside an open transaction or leading() block")
+        self._leading, self._led = step, False
+        try:
+            yield
+        finally:
+            led, self._leading = self._led, None
+            if not led:
+                self.retrying(lambda: self._alone(step))
+
+    def _alone(self, step: Step) -> None:
+        with self.transaction(Durability.RELAXED) as tx:
+            refusal = step(tx)
+        if refusal is not None:
+            raise refusal
 
     def read(self) -> contextlib.AbstractContextManager[Tx]:
         """A read-only transaction (SQLite: deferred, takes no write lock)."""

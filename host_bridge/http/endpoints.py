@@ -17,7 +17,7 @@ from host_bridge.domain import ApiScope
 from host_bridge.errors import BridgeError, NotFound, NotUsable, Refused
 from host_bridge.http.fields import Body
 from host_bridge.http.problems import Problem
-from host_bridge.http.runtime import Runtime
+from host_bridge.http.runtime import RateLimited, Runtime
 from host_bridge.services.sms import TooSoon
 
 Handler = Callable[[Request, Runtime], Awaitable[Response]]
@@ -63,6 +63,8 @@ def wrap(route: str, handler: Handler, runtime: Runtime) -> Endpointed:
         try:
             response = await handler(request, runtime)
         except Problem as problem:
+            if isinstance(problem, RateLimited):
+                runtime.metrics.count("rate_limited")
             response = problem.response(request.url.path)
         except (BridgeError, Refused) as error:
             response = problem_of(error).response(request.url.path)

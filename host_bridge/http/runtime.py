@@ -13,7 +13,7 @@ import asyncio
 import threading
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Final, TypeVar
@@ -80,8 +80,15 @@ class Runtime:
             self._idle.put_nowait(worker)
 
     def limit(self, worker: Worker, **buckets: str | None) -> None:
-        """Count this request in each named bucket (address, user, device, key); `Problem` 429
-        with `Retry-After` if any is over its rate."""
+        """Count this request in each named bucket (address, user, device, key) now;
+        `RateLimited` (429 with `Retry-After`) if any is over its rate."""
+        refusal = self.over_limit(worker, buckets)
+        if refusal is not None:
+            raise refusal
+
+    def over_limit(self, worker: Worker, buckets: Mapping[str, str | None]) -> RateLimited | None:
+        """Count one hit in each named bucket (in the open transaction, if any); the 429 to
+        answer if any is over its rate."""
         rates = {
             "address": self.config.per_address, "user": self.config.per_user,
             "device": self.config.per_device, "key": self.config.per_key,
@@ -91,16 +98,21 @@ class Runtime:
             for name, value in buckets.items() if value is not None
         ]
         wait = worker.bridge.rate_limits.hit(limits)
-        if wait is not None:
-            self.metrics.count("rate_limited")
-            raise Problem(429, "Too many requests", "rate limit reached; try again later",
-                          {"Retry-After": str(wait)})
+        return None if wait is None else RateLimited(wait)
 
     def close(self) -> None:
         """Close every bridge on its own thread (after in-flight calls finished)."""
         for worker in self._workers:
             worker.executor.submit(worker.close).result()
             worker.executor.shutdown()
+
+
+class RateLimited(Problem):
+    """429: a rate limit's window is full (`Retry-After`: seconds until it ends)."""
+
+    def __init__(self, wait: int) -> None:
+        super().__init__(429, "Too many requests", "rate limit reached; try again later",
+                         {"Retry-After": str(wait)})
 
 
 class Metrics:

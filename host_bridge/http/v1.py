@@ -1,7 +1,8 @@
 """The own JSON API under /v1/: what the CLI does for a login and a withdrawal, behind API keys.
 
-Each handler: authenticate the key (401 + an audit row without one), check its scope (403),
-count the rate limits (429), call the same `Bridge`/`Policies` method the CLI calls, answer its
+Each handler passes the door (door.py: the key, 401 + an audit row without a valid one; its
+scope, 403; the rate limits, 429 — on the login's two requests in the decision's own
+transaction), calls the same `Bridge`/`Policies` method the CLI calls and answers its
 JSON. Audit rows of decisions name the key (`caller = key:NAME`).
 """
 
@@ -14,8 +15,9 @@ from typing import Any, Final, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from host_bridge.domain import ApiKeyRecord, ApiScope
+from host_bridge.domain import WRONG_LOGIN, ApiScope
 from host_bridge.errors import Locked
+from host_bridge.http.door import Door
 from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field, Kind
 from host_bridge.http.problems import Problem, read_body
@@ -26,7 +28,6 @@ from host_bridge.policies.optout import NO_SECOND_FACTOR
 T = TypeVar("T")
 NAME: Final = "^[A-Za-z0-9._@-]{1,64}$"
 _BEARER: Final = "bearer "
-WRONG_LOGIN: Final = "wrong user name or password"
 
 PASSWORD = Body("PasswordStep", (
     Field("user", pattern=NAME), Field("password", max_length=1024),
@@ -46,37 +47,17 @@ WITHDRAW = Body("WithdrawalRequest", (
 ))
 
 
-def _authenticate(request: Request, worker: Worker, runtime: Runtime, scope: ApiScope) -> str:
-    """The caller's name for the audit trail (`key:NAME`), after the key and scope checks."""
-    header = request.headers.get("authorization", "")
-    record: ApiKeyRecord | None = None
-    if header[: len(_BEARER)].lower() == _BEARER:
-        record = worker.bridge.api_keys.authenticate(header[len(_BEARER):].strip())
-    if record is None:
-        runtime.metrics.count("unauthorized")
-        worker.bridge.ctx.audit(
-            # The endpoint's name, not the path: a path may hold any text a caller typed.
-            "http.auth", "refused", endpoint=getattr(
-                request.scope.get("endpoint"), "__name__", "?").strip("_"),
-            reason="no API key" if not header else "invalid or revoked API key",
-        )
-        raise Problem(401, "Unauthorized", "a valid API key is required (Authorization: Bearer)",
-                      {"WWW-Authenticate": 'Bearer realm="slsbridge"'})
-    if not record.scope.allows(scope):
-        runtime.metrics.count("forbidden")
-        raise Problem(403, "Forbidden", f"this API key's scope does not include {scope.value}")
-    return f"key:{record.name}"
-
-
-Work = Callable[[Worker, str, dict[str, Any]], T]
+Work = Callable[[Worker, Door, dict[str, Any]], T]
 
 
 async def serve(
-    request: Request, runtime: Runtime, scope: ApiScope, body: Body | None, work: Work[T]
+    request: Request, runtime: Runtime, scope: ApiScope, body: Body | None, work: Work[T],
+    *, joined: bool = False,
 ) -> T:
-    """`work(worker, caller, body)` after the key and scope checks, in ONE hop to a worker
-    thread: the body is read first (bounded), but its problems are answered only after the key
-    passed, so a caller without a key learns nothing but 401."""
+    """`work(worker, door, body)` behind the door (door.py: key, scope, rate limits; `joined`:
+    checked and counted in the decision's own transaction), in ONE hop to a worker thread: the
+    body is read first (bounded), but its problems are answered only after the key passed, so
+    a caller without a key learns nothing but 401."""
     raw: object = None
     deferred: Problem | None = None
     if body is not None:
@@ -86,10 +67,14 @@ async def serve(
             deferred = problem
 
     def run(worker: Worker) -> T:
-        caller = _authenticate(request, worker, runtime, scope)
-        if deferred is not None:
-            raise deferred
-        return work(worker, caller, {} if body is None else body.parse(raw))
+        door = Door.enter(request, runtime, worker, scope)
+
+        def guarded() -> T:
+            if deferred is not None:
+                raise deferred
+            return work(worker, door, {} if body is None else body.parse(raw))
+
+        return door.guard(guarded, joined=joined)
 
     return await runtime.run(run)
 
@@ -101,15 +86,15 @@ def checked_name(value: str, what: str) -> str:
 
 
 async def _password(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         user = checked_name(data["user"], "user")
-        runtime.limit(worker, key=caller, user=user)
+        door.limit(key=door.caller, user=user)
         bridge = worker.bridge
         try:
-            ok = bridge.check_password(user, data["password"], caller=caller)
+            ok = bridge.check_password(user, data["password"], caller=door.caller)
         except Locked:  # a spent password budget looks like any refusal from outside
             ok = False
-        if ok and bridge.password_is_enough(user, caller=caller):
+        if ok and bridge.password_is_enough(user, caller=door.caller):
             runtime.metrics.decision("password", "accepted")
             return {"accepted": True, "reason": NO_SECOND_FACTOR, "devices": [],
                     "second_factor": False}
@@ -127,40 +112,40 @@ async def _password(request: Request, runtime: Runtime) -> Response:
 
 
 async def _devices(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, _data: dict[str, Any]) -> list[dict[str, Any]]:
+    def work(worker: Worker, door: Door, _data: dict[str, Any]) -> list[dict[str, Any]]:
         user = checked_name(request.path_params["user"], "user")
-        runtime.limit(worker, key=caller, user=user)
+        door.limit(key=door.caller, user=user)
         return [d.to_json() for d in worker.bridge.devices(user)]
 
     return JSONResponse({"devices": await serve(request, runtime, ApiScope.VERIFY, None, work)})
 
 
 async def _challenge(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         serial = checked_name(data["serial"], "serial")
-        runtime.limit(worker, key=caller, device=serial)
+        door.limit(key=door.caller, device=serial)
         challenge = worker.bridge.issue_challenge(serial, voice=data.get("voice", False))
         return {**challenge.to_json(), "message": challenge.message}
 
-    issued = await serve(request, runtime, ApiScope.VERIFY, CHALLENGE, work)
+    issued = await serve(request, runtime, ApiScope.VERIFY, CHALLENGE, work, joined=True)
     return JSONResponse(issued, status_code=201)
 
 
 async def _verify(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         serial = checked_name(data["serial"], "serial")
-        runtime.limit(worker, key=caller, device=serial)
+        door.limit(key=door.caller, device=serial)
         verdict = worker.bridge.verify(
-            serial, data["challenge_id"], data["response"], caller=caller
+            serial, data["challenge_id"], data["response"], caller=door.caller
         )
         runtime.metrics.decision("verify", "accepted" if verdict.accepted else "refused")
         return verdict.to_json()
 
-    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, VERIFY, work))
+    return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, VERIFY, work, joined=True))
 
 
 async def _withdraw(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         user, serial = checked_name(data["user"], "user"), checked_name(data["device"], "device")
         day: dt.date | None = None
         if "date" in data:
@@ -168,9 +153,9 @@ async def _withdraw(request: Request, runtime: Runtime) -> Response:
                 day = dt.date.fromisoformat(data["date"])
             except ValueError:
                 raise Problem(422, "Bad field", "date must be a real YYYY-MM-DD date") from None
-        runtime.limit(worker, key=caller, user=user, device=serial)
+        door.limit(key=door.caller, user=user, device=serial)
         decision = worker.policies.withdraw(
-            user, serial, data["amount_cents"], day, caller=caller
+            user, serial, data["amount_cents"], day, caller=door.caller
         )
         runtime.metrics.decision("withdraw", "allowed" if decision.allowed else "denied")
         return {

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from host_bridge.domain import ApiScope
+from host_bridge.http.door import Door
 from host_bridge.http.endpoints import Endpoint
 from host_bridge.http.fields import Body, Field, Kind
 from host_bridge.http.problems import Problem
@@ -30,10 +31,10 @@ ANSWER = Body("PushAnswer", (
 
 
 async def _push_send(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         serial = checked_name(data["serial"], "serial")
-        runtime.limit(worker, key=caller, device=serial)
-        sent = worker.bridge.push.send(serial, caller=caller)
+        door.limit(key=door.caller, device=serial)
+        sent = worker.bridge.push.send(serial, caller=door.caller)
         return {**sent.push.to_json(), "challenge": sent.challenge.text}
 
     return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, SEND, work),
@@ -41,25 +42,25 @@ async def _push_send(request: Request, runtime: Runtime) -> Response:
 
 
 async def _push_status(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, _data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, _data: dict[str, Any]) -> dict[str, Any]:
         push_id = checked_name(request.path_params["push_id"], "push_id")
-        runtime.limit(worker, key=caller)
+        door.limit(key=door.caller)
         return worker.bridge.push.status(push_id).to_json()
 
     return JSONResponse(await serve(request, runtime, ApiScope.VERIFY, None, work))
 
 
 async def _push_answer(request: Request, runtime: Runtime) -> Response:
-    def work(worker: Worker, caller: str, data: dict[str, Any]) -> dict[str, Any]:
+    def work(worker: Worker, door: Door, data: dict[str, Any]) -> dict[str, Any]:
         push_id = checked_name(request.path_params["push_id"], "push_id")
         if data["approve"] and "response" not in data:
             raise Problem(422, "Bad field", "an approval carries response")
-        runtime.limit(worker, key=caller)
+        door.limit(key=door.caller)
         push = worker.bridge.push
         if not data["approve"]:
-            denied = push.deny(push_id, caller=caller)
+            denied = push.deny(push_id, caller=door.caller)
             return {**denied.to_json(), "accepted": False, "reason": "denied"}
-        answer = push.approve(push_id, data["response"], caller=caller)
+        answer = push.approve(push_id, data["response"], caller=door.caller)
         runtime.metrics.decision("push", "accepted" if answer.verdict.accepted else "refused")
         return {**answer.push.to_json(), **answer.verdict.to_json()}
 

@@ -28,13 +28,13 @@ from typing import Final
 
 from firmware_model.models import short_name
 from host_bridge.bridge import Bridge
+from host_bridge.domain import WRONG_LOGIN
 from host_bridge.errors import BridgeError, Locked
 from host_bridge.policies.optout import NO_SECOND_FACTOR
 from host_bridge.services.devices import DeviceInfo
 
 STATE_BYTES: Final = 16
 MAX_PENDING: Final = 10_000
-WRONG_LOGIN: Final = "wrong user name or password"
 STATE_VOID: Final = "unknown, used or expired State: log in again"
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 
 from host_bridge.db.engine import Tx
 from host_bridge.db.schema import api_keys
@@ -13,6 +13,9 @@ _COLUMNS = (
     api_keys.c.id, api_keys.c.name, api_keys.c.scope, api_keys.c.digest, api_keys.c.created,
     api_keys.c.revoked,
 )
+
+
+_REVOKED = select(api_keys.c.revoked).where(api_keys.c.id == bindparam("id"))
 
 
 def _record(row: tuple[object, ...]) -> ApiKeyRecord:
@@ -35,6 +38,12 @@ def insert_key(tx: Tx, record: ApiKeyRecord) -> None:
 def by_id(tx: Tx, key_id: str) -> ApiKeyRecord | None:
     row = tx.conn.execute(select(*_COLUMNS).where(api_keys.c.id == key_id)).first()
     return None if row is None else _record(tuple(row))
+
+
+def revoked(tx: Tx, key_id: str) -> bool | None:
+    """Whether key `key_id` is revoked; None if there is no such key."""
+    row = tx.conn.execute(_REVOKED, {"id": key_id}).first()
+    return None if row is None else row[0] is not None
 
 
 def all_keys(tx: Tx) -> list[ApiKeyRecord]:

@@ -4,6 +4,11 @@ revocable.
 A key reads `sls_<id>_<secret>`: the id finds the row, the secret (32 random bytes) is compared
 by digest in constant time. A random 256-bit secret needs no slow hash (nothing to guess); an
 unknown id costs the same digest and comparison as a known one.
+
+A key's id, name, scope and digest never change once created, so each bridge keeps the records
+it has read (`identify`); whether a key is revoked is never cached — `is_live` reads it in the
+caller's transaction, so a revocation is seen by the next decision in every process
+(docs/http-api.md, "One transaction per request").
 """
 
 from __future__ import annotations
@@ -26,6 +31,8 @@ _ID_BYTES: Final = 6
 _SECRET_BYTES: Final = 32
 _KEY_RE: Final = re.compile(r"sls_([0-9a-f]{12})_([A-Za-z0-9_-]{43})")
 _DUMMY_DIGEST: Final = bytes(32)
+KNOWN_KEYS: Final = 1024
+"""Key records a bridge keeps (their unchanging parts); more, and it starts afresh."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +50,7 @@ def _digest(secret: str) -> bytes:
 class ApiKeyService:
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        self._known: dict[str, ApiKeyRecord] = {}
 
     @unit_of_work
     def create(self, name: str, scope: ApiScope) -> NewApiKey:
@@ -73,14 +81,32 @@ class ApiKeyService:
 
     def authenticate(self, key: str) -> ApiKeyRecord | None:
         """The live key record `key` names, or None (malformed, unknown, wrong or revoked)."""
+        record = self.identify(key)
+        return record if record is not None and self.is_live(record) else None
+
+    def identify(self, key: str) -> ApiKeyRecord | None:
+        """The record `key` names if its secret matches, or None (malformed, unknown, wrong).
+        Revocation is NOT checked here: `is_live` does, in the decision's transaction."""
         match = _KEY_RE.fullmatch(key)
         if match is None:
             return None
         key_id, secret = match.groups()
-        with self.ctx.db.read() as tx:
-            record = apikeys.by_id(tx, key_id)
+        record = self._known.get(key_id)
+        if record is None:
+            with self.ctx.db.read() as tx:
+                record = apikeys.by_id(tx, key_id)
         stored = _DUMMY_DIGEST if record is None else record.digest
-        ok = hmac.compare_digest(_digest(secret), stored)
-        if record is None or not ok or record.revoked is not None:
+        if record is None or not hmac.compare_digest(_digest(secret), stored):
             return None
+        if key_id not in self._known:
+            if len(self._known) >= KNOWN_KEYS:
+                self._known.clear()
+            self._known[key_id] = record
         return record
+
+    def is_live(self, record: ApiKeyRecord) -> bool:
+        """Whether `record`'s key is still in the store, unrevoked (read in the open
+        transaction, if any: a revocation committed before it began is seen)."""
+        with self.ctx.db.read() as tx:
+            revoked = apikeys.revoked(tx, record.id)
+        return revoked is False

@@ -28,7 +28,7 @@ import enum
 import math
 
 from firmware_model.models import random_digits
-from host_bridge.domain import Guessed, TokenKind
+from host_bridge.domain import WRONG_LOGIN, Guessed, TokenKind
 from host_bridge.errors import Locked, Refused
 from host_bridge.repos import challenges, devices
 from host_bridge.repos.outbox import Message
@@ -41,7 +41,6 @@ from host_bridge.services.users import UserService
 from host_bridge.verification import Challenge, Verdict
 
 IBKEY_MODEL = "ibkey"
-WRONG_CREDENTIALS = "wrong user name or password"
 
 
 class Platform(enum.Enum):
@@ -75,7 +74,7 @@ class IbKeyService:
         info = self.devices.device(serial) if ok else None
         if info is None or info.model != IBKEY_MODEL or user not in info.users:
             self.ctx.audit("ibkey.credentials", "refused", user=user, serial=serial)
-            raise Refused(WRONG_CREDENTIALS)
+            raise Refused(WRONG_LOGIN)
 
     def activate(self, user: str, password: str, serial: str, token: str, pin: str) -> bool:
         """Activation in the app: username and password, then the SMS activation token and the

@@ -17,7 +17,7 @@ from collections.abc import Sequence
 
 from host_bridge.audit import MAX_DETAIL_TEXT
 from host_bridge.db.engine import Tx
-from host_bridge.domain import DeviceStatus, Role
+from host_bridge.domain import WRONG_LOGIN, DeviceStatus, Role
 from host_bridge.errors import BridgeError, Refused
 from host_bridge.policies import sharing as sh
 from host_bridge.repos import devices, shares, users
@@ -151,7 +151,7 @@ class SharingService:
         Raises `Refused` for wrong credentials, `BridgeError` for anything but an active IB Key.
         """
         if not self.users.check_password(user, password):
-            raise Refused("wrong user name or password")
+            raise Refused(WRONG_LOGIN)
         self._add_user(serial, user)
 
     @unit_of_work
