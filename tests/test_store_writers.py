@@ -131,9 +131,9 @@ def test_past_the_busy_timeout_on_the_lock_file_it_is_sqlites_error(tmp_path: Pa
     other = os.open(str(path) + LOCK_SUFFIX, os.O_RDWR)
     try:
         fcntl.flock(other, fcntl.LOCK_EX)
-        with pytest.raises(exc.OperationalError, match="database is locked"):
-            with db.transaction() as tx:
-                tx.conn.execute(text("INSERT INTO t VALUES (1)"))
+        with pytest.raises(exc.OperationalError, match="database is locked"), \
+                db.transaction() as tx:
+            tx.conn.execute(text("INSERT INTO t VALUES (1)"))
     finally:
         os.close(other)  # releases it; the waiter that gave up takes it and lets it go
     with db.read() as tx:
