@@ -12,9 +12,8 @@ threads), and hands out transactions:
 
 * SQLite: the connection runs in driver autocommit and every write transaction is a
   `BEGIN IMMEDIATE` (the write lock up front, so a read-check-write cannot race another process);
-  WAL mode, `busy_timeout` so a second process waits; writers queue first on a lock of their
-  own, the threads of one process on a thread lock, the processes on a file lock beside the
-  store (`writers.py`: no polling among them). DURABLE commits run with
+  WAL mode, `busy_timeout` so a second process waits; the threads of one process queue on a
+  lock of their own first (`writers.py`: no polling among them). DURABLE commits run with
   `synchronous=FULL`; a RELAXED one runs on a second connection of its own, opened on first use
   with `synchronous=OFF` and auto-checkpointing off (a checkpoint must never run unsynced: the
   durable connection does them). Each connection's settings are chosen once, at connect: no
@@ -144,7 +143,7 @@ class Database:
         self.dialect = Dialect(engine.dialect.name)
         self.retries = retries
         self._busy_s = busy_timeout_ms / 1000
-        # SQLite: writers queue here (threads, then processes), not in SQLite's busy handler.
+        # SQLite: this process's writers queue here, not in SQLite's polling busy handler.
         self._writer = (
             writer_lock(str(url.database))
             if self.dialect is Dialect.SQLITE and url.database else None
