@@ -27,6 +27,7 @@ from tests.radius_helpers import (
     state_of,
     write_clients,
 )
+from tests.secret_env import shown
 
 
 @pytest.fixture
@@ -61,7 +62,7 @@ def test_pyrad_challenge_login(slsemu_home: Path, setup: tuple[Path, str, Path])
     assert verify[0][2]["caller"] == "radius:gw"
     assert [detail.get("caller") for event, outcome, detail in rows
             if (event, outcome) == ("login.password", "ok")] == ["radius:gw"]
-    assert PIN not in server.stderr and response not in server.stderr
+    assert not shown(PIN, server.stderr) and not shown(response, server.stderr)
 
 
 def test_wrong_code_and_wrong_password(slsemu_home: Path, setup: tuple[Path, str, Path]) -> None:

@@ -24,6 +24,7 @@ from emulator import commands as device_commands
 from host_bridge import commands as bridge_commands
 from slsio.cli import build_parser
 from slsio.secret_args import OffTheCommandLine
+from tests.secret_env import shown
 
 SECRET_WORDS = frozenset(
     {"pin", "password", "passcode", "response", "key", "secret", "code", "token", "otp"}
@@ -185,3 +186,11 @@ def test_argparse_errors_never_quote_a_stray_value(
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and VALUE not in err and shown in err
+
+
+def test_the_leak_check_finds_a_secret_as_a_value_not_inside_other_digits() -> None:
+    """`tests.secret_env.shown`, which the output checks use: a PIN printed as a value is found,
+    the same digits inside a timestamp or serial are not (that flaked a plain substring test)."""
+    assert shown("2468", '{"pin": "2468"}') and shown("2468", "pin=2468\n")
+    assert shown("44862446", "response 44862446 accepted")
+    assert not shown("2468", '{"at": 1796318374.0624683, "serial": "DC5291024680"}')
