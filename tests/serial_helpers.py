@@ -7,10 +7,12 @@ machine that lacks it cannot pass by accident (`make test` installs it when it c
 from __future__ import annotations
 
 import os
+import random
 import re
 import select
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -165,10 +167,56 @@ def start_serve(args: list[str], devices: int = 1) -> Served:
     return Served(proc, lines)
 
 
+STEADY = "127.0.0.1:STEADY"
+"""An address argument `serving` replaces with a free port below the kernel's ephemeral range.
+
+A network device stops listening while its client is connected and listens again under the same
+number when the client leaves (docs/serial-protocol.md, "One client per device"). An ephemeral
+port can be taken in between by any process that binds port 0 — another test's 1000-device farm
+once answered a reconnecting test as DP0000000085. No bind to port 0 ever gets a port below the
+range, so a device on one keeps its number for the whole test."""
+
+
+_PICK = random.SystemRandom()  # not the seeded `random` (hypothesis seeds it alike in every worker)
+
+
+def _ephemeral_low() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+def steady_port() -> int:
+    """A port below the ephemeral range that nothing holds right now (see `STEADY`)."""
+    low = _ephemeral_low()
+    while True:
+        port = _PICK.randrange(max(1024, low - 12000), low)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+
+
+def _start_steady(args: list[str], devices: int) -> Served:
+    """`start_serve` with each `STEADY` argument on a fresh steady port; another test that took
+    one in between (they are picked at random) costs a new attempt."""
+    for attempt in range(5):
+        concrete = [f"127.0.0.1:{steady_port()}" if arg == STEADY else arg for arg in args]
+        try:
+            return start_serve(concrete, devices)
+        except pytest.fail.Exception:
+            if attempt == 4:
+                raise
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def serving(args: list[str], devices: int = 1) -> Iterator[Served]:
-    """`start_serve` that always stops the child."""
-    served = start_serve(args, devices)
+    """`start_serve` that always stops the child (`STEADY` addresses: see there)."""
+    served = _start_steady(args, devices) if STEADY in args else start_serve(args, devices)
     try:
         yield served
     finally:

@@ -28,6 +28,7 @@ from tests.serial_helpers import (
     LOGIN_SCRIPT,
     RFC_KEY,
     SOFT_SUITE,
+    STEADY,
     child_env,
     make_image,
     require_socat,
@@ -39,7 +40,8 @@ pytestmark = pytest.mark.serial
 
 FAST = ClientConfig(timeout=10.0)
 DEADLINE = 30.0
-ANY_PORT = ["--tcp", "127.0.0.1:0"]
+ANY_PORT = ["--tcp", STEADY]  # one device: a port no other test can take (serial_helpers.STEADY)
+FARM_PORTS = ["--tcp", "127.0.0.1:0"]  # a folder of devices: each on an ephemeral port
 
 
 def host_port(url: str) -> tuple[str, int]:
@@ -71,7 +73,7 @@ def card(folder: Path, name: str = "card.img", serial: str = "DP0000000001") -> 
 def tcp_card(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """One virtual-clock device on both kinds of port: (socket URL, rfc2217 URL, image)."""
     image = card(tmp_path)
-    args = ["--image", str(image), *ANY_PORT, "--rfc2217", "127.0.0.1:0", "--virtual-clock"]
+    args = ["--image", str(image), *ANY_PORT, "--rfc2217", STEADY, "--virtual-clock"]
     with serving(args) as served:
         (_, raw), (_, telnet) = served.lines
         yield raw, telnet, image
@@ -291,7 +293,7 @@ def test_1000_devices_concurrent_clients(tmp_path: Path) -> None:
     count = 1000
     for n in range(count):
         card(folder, f"card{n:04}.img", serial=f"DP{n:010}")
-    args = ["--images", str(folder), *ANY_PORT, "--virtual-clock", "--json"]
+    args = ["--images", str(folder), *FARM_PORTS, "--virtual-clock", "--json"]
     proc = subprocess.Popen(
         [sys.executable, "-m", "emulator.cli", "serve", *args],
         stdout=subprocess.PIPE,
@@ -338,7 +340,7 @@ def test_1000_devices_concurrent_clients(tmp_path: Path) -> None:
 
 def test_a_served_folder_locks_its_images(tmp_path: Path) -> None:
     image = card(tmp_path)
-    with serving(["--images", str(tmp_path), *ANY_PORT, "--virtual-clock"]):
+    with serving(["--images", str(tmp_path), *FARM_PORTS, "--virtual-clock"]):
         second = start_serve_failure(["--image", str(image), "--tcp", "127.0.0.1:0"])
         assert "in use" in second
     with serving(["--image", str(image), *ANY_PORT, "--virtual-clock"]):
